@@ -1,0 +1,111 @@
+"""Periop: the application factory."""
+
+import logging
+import os
+import sqlite3
+
+from flask import Flask, g, request
+from flask_bootstrap import Bootstrap5
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from app import db, passwords
+from config import config_class
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+bootstrap = Bootstrap5()
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; test_config overrides settings (and implies testing mode)."""
+    test_config = dict(test_config or {})
+    default_env = "testing" if test_config else None
+    cls = config_class(test_config.pop("PERIOP_ENV", None) or os.environ.get("PERIOP_ENV") or default_env)
+    settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+    settings.update(test_config)
+    cls.validate(settings)
+
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    app.config.update(settings)
+    app.config["PERIOP_ENV"] = cls.ENV_NAME
+
+    passwords.configure(
+        app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"], app.config["ARGON2_PARALLELISM"]
+    )
+    engine = db.make_engine(app.config["DATABASE_URL"], app.config["SQLITE_CHECKPOINT_EVERY"])
+    app.extensions["periop_engine"] = engine
+    db.session.remove()
+    db.session.configure(bind=engine)
+    if engine.dialect.name == "sqlite":
+        log.info("SQLite %s at %s", sqlite3.sqlite_version, engine.url.database)
+
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    _init_login(app)
+    _init_requests(app)
+
+    from app import cli, errors, templating
+
+    templating.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from app.auth import sessions
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the server-side session record does this job
+    login_manager.user_loader(sessions.load_user)
+
+
+def _init_requests(app: Flask) -> None:
+    @app.before_request
+    def _mark_writes():
+        if request.method in WRITE_METHODS:
+            g.writing_token = db.writing.set(True)
+
+    @app.teardown_request
+    def _end_unit(_exc):
+        db.session.remove()
+        token = g.pop("writing_token", None)
+        if token is not None:
+            db.writing.reset(token)
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers["Content-Security-Policy"] = (
+            "default-src 'self'; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'"
+        )
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        headers["X-Frame-Options"] = "DENY"
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if not request.path.startswith("/static") and not request.path.startswith("/bootstrap"):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.checklist import bp as checklist_bp
+    from app.main import bp as main_bp
+    from app.patients import bp as patients_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(patients_bp)
+    app.register_blueprint(checklist_bp)

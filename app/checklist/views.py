@@ -1,0 +1,121 @@
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import and_, or_, select
+
+from app import clock, db
+from app.checklist import bp
+from app.checklist.forms import ItemForm
+from app.checklist.presenter import episode_view
+from app.domain.policy import Action
+from app.models import AuditEvent, ChecklistItem
+from app.queries import episode_with_checklist
+from app.services import checklist as service
+from app.services.errors import Conflict, ServiceError
+from app.templating import fmt_datetime, fmt_time
+from app.web import commit, int_field, require, today
+
+HISTORY_LIMIT = 500
+
+
+def _load_episode(episode_id: int):
+    require(Action.VIEW_PATIENTS)
+    episode = episode_with_checklist(db.session, episode_id)
+    if episode is None:
+        abort(404)
+    return episode
+
+
+def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
+    view = episode_view(episode, current_user, today(), current_app.config["DUE_SOON_DAYS"])
+    return render_template(
+        "checklist/episode.html",
+        view=view,
+        failed_item_id=failed_item_id,
+        failed_form=form,
+        item_form=ItemForm(),
+    ), status
+
+
+@bp.route("/episodes/<int:episode_id>")
+@login_required
+def episode(episode_id: int):
+    return _render(_load_episode(episode_id))
+
+
+ACTIONS = {
+    # url word: (service call, message verb)
+    "done": (
+        lambda a, i, v, f: service.mark_done(db.session, a, i, v, f.value.data, f.note.data),
+        "Marked done",
+    ),
+    "not-applicable": (
+        lambda a, i, v, f: service.mark_not_applicable(db.session, a, i, v, f.reason.data),
+        "Marked not applicable",
+    ),
+    "reopen": (lambda a, i, v, f: service.reopen(db.session, a, i, v, f.reason.data), "Reopened"),
+    "note": (lambda a, i, v, f: service.add_note(db.session, a, i, v, f.note.data), "Note added"),
+}
+
+
+@bp.route(
+    "/episodes/<int:episode_id>/items/<int:item_id>/<any(done, 'not-applicable', reopen, note):action>",
+    methods=["POST"],
+)
+@login_required
+def item_action(episode_id: int, item_id: int, action: str):
+    """Apply one action to one item, then return to the item on the episode page."""
+    episode = _load_episode(episode_id)
+    item = next((i for i in episode.items if i.id == item_id), None)
+    if item is None:
+        abort(404)
+    require(Action.WORK_ITEM, item)
+    form = ItemForm()
+    version = int_field(form.version.data)
+    if not form.validate_on_submit() or version is None:
+        abort(400)
+    call, verb = ACTIONS[action]
+    try:
+        call(current_user, item, version, form)
+        commit(f"“{item.step.title[:60]}”")
+    except Conflict as exc:
+        db.session.rollback()
+        return _conflict(episode_id, exc)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return _render(_load_episode(episode_id), item_id, form, status=422)
+    flash(f"{verb}: {item.step.title[:80]} — {fmt_time(clock.now())}", "success")
+    return redirect(url_for("checklist.episode", episode_id=episode_id, _anchor=f"item-{item_id}"))
+
+
+def _conflict(episode_id: int, exc: Conflict):
+    when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
+    by = exc.by or "someone else"
+    flash(f"{exc.what} was changed by {by}{when} — review and try again.", "warning")
+    return _render(_load_episode(episode_id), status=409)
+
+
+@bp.route("/episodes/<int:episode_id>/history")
+@login_required
+def history(episode_id: int):
+    episode = _load_episode(episode_id)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            or_(
+                AuditEvent.episode_id == episode.id,
+                and_(AuditEvent.patient_id == episode.patient_id, AuditEvent.episode_id.is_(None)),
+            )
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(HISTORY_LIMIT)
+    ).all()
+    titles = {i.id: i.step.title for i in episode.items}
+    return render_template(
+        "checklist/history.html",
+        episode=episode,
+        events=events,
+        titles=titles,
+        limit=HISTORY_LIMIT,
+        ChecklistItem=ChecklistItem,
+    )

@@ -1,0 +1,71 @@
+"""Command-line tasks: flask migrate, load-protocols, create-user, seed-demo."""
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from app import clock, db, migrate
+from app.domain.vocab import Role
+from app.models import User
+from app.services import demo, protocols
+from app.services.errors import ServiceError
+from app.services.users import create_user
+
+
+def init_app(app: Flask) -> None:
+    for command in (migrate_command, load_protocols_command, create_user_command, seed_demo_command):
+        app.cli.add_command(command)
+
+
+def _engine():
+    return current_app.extensions["periop_engine"]
+
+
+@click.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date (Alembic upgrade head)."""
+    migrate.upgrade(_engine())
+    click.echo("Database schema is up to date.")
+
+
+@click.command("load-protocols")
+def load_protocols_command() -> None:
+    """Publish the protocol files as versions (a changed file becomes a new version)."""
+    with db.write_unit():
+        results = protocols.load_all(db.session)
+        db.session.commit()
+        for version, created in results:
+            state = "published" if created else "unchanged"
+            click.echo(f"{version.template.name}: version {version.number} ({state})")
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.password_option(prompt="Password (at least 12 characters)")
+def create_user_command(username: str, full_name: str, role: str, password: str) -> None:
+    """Create a user account; the password is asked for, never passed on the command line."""
+    with db.write_unit():
+        try:
+            user = create_user(db.session, None, username, full_name, Role(role), password)
+        except ServiceError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+    click.echo(f"Created {user.role.label.lower()} {user.username} ({user.full_name}).")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo users and patients (demo mode only; skipped if users exist)."""
+    if not current_app.config["DEMO_MODE"]:
+        raise click.ClickException("seed-demo refuses to run in production mode: no demo accounts there.")
+    with db.write_unit():
+        if db.session.scalar(select(func.count()).select_from(User)):
+            click.echo("Demo data already loaded (users exist); nothing changed.")
+        else:
+            demo.seed(db.session, clock.today(current_app.config["TIMEZONE"]))
+            db.session.commit()
+            click.echo("Demo data loaded.")
+    click.echo(demo.logins_text())

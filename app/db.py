@@ -1,0 +1,133 @@
+"""Engine, session and the SQLite settings that keep one file safe.
+
+SQLite (embedded default) runs with WAL, synchronous=FULL, foreign keys on and a
+busy timeout; write transactions start with BEGIN IMMEDIATE and are serialised by a
+process-wide lock, under which the WAL is checkpointed now and then. PostgreSQL needs
+none of this and gets plain transactions.
+"""
+
+import contextlib
+import contextvars
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+# True while the current unit of work may write (POST requests, write commands).
+writing: contextvars.ContextVar[bool] = contextvars.ContextVar("periop_writing", default=False)
+
+session = scoped_session(sessionmaker(expire_on_commit=False, autoflush=True))
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class _SqliteWriteGate:
+    """One writer at a time in this process, and WAL checkpoints only between writes."""
+
+    def __init__(self, checkpoint_every: int) -> None:
+        self.lock = threading.Lock()
+        self.checkpoint_every = checkpoint_every
+        self.commits = 0
+
+    def begin(self, dbapi_conn) -> None:
+        self.lock.acquire()
+        try:
+            dbapi_conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def end(self, dbapi_conn, committed: bool) -> None:
+        try:
+            if committed:
+                self.commits += 1
+                if self.commits % self.checkpoint_every == 0:
+                    dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            log.warning("WAL checkpoint failed; it will be retried", exc_info=True)
+        finally:
+            self.lock.release()
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, checkpoint_every: int = 200) -> Engine:
+    """Create the engine for a database URL, with SQLite's safety settings."""
+    if not is_sqlite(url):
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return create_engine(url, pool_pre_ping=True)
+
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    gate = _SqliteWriteGate(checkpoint_every)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Take transaction control away from the sqlite3 module; we emit BEGIN ourselves.
+        dbapi_conn.isolation_level = None
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA wal_autocheckpoint=0",
+        ):
+            dbapi_conn.execute(pragma)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        dbapi_conn = conn.connection.dbapi_connection
+        if writing.get():
+            gate.begin(dbapi_conn)
+            conn.info["write_gate_held"] = True
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    def _release(conn, committed: bool) -> None:
+        if conn.info.pop("write_gate_held", False):
+            gate.end(conn.connection.dbapi_connection, committed)
+
+    @event.listens_for(engine, "commit")
+    def _after_commit_release(conn):
+        # "commit" fires before the driver's commit (a no-op once we have sent COMMIT):
+        # commit here so the checkpoint and the lock release follow it.
+        dbapi_conn = conn.connection.dbapi_connection
+        if conn.info.get("write_gate_held"):
+            dbapi_conn.execute("COMMIT")
+            _release(conn, committed=True)
+
+    @event.listens_for(engine, "rollback")
+    def _after_rollback_release(conn):
+        if conn.info.get("write_gate_held"):
+            with contextlib.suppress(sqlite3.Error):
+                conn.connection.dbapi_connection.execute("ROLLBACK")
+            _release(conn, committed=False)
+
+    return engine
+
+
+def sqlite_settings(engine: Engine) -> dict[str, object]:
+    """Read back the settings a connection runs with (checked at start-up and in tests)."""
+    with engine.connect() as conn:
+        return {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
+
+
+@contextlib.contextmanager
+def write_unit() -> Iterator[None]:
+    """Mark the enclosed work as writing, so SQLite starts it with BEGIN IMMEDIATE."""
+    token = writing.set(True)
+    try:
+        yield
+    finally:
+        writing.reset(token)

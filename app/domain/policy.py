@@ -1,0 +1,51 @@
+"""Who may do what: the one permission policy every view and template asks.
+
+Deny by default: an action not listed here is refused to everyone.
+"""
+
+from enum import StrEnum
+from typing import Protocol
+
+from app.domain.vocab import CLINICAL_ROLES, Role
+
+
+class Action(StrEnum):
+    VIEW_PATIENTS = "view_patients"
+    REGISTER_PATIENT = "register_patient"
+    EDIT_PATIENT = "edit_patient"
+    EDIT_EPISODE = "edit_episode"
+    WORK_ITEM = "work_item"
+    VIEW_USERS = "view_users"
+
+
+class Actor(Protocol):
+    role: Role
+    is_active: bool
+
+
+class ItemOwner(Protocol):
+    role: Role
+
+
+# Roles a surgeon may stand in for on an item: every clinical role but the
+# coordinator's administrative follow-up work.
+SURGEON_COVERS = frozenset({Role.SURGEON, Role.ANAESTHETIST, Role.NURSE, Role.THERAPIST})
+
+_BY_ROLE: dict[Action, frozenset[Role]] = {
+    Action.VIEW_PATIENTS: CLINICAL_ROLES,
+    Action.REGISTER_PATIENT: frozenset({Role.SURGEON, Role.COORDINATOR}),
+    Action.EDIT_PATIENT: frozenset({Role.SURGEON, Role.COORDINATOR}),
+    Action.EDIT_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
+    Action.VIEW_USERS: frozenset({Role.ADMIN}),
+}
+
+
+def can(user: Actor | None, action: Action, target: ItemOwner | None = None) -> bool:
+    """Return whether the user may take the action (on the target, where it matters)."""
+    if user is None or not getattr(user, "is_active", False):
+        return False
+    if action is Action.WORK_ITEM:
+        if target is None or user.role not in CLINICAL_ROLES:
+            return False
+        return user.role is target.role or (user.role is Role.SURGEON and target.role in SURGEON_COVERS)
+    return user.role in _BY_ROLE.get(action, frozenset())

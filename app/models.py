@@ -1,0 +1,336 @@
+"""The tables, and nothing else."""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from app.domain.vocab import (
+    Discipline,
+    EpisodeStatus,
+    ItemStatus,
+    Phase,
+    Role,
+    Sex,
+    StepKind,
+    ValueType,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp, also on SQLite (which drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def str_enum(enum_cls: type[StrEnum], length: int = 20) -> SAEnum:
+    """Store a StrEnum as its value, checked by the database."""
+    return SAEnum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        create_constraint=True,
+        name=enum_cls.__name__.lower(),
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    # Flask-Login protocol.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class UserSession(Base):
+    """A server-side login session; the browser holds only its random id."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<UserSession user={self.user_id}>"
+
+
+class ProtocolTemplate(Base):
+    __tablename__ = "protocol_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    versions: Mapped[list["ProtocolVersion"]] = relationship(
+        back_populates="template", order_by="ProtocolVersion.number"
+    )
+
+    def __repr__(self) -> str:
+        return f"<ProtocolTemplate {self.slug}>"
+
+
+class ProtocolVersion(Base):
+    """A published, immutable version of a protocol."""
+
+    __tablename__ = "protocol_version"
+    __table_args__ = (UniqueConstraint("template_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("protocol_template.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    template: Mapped[ProtocolTemplate] = relationship(back_populates="versions")
+    steps: Mapped[list["ProtocolStep"]] = relationship(
+        back_populates="version", order_by="ProtocolStep.position"
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.template.name} (version {self.number})"
+
+    def __repr__(self) -> str:
+        return f"<ProtocolVersion {self.template_id} v{self.number}>"
+
+
+class ProtocolStep(Base):
+    __tablename__ = "protocol_step"
+    __table_args__ = (UniqueConstraint("version_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("protocol_version.id"), index=True)
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(Text)
+    guidance: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    required: Mapped[bool] = mapped_column(Boolean)
+    due_offset_days: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[StepKind] = mapped_column(str_enum(StepKind))
+    value_type: Mapped[ValueType | None] = mapped_column(str_enum(ValueType))
+    unit: Mapped[str | None] = mapped_column(String(40))
+    min_value: Mapped[float | None]
+    max_value: Mapped[float | None]
+    value_label: Mapped[str | None] = mapped_column(String(120))
+    discipline: Mapped[Discipline | None] = mapped_column(str_enum(Discipline, 4))
+    session_count: Mapped[int | None] = mapped_column(Integer)
+
+    version: Mapped[ProtocolVersion] = relationship(back_populates="steps")
+
+    def __repr__(self) -> str:
+        return f"<ProtocolStep {self.code}>"
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(20), unique=True)
+    family_name: Mapped[str] = mapped_column(String(100), index=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    episodes: Mapped[list["Episode"]] = relationship(back_populates="patient", order_by="Episode.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name.upper()}, {self.given_name}"
+
+    def __repr__(self) -> str:
+        return f"<Patient {self.id}>"
+
+
+class Episode(Base):
+    """One operation of a patient; the checklist belongs to it."""
+
+    __tablename__ = "episode"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    procedure: Mapped[str] = mapped_column(String(200))
+    levels: Mapped[str] = mapped_column(String(60))
+    surgeon_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    surgery_date: Mapped[date | None] = mapped_column(Date, index=True)
+    protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_version.id"), index=True)
+    status: Mapped[EpisodeStatus] = mapped_column(str_enum(EpisodeStatus))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    patient: Mapped[Patient] = relationship(back_populates="episodes")
+    surgeon: Mapped[User] = relationship()
+    protocol_version: Mapped[ProtocolVersion] = relationship()
+    items: Mapped[list["ChecklistItem"]] = relationship(
+        back_populates="episode", order_by="ChecklistItem.position"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Episode {self.id}>"
+
+
+class ChecklistItem(Base):
+    """One protocol step for one episode: its current state (history is in the audit)."""
+
+    __tablename__ = "checklist_item"
+    __table_args__ = (
+        UniqueConstraint("episode_id", "step_id"),
+        Index("ix_checklist_item_open_due", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("protocol_step.id"), index=True)
+    # Copied from the step so lists and flags filter in SQL without a join.
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase))
+    position: Mapped[int] = mapped_column(Integer)
+    required: Mapped[bool] = mapped_column(Boolean)
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.OPEN)
+    value: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    episode: Mapped[Episode] = relationship(back_populates="items")
+    step: Mapped[ProtocolStep] = relationship()
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    notes: Mapped[list["ItemNote"]] = relationship(back_populates="item", order_by="ItemNote.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<ChecklistItem {self.id} {self.status}>"
+
+
+class ItemNote(Base):
+    """A free-text note on an item; notes are added, never edited."""
+
+    __tablename__ = "item_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_item.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+    item: Mapped[ChecklistItem] = relationship(back_populates="notes")
+    author: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ItemNote {self.id}>"
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every change; a trigger refuses edits."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    actor_name: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episode.id"), index=True)
+    summary: Mapped[str] = mapped_column(String(300))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    actor: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.id} {self.action}>"

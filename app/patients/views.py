@@ -1,0 +1,182 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from app import db
+from app.domain.policy import Action
+from app.domain.vocab import Role
+from app.models import Episode, Patient, ProtocolVersion, User
+from app.patients import bp
+from app.patients.forms import EditEpisodeForm, EditPatientForm, NewEpisodeForm, RegisterPatientForm
+from app.queries import episode_summaries, latest_episodes, patient_search
+from app.services import patients as service
+from app.services.errors import ServiceError
+from app.services.protocols import current_versions
+from app.web import commit, get_or_404, int_field, require, today
+
+PAGE_SIZE = 50
+
+
+def _surgeon_choices(form) -> None:
+    surgeons = db.session.scalars(
+        select(User).where(User.role == Role.SURGEON, User.active.is_(True)).order_by(User.full_name)
+    )
+    form.surgeon_id.choices = [("", "Choose a surgeon")] + [(u.id, u.full_name) for u in surgeons]
+
+
+def _protocol_choices(form) -> None:
+    form.protocol_version_id.choices = [(v.id, v.label) for v in current_versions(db.session)]
+
+
+def _protocol(form) -> ProtocolVersion:
+    allowed = {v.id: v for v in current_versions(db.session)}
+    if form.protocol_version_id.data not in allowed:
+        raise ServiceError("Choose a protocol from the list.")
+    return allowed[form.protocol_version_id.data]
+
+
+@bp.route("/patients")
+@login_required
+def index():
+    require(Action.VIEW_PATIENTS)
+    q = request.args.get("q", "")[:100]
+    page = max(int_field(request.args.get("page")) or 1, 1)
+    stmt = patient_search(q)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    patients = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    latest = latest_episodes(db.session, [p.id for p in patients])
+    summaries = episode_summaries(db.session, [e.id for e in latest.values()], today())
+    return render_template(
+        "patients/index.html",
+        patients=patients,
+        latest=latest,
+        summaries=summaries,
+        q=q,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        total=total,
+    )
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@login_required
+def register():
+    require(Action.REGISTER_PATIENT)
+    form = RegisterPatientForm()
+    _surgeon_choices(form)
+    _protocol_choices(form)
+    if form.validate_on_submit():
+        try:
+            episode = service.register_patient(
+                db.session,
+                current_user,
+                form.patient_details(),
+                form.episode_details(),
+                _protocol(form),
+                today(),
+            )
+            commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(f"Registered {episode.patient.display_name} ({episode.patient.mrn}).", "success")
+            return redirect(url_for("checklist.episode", episode_id=episode.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/register.html", form=form), status
+
+
+@bp.route("/patients/<int:patient_id>")
+@login_required
+def detail(patient_id: int):
+    require(Action.VIEW_PATIENTS)
+    patient = get_or_404(Patient, patient_id)
+    episodes = db.session.scalars(
+        select(Episode)
+        .options(joinedload(Episode.surgeon))
+        .where(Episode.patient_id == patient.id)
+        .order_by(Episode.id.desc())
+    ).all()
+    summaries = episode_summaries(db.session, [e.id for e in episodes], today())
+    return render_template("patients/detail.html", patient=patient, episodes=episodes, summaries=summaries)
+
+
+@bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(patient_id: int):
+    require(Action.EDIT_PATIENT)
+    patient = get_or_404(Patient, patient_id)
+    form = EditPatientForm(obj=patient, version=patient.version)
+    if form.validate_on_submit():
+        try:
+            changed = service.update_patient(
+                db.session,
+                current_user,
+                patient,
+                form.patient_details(),
+                int_field(form.version.data) or -1,
+                today(),
+            )
+            commit("This patient")
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash("Patient details saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/edit.html", form=form, patient=patient), status
+
+
+@bp.route("/patients/<int:patient_id>/episodes/new", methods=["GET", "POST"])
+@login_required
+def new_episode(patient_id: int):
+    require(Action.EDIT_EPISODE)
+    patient = get_or_404(Patient, patient_id)
+    form = NewEpisodeForm()
+    _surgeon_choices(form)
+    _protocol_choices(form)
+    if form.validate_on_submit():
+        try:
+            episode = service.open_episode(
+                db.session, current_user, patient, form.episode_details(), _protocol(form)
+            )
+            commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash(f"Opened episode: {episode.procedure}.", "success")
+            return redirect(url_for("checklist.episode", episode_id=episode.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/episode_form.html", form=form, patient=patient, episode=None), status
+
+
+@bp.route("/episodes/<int:episode_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_episode(episode_id: int):
+    require(Action.EDIT_EPISODE)
+    episode = get_or_404(Episode, episode_id)
+    form = EditEpisodeForm(obj=episode, version=episode.version)
+    _surgeon_choices(form)
+    if form.validate_on_submit():
+        try:
+            changed = service.update_episode(
+                db.session,
+                current_user,
+                episode,
+                form.episode_details(),
+                int_field(form.version.data) or -1,
+            )
+            commit("This episode")
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+        else:
+            flash("Episode saved." if changed else "Nothing changed.", "success")
+            return redirect(url_for("checklist.episode", episode_id=episode.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "patients/episode_form.html", form=form, patient=episode.patient, episode=episode
+    ), status

@@ -1,0 +1,115 @@
+"""Read queries for lists and pages: a fixed number of SQL queries whatever the data size."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from app.domain.progress import Flag, Progress, postop_flag
+from app.domain.vocab import ItemStatus, Phase
+from app.models import ChecklistItem, Episode, ItemNote, Patient
+
+_closed = ChecklistItem.status.in_([ItemStatus.DONE, ItemStatus.NOT_APPLICABLE])
+
+
+def _postop_overdue(today: date):
+    return and_(
+        ChecklistItem.phase == Phase.AFTER,
+        ChecklistItem.required.is_(True),
+        ChecklistItem.status == ItemStatus.OPEN,
+        ChecklistItem.due_date < today,
+    )
+
+
+@dataclass
+class EpisodeSummary:
+    progress: dict[Phase, Progress] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+
+
+def episode_summaries(db: Session, episode_ids: list[int], today: date) -> dict[int, EpisodeSummary]:
+    """Progress per phase and flags for many episodes, in one query."""
+    summaries: dict[int, EpisodeSummary] = defaultdict(EpisodeSummary)
+    if not episode_ids:
+        return summaries
+    rows = db.execute(
+        select(
+            ChecklistItem.episode_id,
+            ChecklistItem.phase,
+            func.sum(case((ChecklistItem.required.is_(True), 1), else_=0)),
+            func.sum(case((and_(ChecklistItem.required.is_(True), _closed), 1), else_=0)),
+            func.sum(case((_postop_overdue(today), 1), else_=0)),
+        )
+        .where(ChecklistItem.episode_id.in_(episode_ids))
+        .group_by(ChecklistItem.episode_id, ChecklistItem.phase)
+    )
+    overdue: dict[int, int] = defaultdict(int)
+    for episode_id, phase, required, closed, late in rows:
+        summaries[episode_id].progress[Phase(phase)] = Progress(int(closed or 0), int(required or 0))
+        overdue[episode_id] += int(late or 0)
+    for episode_id, count in overdue.items():
+        flag = postop_flag(count)
+        if flag:
+            summaries[episode_id].flags.append(flag)
+    return summaries
+
+
+def flagged_episode_count(db: Session, today: date) -> int:
+    """Episodes with at least one flag (the red count in the navigation bar)."""
+    return (
+        db.scalar(select(func.count(func.distinct(ChecklistItem.episode_id))).where(_postop_overdue(today)))
+        or 0
+    )
+
+
+def flagged_episode_ids(db: Session, today: date) -> Select:
+    return select(ChecklistItem.episode_id).where(_postop_overdue(today)).distinct()
+
+
+def patient_search(q: str = "") -> Select:
+    """Patients matching a name or MRN fragment, by family name."""
+    stmt = select(Patient).order_by(Patient.family_name, Patient.given_name, Patient.id)
+    q = q.strip()
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Patient.mrn).like(like),
+                func.lower(Patient.family_name).like(like),
+                func.lower(Patient.given_name).like(like),
+                func.lower(Patient.given_name + " " + Patient.family_name).like(like),
+            )
+        )
+    return stmt
+
+
+def latest_episodes(db: Session, patient_ids: list[int]) -> dict[int, Episode]:
+    """Each patient's most recent episode, with its surgeon."""
+    if not patient_ids:
+        return {}
+    newest = (
+        select(func.max(Episode.id)).where(Episode.patient_id.in_(patient_ids)).group_by(Episode.patient_id)
+    )
+    episodes = db.scalars(select(Episode).options(joinedload(Episode.surgeon)).where(Episode.id.in_(newest)))
+    return {e.patient_id: e for e in episodes}
+
+
+def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
+    """An episode with everything its page shows, loaded in a fixed number of queries."""
+    return db.scalar(
+        select(Episode)
+        .where(Episode.id == episode_id)
+        .options(
+            joinedload(Episode.patient),
+            joinedload(Episode.surgeon),
+            joinedload(Episode.protocol_version),
+            selectinload(Episode.items).options(
+                joinedload(ChecklistItem.step),
+                joinedload(ChecklistItem.completed_by),
+                joinedload(ChecklistItem.updated_by),
+                selectinload(ChecklistItem.notes).joinedload(ItemNote.author),
+            ),
+        )
+    )

@@ -1,0 +1,166 @@
+"""Work a checklist item: mark done, not applicable, reopen, add a note."""
+
+from sqlalchemy.orm import Session
+
+from app import audit, clock
+from app.domain.policy import Action, can
+from app.domain.values import ValueProblem, clean_value
+from app.domain.vocab import ItemStatus, StepKind
+from app.models import ChecklistItem, ItemNote, User
+from app.services.errors import Conflict, NotPermitted, ServiceError
+
+MAX_REASON = 500
+MAX_NOTE = 2000
+
+
+def _state(item: ChecklistItem) -> dict:
+    return {"status": item.status.value, "value": item.value, "reason": item.reason}
+
+
+def _check(actor: User, item: ChecklistItem, expected_version: int) -> None:
+    if not can(actor, Action.WORK_ITEM, item):
+        raise NotPermitted(f"Only the {item.role.label.lower()} responsible can change this item.")
+    if item.version != expected_version:
+        who = item.updated_by.full_name if item.updated_by else "someone else"
+        raise Conflict(f"“{_short(item)}”", by=who, at=item.updated_at)
+
+
+def _text(raw: str | None, what: str, limit: int) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise ServiceError(f"Enter a {what}.")
+    if len(text) > limit:
+        raise ServiceError(f"Keep the {what} to {limit} characters.")
+    return text
+
+
+def _short(item: ChecklistItem) -> str:
+    title = item.step.title
+    return title if len(title) <= 60 else title[:57] + "…"
+
+
+def _apply(
+    db: Session,
+    actor: User,
+    item: ChecklistItem,
+    action: str,
+    verb: str,
+    before: dict,
+    reason: str | None = None,
+) -> None:
+    now = clock.now()
+    item.updated_by = actor
+    item.updated_at = now
+    episode = item.episode
+    audit.record(
+        db,
+        actor,
+        action,
+        f"{verb}: {_short(item)}",
+        target_type="checklist_item",
+        target_id=item.id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        before=before,
+        after=_state(item),
+        reason=reason,
+    )
+
+
+def mark_done(
+    db: Session,
+    actor: User,
+    item: ChecklistItem,
+    expected_version: int,
+    value: str | None = None,
+    note: str | None = None,
+) -> bool:
+    """Mark an open item done (with its value for value steps); False if already so."""
+    step = item.step
+    if note and note.strip():
+        _text(note, "note", MAX_NOTE)
+    if step.kind is StepKind.SESSIONS:
+        raise ServiceError("This item is completed by logged therapy sessions, not by a tick.")
+    cleaned = None
+    if step.kind is StepKind.VALUE:
+        try:
+            cleaned = clean_value(step, value)
+        except ValueProblem as problem:
+            raise ServiceError(str(problem)) from None
+    if (
+        item.status is ItemStatus.DONE
+        and item.updated_by_id == actor.id
+        and item.value == cleaned
+        and item.version == expected_version + 1
+    ):
+        return False  # the same click twice
+    _check(actor, item, expected_version)
+    if item.status is not ItemStatus.OPEN:
+        raise ServiceError("This item is not open; reopen it first.")
+    before = _state(item)
+    item.status = ItemStatus.DONE
+    item.value = cleaned
+    item.reason = None
+    item.completed_by = actor
+    item.completed_at = clock.now()
+    _apply(db, actor, item, "item.done", "Marked done", before)
+    if note and note.strip():
+        _add_note(db, actor, item, note)
+    return True
+
+
+def mark_not_applicable(
+    db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None
+) -> None:
+    """Mark an open item not applicable; a reason is required."""
+    text = _text(reason, "reason", MAX_REASON)
+    _check(actor, item, expected_version)
+    if item.status is not ItemStatus.OPEN:
+        raise ServiceError("This item is not open; reopen it first.")
+    before = _state(item)
+    item.status = ItemStatus.NOT_APPLICABLE
+    item.value = None
+    item.reason = text
+    item.completed_by = actor
+    item.completed_at = clock.now()
+    _apply(db, actor, item, "item.not_applicable", "Marked not applicable", before, text)
+
+
+def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None) -> None:
+    """Reopen a done or not-applicable item; a reason is required."""
+    text = _text(reason, "reason", MAX_REASON)
+    _check(actor, item, expected_version)
+    if item.status is ItemStatus.OPEN:
+        raise ServiceError("This item is already open.")
+    before = _state(item)
+    item.status = ItemStatus.OPEN
+    item.value = None
+    item.reason = None
+    item.completed_by = None
+    item.completed_at = None
+    _apply(db, actor, item, "item.reopen", "Reopened", before, text)
+
+
+def add_note(db: Session, actor: User, item: ChecklistItem, expected_version: int, text: str | None) -> None:
+    """Add a note to an item."""
+    _check(actor, item, expected_version)
+    _add_note(db, actor, item, text)
+
+
+def _add_note(db: Session, actor: User, item: ChecklistItem, raw: str | None) -> None:
+    text = _text(raw, "note", MAX_NOTE)
+    note = ItemNote(item=item, author=actor, created_at=clock.now(), text=text)
+    db.add(note)
+    db.flush()
+    episode = item.episode
+    audit.record(
+        db,
+        actor,
+        "item.note",
+        f"Added a note: {_short(item)}",
+        target_type="checklist_item",
+        target_id=item.id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        after={"note": text},
+    )

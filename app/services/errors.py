@@ -1,0 +1,19 @@
+"""Errors a service raises; views turn them into messages."""
+
+from datetime import datetime
+
+
+class ServiceError(Exception):
+    """The operation was refused; the message is shown to the user."""
+
+
+class Conflict(ServiceError):
+    """Someone else changed the record first (lost-update protection)."""
+
+    def __init__(self, what: str, by: str | None = None, at: datetime | None = None):
+        self.what, self.by, self.at = what, by, at
+        super().__init__(f"{what} was changed by someone else — review and try again.")
+
+
+class NotPermitted(ServiceError):
+    """The user's role may not do this."""

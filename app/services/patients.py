@@ -1,0 +1,214 @@
+"""Register patients, open episodes and reschedule them."""
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import audit, clock
+from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn
+from app.domain.schedule import due_date
+from app.domain.vocab import EpisodeStatus, Role, Sex
+from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, User
+from app.services.errors import Conflict, ServiceError
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    mrn: str
+    family_name: str
+    given_name: str
+    date_of_birth: date
+    sex: Sex
+
+
+@dataclass(frozen=True)
+class EpisodeDetails:
+    procedure: str
+    levels: str
+    surgeon_id: int
+    surgery_date: date | None
+
+
+def _check_patient(db: Session, details: PatientDetails, today: date, patient_id: int | None):
+    mrn = normalize_mrn(details.mrn)
+    problem = mrn_problem(mrn) or birth_date_problem(details.date_of_birth, today)
+    if problem:
+        raise ServiceError(problem)
+    clash = select(func.count()).select_from(Patient).where(Patient.mrn == mrn)
+    if patient_id is not None:
+        clash = clash.where(Patient.id != patient_id)
+    if db.scalar(clash):
+        raise ServiceError(f"A patient with MRN {mrn} is already registered.")
+    return mrn
+
+
+def _check_surgeon(db: Session, surgeon_id: int) -> User:
+    surgeon = db.get(User, surgeon_id)
+    if surgeon is None or surgeon.role is not Role.SURGEON or not surgeon.active:
+        raise ServiceError("Choose an active surgeon.")
+    return surgeon
+
+
+def _patient_values(p: Patient) -> dict:
+    return {
+        "mrn": p.mrn,
+        "family_name": p.family_name,
+        "given_name": p.given_name,
+        "date_of_birth": p.date_of_birth,
+        "sex": p.sex.value,
+    }
+
+
+def _episode_values(e: Episode) -> dict:
+    return {
+        "procedure": e.procedure,
+        "levels": e.levels,
+        "surgeon_id": e.surgeon_id,
+        "surgery_date": e.surgery_date,
+        "protocol_version_id": e.protocol_version_id,
+    }
+
+
+def register_patient(
+    db: Session,
+    actor: User,
+    patient: PatientDetails,
+    episode: EpisodeDetails,
+    protocol: ProtocolVersion,
+    today: date,
+) -> Episode:
+    """Register a patient with their first episode and its checklist."""
+    mrn = _check_patient(db, patient, today, None)
+    record = Patient(**{**asdict(patient), "mrn": mrn}, created_at=clock.now())
+    db.add(record)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "patient.create",
+        f"Registered patient {mrn}",
+        target_type="patient",
+        target_id=record.id,
+        patient_id=record.id,
+        after=_patient_values(record),
+    )
+    return open_episode(db, actor, record, episode, protocol)
+
+
+def open_episode(
+    db: Session, actor: User, patient: Patient, details: EpisodeDetails, protocol: ProtocolVersion
+) -> Episode:
+    """Open an episode for a patient, with one checklist item per protocol step."""
+    _check_surgeon(db, details.surgeon_id)
+    episode = Episode(
+        patient=patient,
+        procedure=details.procedure.strip(),
+        levels=details.levels.strip(),
+        surgeon_id=details.surgeon_id,
+        surgery_date=details.surgery_date,
+        protocol_version=protocol,
+        status=EpisodeStatus.SCHEDULED,
+        created_at=clock.now(),
+    )
+    db.add(episode)
+    for step in protocol.steps:
+        db.add(
+            ChecklistItem(
+                episode=episode,
+                step=step,
+                phase=step.phase,
+                position=step.position,
+                required=step.required,
+                role=step.role,
+                due_date=due_date(details.surgery_date, step.due_offset_days),
+            )
+        )
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "episode.create",
+        f"Opened episode: {episode.procedure} ({len(protocol.steps)} checklist items)",
+        target_type="episode",
+        target_id=episode.id,
+        patient_id=patient.id,
+        episode_id=episode.id,
+        after=_episode_values(episode),
+    )
+    return episode
+
+
+def _check_version(record, expected_version: int, what: str) -> None:
+    if record.version != expected_version:
+        raise Conflict(f"This {what} was changed by someone else in the meantime — review and try again.")
+
+
+def update_patient(
+    db: Session,
+    actor: User,
+    patient: Patient,
+    details: PatientDetails,
+    expected_version: int,
+    today: date,
+) -> bool:
+    """Change a patient's details; returns False when nothing changed."""
+    _check_version(patient, expected_version, "patient")
+    mrn = _check_patient(db, details, today, patient.id)
+    before = _patient_values(patient)
+    for field, value in {**asdict(details), "mrn": mrn}.items():
+        setattr(patient, field, value)
+    after = _patient_values(patient)
+    if before == after:
+        return False
+    changed = {k for k in after if before[k] != after[k]}
+    audit.record(
+        db,
+        actor,
+        "patient.update",
+        f"Updated patient {mrn}: {', '.join(sorted(changed))}",
+        target_type="patient",
+        target_id=patient.id,
+        patient_id=patient.id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    return True
+
+
+def update_episode(
+    db: Session, actor: User, episode: Episode, details: EpisodeDetails, expected_version: int
+) -> bool:
+    """Change an episode; a new surgery date moves every due date, in the same transaction."""
+    _check_version(episode, expected_version, "episode")
+    if details.surgeon_id != episode.surgeon_id:
+        _check_surgeon(db, details.surgeon_id)
+    before = _episode_values(episode)
+    episode.procedure = details.procedure.strip()
+    episode.levels = details.levels.strip()
+    episode.surgeon_id = details.surgeon_id
+    rescheduled = details.surgery_date != episode.surgery_date
+    episode.surgery_date = details.surgery_date
+    after = _episode_values(episode)
+    if before == after:
+        return False
+    summary = "Updated episode"
+    if rescheduled:
+        for item in episode.items:
+            item.due_date = due_date(details.surgery_date, item.step.due_offset_days)
+        summary = f"Rescheduled surgery; {len(episode.items)} due dates recomputed"
+    changed = {k for k in after if before[k] != after[k]}
+    audit.record(
+        db,
+        actor,
+        "episode.update",
+        f"{summary} ({', '.join(sorted(changed))})",
+        target_type="episode",
+        target_id=episode.id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    return True

@@ -1,0 +1,76 @@
+"""Publish protocol versions from the data files."""
+
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import audit, clock
+from app.domain.protocol_spec import ProtocolSpec, parse_protocol
+from app.models import ProtocolStep, ProtocolTemplate, ProtocolVersion
+
+PROTOCOL_DIR = Path(__file__).resolve().parent.parent / "protocols"
+DEFAULT_SLUG = "lumbar-fbss"
+
+
+def read_protocol_file(path: Path) -> ProtocolSpec:
+    with path.open(encoding="utf-8") as fh:
+        return parse_protocol(yaml.safe_load(fh))
+
+
+def publish(db: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:
+    """Publish the spec as a new version unless the latest version has the same content."""
+    template = db.scalar(select(ProtocolTemplate).where(ProtocolTemplate.slug == spec.slug))
+    if template is None:
+        template = ProtocolTemplate(slug=spec.slug, name=spec.name)
+        db.add(template)
+        db.flush()
+    latest = latest_version(db, spec.slug)
+    if latest is not None and latest.content_sha256 == spec.content_sha256:
+        return latest, False
+    template.name = spec.name
+    version = ProtocolVersion(
+        template=template,
+        number=(latest.number + 1) if latest else 1,
+        content_sha256=spec.content_sha256,
+        created_at=clock.now(),
+    )
+    db.add(version)
+    for step in spec.steps:
+        db.add(ProtocolStep(version=version, **step.__dict__))
+    db.flush()
+    audit.record(
+        db,
+        None,
+        "protocol.publish",
+        f"Published {spec.name} version {version.number} ({len(spec.steps)} steps)",
+        target_type="protocol_version",
+        target_id=version.id,
+        after={"slug": spec.slug, "number": version.number, "sha256": spec.content_sha256},
+    )
+    return version, True
+
+
+def load_all(db: Session, directory: Path = PROTOCOL_DIR) -> list[tuple[ProtocolVersion, bool]]:
+    """Publish every protocol file in the directory (idempotent)."""
+    return [publish(db, read_protocol_file(p)) for p in sorted(directory.glob("*.yaml"))]
+
+
+def latest_version(db: Session, slug: str) -> ProtocolVersion | None:
+    return db.scalar(
+        select(ProtocolVersion)
+        .join(ProtocolTemplate)
+        .where(ProtocolTemplate.slug == slug)
+        .order_by(ProtocolVersion.number.desc())
+        .limit(1)
+    )
+
+
+def current_versions(db: Session) -> list[ProtocolVersion]:
+    """The newest version of every protocol: the ones new episodes may use."""
+    versions = db.scalars(select(ProtocolVersion).order_by(ProtocolVersion.number.desc())).all()
+    newest: dict[int, ProtocolVersion] = {}
+    for v in versions:
+        newest.setdefault(v.template_id, v)
+    return sorted(newest.values(), key=lambda v: v.template.name)

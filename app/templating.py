@@ -1,0 +1,55 @@
+"""Template filters and the values every page needs."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from app import db
+from app.auth.forms import ButtonForm
+from app.domain.policy import Action, can
+from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
+from app.queries import flagged_episode_count
+from app.web import today
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value)
+    return f"{value.day} {value:%b %Y}"
+
+
+def fmt_time(value: datetime | None) -> str:
+    return "" if value is None else f"{_local(value):%H:%M}"
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    return "" if value is None else f"{fmt_date(value)} {fmt_time(value)}"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(fmt_date, "date")
+    app.add_template_filter(fmt_time, "time")
+    app.add_template_filter(fmt_datetime, "datetime")
+
+    @app.context_processor
+    def _globals():
+        values = {
+            "can": lambda action, target=None: can(current_user, action, target),
+            "Action": Action,
+            "Phase": Phase,
+            "ItemState": ItemState,
+            "Role": Role,
+            "button_form": ButtonForm(),
+            "nav_flag_count": 0,
+        }
+        if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
+            values["nav_flag_count"] = flagged_episode_count(db.session, today())
+        return values

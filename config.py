@@ -1,0 +1,141 @@
+"""Configuration: everything secret or site-specific comes from the environment.
+
+Choose a configuration with PERIOP_ENV=development|production|testing. Without it the
+app runs in production mode, which refuses to start without a real SECRET_KEY.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Keys that must never be used in production (copied from tutorials and examples).
+KNOWN_WEAK_KEYS = {"dev", "secret", "changeme", "change-me", "development", "test", "testing"}
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration is not safe to run with."""
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _local_secret_key() -> str:
+    """Return this checkout's development key, creating it on first use (never in git)."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'periop.db'}"
+    TIMEZONE = os.environ.get("TIMEZONE", "UTC")
+    DUE_SOON_DAYS = _int_env("DUE_SOON_DAYS", 3)
+    # Demo accounts and demo patients exist only where this is on.
+    DEMO_MODE = False
+
+    # Sessions: a server-side record, 15 minutes idle, 12 hours at most (SECURITY-NOTES 1.2).
+    SESSION_IDLE_MINUTES = _int_env("SESSION_IDLE_MINUTES", 15)
+    SESSION_ABSOLUTE_HOURS = _int_env("SESSION_ABSOLUTE_HOURS", 12)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 0
+
+    # Login throttling, per account, kept in the database.
+    LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 10)
+    LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
+
+    # Argon2id at or above OWASP's minimum (m=19 MiB, t=2, p=1).
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19 * 1024
+    ARGON2_PARALLELISM = 1
+
+    WTF_CSRF_TIME_LIMIT = 3600
+    BOOTSTRAP_SERVE_LOCAL = True
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    # Number of commits between two WAL checkpoints on SQLite.
+    SQLITE_CHECKPOINT_EVERY = 200
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        """Refuse settings that are unsafe for this environment."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEMO_MODE = True
+    SESSION_COOKIE_NAME = "periop_session"
+    SESSION_COOKIE_SECURE = False
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        if not settings.get("SECRET_KEY"):
+            settings["SECRET_KEY"] = _local_secret_key()
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    DEMO_MODE = True
+    SECRET_KEY = secrets.token_hex(32)  # a fresh key per test process
+    SESSION_COOKIE_NAME = "periop_session"
+    SESSION_COOKIE_SECURE = False
+    # Cheap hashing keeps the suite fast; production uses the class defaults.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    DEBUG = False
+    SESSION_COOKIE_NAME = "__Host-periop"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        key = settings.get("SECRET_KEY") or ""
+        if not key:
+            raise ConfigError(
+                "SECRET_KEY is not set. Production mode needs a random key of at least "
+                f"{MIN_SECRET_KEY_BYTES} characters, e.g. "
+                "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        if len(key) < MIN_SECRET_KEY_BYTES or key.lower() in KNOWN_WEAK_KEYS:
+            raise ConfigError(
+                f"SECRET_KEY is too weak: use a random key of at least {MIN_SECRET_KEY_BYTES} characters."
+            )
+        if settings.get("DEMO_MODE"):
+            raise ConfigError("DEMO_MODE cannot be on in production.")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_class(name: str | None = None) -> type[Config]:
+    """Return the configuration class named by PERIOP_ENV (production by default)."""
+    name = name or os.environ.get("PERIOP_ENV", "production")
+    try:
+        return CONFIGS[name]
+    except KeyError as exc:
+        raise ConfigError(f"PERIOP_ENV must be one of {', '.join(CONFIGS)}, got {name!r}") from exc
