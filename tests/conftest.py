@@ -1,0 +1,226 @@
+"""Shared fixtures: an app on a fresh migrated database per test, users, logins, the clock.
+
+The database is SQLite by default. Set PERIOP_TEST_DATABASE=postgresql to run the same
+tests against PostgreSQL (PERIOP_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5432/test);
+each test worker gets its own schema, created and dropped here.
+"""
+
+import os
+import re
+import shutil
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import clock, create_app, db
+from app.domain.vocab import Role
+from app.migrate import upgrade
+from app.models import Base
+from app.services import protocols
+from app.services.users import create_user
+from tests import factories
+
+PASSWORD = "correct-horse-battery"
+BACKEND = os.environ.get("PERIOP_TEST_DATABASE", "sqlite")
+PG_URL = os.environ.get("PERIOP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("PERIOP_REQUIRE_POSTGRES") == "1"
+# A fixed "now" for every test: Wednesday 17 June 2026, midday UTC.
+NOW = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
+
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def _pg_url_with_schema(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return (
+        f"{PG_URL.replace('postgresql://', 'postgresql+psycopg://', 1)}{sep}options=-csearch_path%3D{schema}"
+    )
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Migrate once per test worker; yields a function that gives each test a fresh database."""
+    if BACKEND == "postgresql":
+        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        try:
+            with admin.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+            if REQUIRE_PG:
+                pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
+            pytest.skip(f"PostgreSQL unreachable: {exc}")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url = _pg_url_with_schema(schema)
+        engine = db.make_engine(url)
+        upgrade(engine)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+
+        def fresh(_tmp_path):
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return url
+
+        yield fresh
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+        return
+
+    template = tmp_path_factory.mktemp("template") / "periop.db"
+    engine = db.make_engine(f"sqlite:///{template}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+    def fresh(tmp_path):
+        target = tmp_path / "periop.db"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+
+    yield fresh
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    """Every test runs at NOW unless it moves the clock itself."""
+    clock.set_now(NOW)
+    yield NOW
+    clock.set_now(None)
+
+
+@pytest.fixture
+def app(database_template, tmp_path):
+    application = create_app({"DATABASE_URL": database_template(tmp_path), "SERVER_NAME": "localhost"})
+    application.test_client_class = CsrfClient
+    with application.app_context():
+        with db.write_unit():
+            protocols.load_all(db.session)
+            db.session.commit()
+        yield application
+        db.session.remove()
+    application.extensions["periop_engine"].dispose()
+
+
+@pytest.fixture
+def session(app):
+    """The app's database session (the test's own unit of work)."""
+    with db.write_unit():
+        yield db.session
+        db.session.rollback()
+
+
+@pytest.fixture
+def protocol(app):
+    return protocols.latest_version(db.session, protocols.DEFAULT_SLUG)
+
+
+def _make_user(role: Role, username: str, full_name: str):
+    with db.write_unit():
+        user = create_user(db.session, None, username, full_name, role, PASSWORD)
+        db.session.commit()
+    return user
+
+
+@pytest.fixture
+def surgeon(app):
+    """Signs off and may work any clinical item; registers patients."""
+    return _make_user(Role.SURGEON, "surgeon", "Dr Sara Surgeon")
+
+
+@pytest.fixture
+def surgeon2(app):
+    """A second surgeon, for concurrent edits."""
+    return _make_user(Role.SURGEON, "surgeon2", "Dr Tom Second")
+
+
+@pytest.fixture
+def anaesthetist(app):
+    """Works anaesthetist items only."""
+    return _make_user(Role.ANAESTHETIST, "anaesthetist", "Dr Ana Esthetist")
+
+
+@pytest.fixture
+def nurse(app):
+    """Works nurse items only."""
+    return _make_user(Role.NURSE, "nurse", "Nina Nurse")
+
+
+@pytest.fixture
+def therapist(app):
+    """Works therapist items only."""
+    return _make_user(Role.THERAPIST, "therapist", "Theo Therapist")
+
+
+@pytest.fixture
+def coordinator(app):
+    """Registers patients and works coordinator items."""
+    return _make_user(Role.COORDINATOR, "coordinator", "Cora Coordinator")
+
+
+@pytest.fixture
+def admin(app):
+    """Sees users; no patient data, no ticking."""
+    return _make_user(Role.ADMIN, "admin", "Adam Admin")
+
+
+@pytest.fixture
+def users(surgeon, anaesthetist, nurse, therapist, coordinator, admin):
+    return {
+        Role.SURGEON: surgeon,
+        Role.ANAESTHETIST: anaesthetist,
+        Role.NURSE: nurse,
+        Role.THERAPIST: therapist,
+        Role.COORDINATOR: coordinator,
+        Role.ADMIN: admin,
+    }
+
+
+@pytest.fixture
+def episode(app, coordinator, surgeon, protocol):
+    """A registered patient with one episode, surgery on NOW's date."""
+    return factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends a valid CSRF token with every form post."""
+
+    def csrf_token(self) -> str:
+        page = self.get("/login", follow_redirects=False)
+        if page.status_code == 302:
+            page = self.get("/")
+        match = _CSRF_RE.search(page.get_data(as_text=True))
+        assert match, "no CSRF token on the page"
+        return match.group(1) or match.group(2)
+
+    def form_post(self, url: str, data: dict | None = None, **kwargs):
+        payload = {"csrf_token": self.csrf_token(), **(data or {})}
+        return self.post(url, data=payload, **kwargs)
+
+
+def login(client: CsrfClient, user, password: str = PASSWORD):
+    """Log the user in through the login form; returns the response."""
+    response = client.form_post("/login", {"username": user.username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (PERIOP_NO_SKIPS=1) a skipped test is a failed test: nothing may be skipped."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("PERIOP_NO_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where nothing may be skipped: {report.longrepr}"

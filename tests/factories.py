@@ -1,0 +1,41 @@
+"""Small factories: real records made through the services, committed."""
+
+import itertools
+from datetime import date
+
+from app import db
+from app.domain.vocab import Sex
+from app.models import ChecklistItem, Episode
+from app.services.patients import EpisodeDetails, PatientDetails, register_patient
+
+_numbers = itertools.count(1)
+TODAY = date(2026, 6, 17)
+
+
+def episode(
+    actor,
+    surgeon,
+    protocol,
+    surgery_date: date | None = TODAY,
+    family_name: str = "Doe",
+    given_name: str = "Jane",
+    mrn: str | None = None,
+) -> Episode:
+    """Register a patient with one episode and return the episode."""
+    mrn = mrn or f"MRN{next(_numbers):05d}"
+    with db.write_unit():
+        created = register_patient(
+            db.session,
+            actor,
+            PatientDetails(mrn, family_name, given_name, date(1970, 1, 1), Sex.FEMALE),
+            EpisodeDetails("L4-L5 microdiscectomy", "L4-L5", surgeon.id, surgery_date),
+            protocol,
+            TODAY,
+        )
+        db.session.commit()
+    return created
+
+
+def item(episode: Episode, code: str) -> ChecklistItem:
+    """The episode's item for a protocol step code."""
+    return next(i for i in episode.items if i.step.code == code)
