@@ -131,3 +131,14 @@ def write_unit() -> Iterator[None]:
         yield
     finally:
         writing.reset(token)
+
+
+def worker_warning(url: str, workers: int) -> str | None:
+    """The warning to log when several worker processes would share one SQLite file."""
+    if workers > 1 and is_sqlite(url):
+        return (
+            f"{workers} worker processes on SQLite: SQLite {sqlite3.sqlite_version} must be served by "
+            "ONE process (threads are fine). Run gunicorn -w 1 --threads 8, or set DATABASE_URL to "
+            "PostgreSQL for several workers."
+        )
+    return None

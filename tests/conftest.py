@@ -99,12 +99,13 @@ def frozen_clock():
 def app(database_template, tmp_path):
     application = create_app({"DATABASE_URL": database_template(tmp_path), "SERVER_NAME": "localhost"})
     application.test_client_class = CsrfClient
-    with application.app_context():
-        with db.write_unit():
-            protocols.load_all(db.session)
-            db.session.commit()
-        yield application
-        db.session.remove()
+    # No app context stays pushed during the test: each request gets its own, as in production
+    # (a shared one would carry `g`, and so CSRF tokens, from one request to the next).
+    with application.app_context(), db.write_unit():
+        protocols.load_all(db.session)
+        db.session.commit()
+    yield application
+    db.session.remove()
     application.extensions["periop_engine"].dispose()
 
 

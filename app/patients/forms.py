@@ -1,5 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.domain.vocab import Sex
@@ -36,7 +37,9 @@ class PatientFields(FlaskForm):
     family_name = StringField("Family name", validators=[DataRequired(), Length(max=100)])
     given_name = StringField("Given name", validators=[DataRequired(), Length(max=100)])
     date_of_birth = IsoDateField("Date of birth", validators=[InputRequired(message=DATE_MESSAGE)])
-    sex = SelectField("Sex", choices=[(s.value, s.label) for s in Sex], validators=[DataRequired()])
+    sex = SelectField(
+        "Sex", choices=[SelectChoice(s.value, s.label) for s in Sex], validators=[DataRequired()]
+    )
 
     def patient_details(self) -> PatientDetails:
         return PatientDetails(

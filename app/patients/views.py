@@ -2,6 +2,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
 
 from app import db
 from app.domain.policy import Action
@@ -22,11 +23,13 @@ def _surgeon_choices(form) -> None:
     surgeons = db.session.scalars(
         select(User).where(User.role == Role.SURGEON, User.active.is_(True)).order_by(User.full_name)
     )
-    form.surgeon_id.choices = [("", "Choose a surgeon")] + [(u.id, u.full_name) for u in surgeons]
+    form.surgeon_id.choices = [SelectChoice("", "Choose a surgeon")] + [
+        SelectChoice(u.id, u.full_name) for u in surgeons
+    ]
 
 
 def _protocol_choices(form) -> None:
-    form.protocol_version_id.choices = [(v.id, v.label) for v in current_versions(db.session)]
+    form.protocol_version_id.choices = [SelectChoice(v.id, v.label) for v in current_versions(db.session)]
 
 
 def _protocol(form) -> ProtocolVersion:

@@ -1,0 +1,281 @@
+"""Reading the protocol file: the shipped protocol and the errors a bad file raises."""
+
+import copy
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from app.domain.protocol_spec import ProtocolError, parse_protocol
+from app.domain.vocab import Discipline, Phase, Role, StepKind, ValueType
+from app.services.protocols import PROTOCOL_DIR, read_protocol_file
+
+SHIPPED = PROTOCOL_DIR / "lumbar_fbss.yaml"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return read_protocol_file(SHIPPED)
+
+
+def by_code(spec, code):
+    return next(s for s in spec.steps if s.code == code)
+
+
+def minimal_step(**overrides):
+    step = {
+        "phase": "before",
+        "code": "pre_one",
+        "title": "One",
+        "role": "nurse",
+        "required": True,
+        "due": -1,
+        "kind": "check",
+    }
+    step.update(overrides)
+    return step
+
+
+def protocol(*steps):
+    return {"slug": "test", "name": "Test protocol", "steps": list(steps) or [minimal_step()]}
+
+
+def error_of(data) -> str:
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(data)
+    return str(caught.value)
+
+
+# the shipped protocol
+
+
+def test_shipped_protocol_has_39_steps(shipped):
+    assert shipped.slug == "lumbar-fbss"
+    assert shipped.name == "Lumbar spine surgery — FBSS prevention"
+    assert len(shipped.steps) == 39
+
+
+def test_shipped_protocol_has_14_11_14_steps_per_phase(shipped):
+    counts = Counter(s.phase for s in shipped.steps)
+    assert counts == {Phase.BEFORE: 14, Phase.DURING: 11, Phase.AFTER: 14}
+
+
+def test_shipped_phases_are_in_order_and_positions_run_1_to_39(shipped):
+    assert [s.position for s in shipped.steps] == list(range(1, 40))
+    order = [Phase.BEFORE, Phase.DURING, Phase.AFTER]
+    phases = [order.index(s.phase) for s in shipped.steps]
+    assert phases == sorted(phases)
+
+
+def test_shipped_step_codes_are_unique(shipped):
+    codes = [s.code for s in shipped.steps]
+    assert len(set(codes)) == len(codes)
+
+
+def test_shipped_steps_have_titles_and_no_admin_role(shipped):
+    for step in shipped.steps:
+        assert step.title.strip(), step.code
+        assert step.role is not Role.ADMIN, step.code
+
+
+@pytest.mark.parametrize(
+    ("code", "condition"),
+    [("pre_hba1c", "Required if diabetic"), ("post_idt_review", "Required if the patient is not improving")],
+)
+def test_conditional_steps_are_optional_with_their_condition_in_the_guidance(shipped, code, condition):
+    step = by_code(shipped, code)
+    assert step.required is False
+    assert condition in step.guidance
+    assert "otherwise mark not applicable" in step.guidance
+
+
+def test_sessions_steps_have_discipline_and_count(shipped):
+    sessions = [s for s in shipped.steps if s.kind is StepKind.SESSIONS]
+    assert {s.code for s in sessions} == {
+        "pre_prehab",
+        "post_mobilise",
+        "post_ot_adl",
+        "post_pt_start",
+        "post_pt_adherence",
+    }
+    for step in sessions:
+        assert isinstance(step.discipline, Discipline), step.code
+        assert step.session_count is not None and step.session_count >= 1, step.code
+        assert step.value_type is None, step.code
+    assert by_code(shipped, "post_pt_adherence").session_count == 8
+    assert by_code(shipped, "post_ot_adl").discipline is Discipline.OT
+
+
+def test_value_steps_have_types(shipped):
+    values = [s for s in shipped.steps if s.kind is StepKind.VALUE]
+    assert values
+    for step in values:
+        assert isinstance(step.value_type, ValueType), step.code
+        assert step.value_label, step.code
+        assert step.discipline is None and step.session_count is None, step.code
+
+
+def test_check_steps_carry_no_value_or_sessions(shipped):
+    for step in (s for s in shipped.steps if s.kind is StepKind.CHECK):
+        assert step.value_type is None and step.discipline is None, step.code
+
+
+def test_number_value_steps_have_a_range(shipped):
+    for step in (s for s in shipped.steps if s.value_type is ValueType.NUMBER):
+        assert step.min_value is not None, step.code
+        assert step.max_value is None or step.max_value > step.min_value, step.code
+
+
+def test_shipped_value_steps_match_the_clinical_ranges(shipped):
+    hba1c = by_code(shipped, "pre_hba1c")
+    assert (hba1c.value_type, hba1c.unit, hba1c.min_value, hba1c.max_value) == (ValueType.NUMBER, "%", 3, 20)
+    pain = by_code(shipped, "post_pain_managed")
+    assert (pain.min_value, pain.max_value) == (0, 10)
+    assert by_code(shipped, "intra_antibiotic").value_type is ValueType.TIME
+    assert by_code(shipped, "pre_smoking").value_type is ValueType.YES_NO
+    assert by_code(shipped, "pre_dx_correlation").value_type is ValueType.TEXT
+
+
+def test_shipped_due_offsets(shipped):
+    assert by_code(shipped, "pre_smoking").due_offset_days == -28
+    assert by_code(shipped, "intra_time_out").due_offset_days == 0
+    assert by_code(shipped, "post_fu_12m").due_offset_days == 365
+
+
+# parse_protocol: what a good minimal file gives
+
+
+def test_minimal_protocol_parses_with_defaults():
+    spec = parse_protocol(protocol())
+    (step,) = spec.steps
+    assert step.position == 1
+    assert step.guidance == ""
+    assert step.role is Role.NURSE
+    assert step.kind is StepKind.CHECK
+    assert step.due_offset_days == -1
+
+
+def test_value_step_fields_are_read():
+    spec = parse_protocol(
+        protocol(
+            minimal_step(
+                kind="value", value={"type": "number", "unit": "mL", "min": 0, "max": 5, "label": "Loss"}
+            )
+        )
+    )
+    step = spec.steps[0]
+    assert (step.value_type, step.unit, step.min_value, step.max_value, step.value_label) == (
+        ValueType.NUMBER,
+        "mL",
+        0,
+        5,
+        "Loss",
+    )
+
+
+# parse_protocol: errors
+
+
+@pytest.mark.parametrize("field", ["phase", "code", "title", "role", "required", "due", "kind"])
+def test_missing_field_is_refused_naming_the_step(field):
+    step = minimal_step(code="pre_x")
+    del step[field]
+    message = error_of(protocol(minimal_step(), step))
+    if field == "code":
+        assert message == "step 2 (?): missing code"
+    else:
+        assert message == f"step 2 (pre_x): missing {field}"
+
+
+def test_several_missing_fields_are_listed_in_order():
+    step = minimal_step(code="pre_x")
+    del step["title"], step["due"]
+    assert error_of(protocol(step)) == "step 1 (pre_x): missing due, title"
+
+
+def test_unknown_role_is_refused_naming_the_step_and_allowed_roles():
+    message = error_of(protocol(minimal_step(code="pre_x", role="porter")))
+    assert message.startswith("step 1 (pre_x): 'porter' is not one of surgeon, anaesthetist")
+
+
+@pytest.mark.parametrize(("field", "bad"), [("phase", "someday"), ("kind", "tick")])
+def test_unknown_phase_or_kind_is_refused(field, bad):
+    message = error_of(protocol(minimal_step(code="pre_x", **{field: bad})))
+    assert message.startswith(f"step 1 (pre_x): {bad!r} is not one of")
+
+
+def test_duplicate_code_is_refused_naming_the_code():
+    message = error_of(protocol(minimal_step(code="pre_a"), minimal_step(code="pre_a")))
+    assert message == "duplicate step codes: pre_a"
+
+
+@pytest.mark.parametrize("sessions", [None, {"discipline": "PT"}, {"discipline": "PT", "count": 0}])
+def test_sessions_without_a_count_are_refused(sessions):
+    step = minimal_step(code="post_pt", kind="sessions")
+    if sessions is not None:
+        step["sessions"] = sessions
+    assert error_of(protocol(step)) == "step 1 (post_pt): sessions need a count of 1 or more"
+
+
+def test_sessions_with_unknown_discipline_are_refused():
+    step = minimal_step(code="post_pt", kind="sessions", sessions={"discipline": "XX", "count": 1})
+    assert error_of(protocol(step)).startswith("step 1 (post_pt): 'XX' is not one of PT, OT")
+
+
+def test_value_step_without_type_is_refused():
+    message = error_of(protocol(minimal_step(code="pre_v", kind="value")))
+    assert message.startswith("step 1 (pre_v): None is not one of number")
+
+
+@pytest.mark.parametrize(("field", "bad"), [("due", "soon"), ("due", 1.5), ("required", "yes")])
+def test_due_must_be_whole_and_required_boolean(field, bad):
+    message = error_of(protocol(minimal_step(code="pre_x", **{field: bad})))
+    assert message == "step 1 (pre_x): due must be a whole number and required true or false"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, [], {"name": "x", "steps": []}, {"slug": "x", "steps": []}, {"slug": "", "name": "x"}],
+)
+def test_protocol_needs_slug_and_name(data):
+    assert error_of(data) == "a protocol needs a slug, a name and steps"
+
+
+@pytest.mark.parametrize("steps", [None, []])
+def test_protocol_needs_at_least_one_step(steps):
+    assert error_of({"slug": "x", "name": "X", "steps": steps}) == "a protocol needs at least one step"
+
+
+def test_protocol_error_is_a_value_error():
+    assert issubclass(ProtocolError, ValueError)
+
+
+# content_sha256
+
+
+def test_content_sha256_is_stable_for_the_same_content():
+    raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    assert parse_protocol(raw).content_sha256 == parse_protocol(copy.deepcopy(raw)).content_sha256
+
+
+def test_content_sha256_changes_when_a_step_changes(shipped):
+    raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    raw["steps"][0]["title"] += " (revised)"
+    assert parse_protocol(raw).content_sha256 != shipped.content_sha256
+
+
+def test_content_sha256_changes_when_an_offset_or_requirement_changes(shipped):
+    changed_due = replace(shipped, steps=(replace(shipped.steps[0], due_offset_days=-15), *shipped.steps[1:]))
+    changed_req = replace(shipped, steps=(replace(shipped.steps[0], required=False), *shipped.steps[1:]))
+    hashes = {shipped.content_sha256, changed_due.content_sha256, changed_req.content_sha256}
+    assert len(hashes) == 3
+
+
+def test_content_sha256_changes_when_the_name_changes(shipped):
+    assert replace(shipped, name="Other").content_sha256 != shipped.content_sha256
+
+
+def test_content_sha256_is_a_hex_sha256(shipped):
+    assert len(shipped.content_sha256) == 64
+    int(shipped.content_sha256, 16)

@@ -1,0 +1,224 @@
+"""Route x role x method permission matrix, generated from app.url_map (deny by default).
+
+SECURITY-NOTES 7.1: every rule the app serves must have an entry in EXPECTED below; a new
+route without one fails the suite until someone decides who may use it. Every request that
+is refused (403, 405, or anonymous -> login) must leave the database unchanged.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from app import db
+from app.domain.vocab import CLINICAL_ROLES, ItemStatus, Role
+from app.models import AuditEvent, Base, ChecklistItem, UserSession
+from tests import factories
+from tests.conftest import login
+
+ANONYMOUS = "anonymous"
+WHO = [ANONYMOUS, *(role.value for role in Role)]
+METHODS = ("GET", "POST")
+SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}
+# The words the item_action rule's <any(...):action> converter accepts.
+ITEM_ACTIONS = ("done", "not-applicable", "reopen", "note")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a request must get: one of `statuses`; a redirect's path; whether it may write."""
+
+    statuses: frozenset[int]
+    location: str | None = None  # path of the redirect target; may use {episode_id} etc.
+    writes: bool = False  # True when the request legitimately changes the database
+
+    def __str__(self) -> str:
+        where = f" -> {self.location}" if self.location else ""
+        return f"{'/'.join(map(str, sorted(self.statuses)))}{where}"
+
+
+OK = Answer(frozenset({200}))
+DENIED = Answer(frozenset({403}))
+INVALID_FORM = Answer(frozenset({422}))  # allowed, but the empty form is refused: nothing saved
+TO_LOGIN = Answer(frozenset({302}), "/login")
+TO_HOME = Answer(frozenset({302}), "/")
+LOGGED_OUT = Answer(frozenset({302}), "/login", writes=True)
+# An item action by a role that may act: "done" on a tick item saves (302 back to the
+# episode); the other actions are posted without their reason/note, so they get 422.
+ITEM_WORKED = Answer(frozenset({302, 422}), "/episodes/{episode_id}", writes=True)
+NOT_ACCEPTED = Answer(frozenset({405}))
+
+
+def _roles(allowed: Answer, denied: Answer = DENIED, only: frozenset[Role] | None = None) -> dict:
+    """Map every role to `allowed` (if in `only`, default all roles) or `denied`."""
+    return {role.value: allowed if only is None or role in only else denied for role in Role}
+
+
+CLINICAL = CLINICAL_ROLES
+REGISTRARS = frozenset({Role.SURGEON, Role.COORDINATOR})
+
+# endpoint -> method -> who -> answer. Checked in: change it only with the policy.
+EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
+    "auth.login": {
+        "GET": {ANONYMOUS: OK, **_roles(TO_HOME)},
+        "POST": {ANONYMOUS: OK, **_roles(TO_HOME)},  # anonymous: empty form re-rendered
+    },
+    "auth.logout": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(LOGGED_OUT)}},
+    "main.home": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK)}},
+    "main.health": {"GET": {ANONYMOUS: OK, **_roles(OK)}},
+    "patients.index": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
+    "patients.detail": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
+    "patients.register": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=REGISTRARS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=REGISTRARS)},
+    },
+    "patients.edit": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=REGISTRARS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=REGISTRARS)},
+    },
+    "patients.new_episode": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=REGISTRARS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=REGISTRARS)},
+    },
+    "patients.edit_episode": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=REGISTRARS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=REGISTRARS)},
+    },
+    "checklist.episode": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
+    "checklist.history": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
+    "checklist.item_action": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(ITEM_WORKED, only=CLINICAL)}},
+}
+
+# A tick ("check") item each role is responsible for, and one it is not responsible for.
+RESPONSIBLE_ITEM = {
+    Role.SURGEON: "pre_conservative_care",
+    Role.ANAESTHETIST: "intra_positioning",
+    Role.NURSE: "intra_sign_in",
+    Role.THERAPIST: "pre_home_readiness",
+    Role.COORDINATOR: "post_idt_review",
+    Role.ADMIN: "pre_conservative_care",  # admin works no item at all
+}
+NOT_RESPONSIBLE_ITEM = {
+    Role.SURGEON: "post_idt_review",  # coordinator work is not covered by surgeons
+    Role.ANAESTHETIST: "intra_sign_in",
+    Role.NURSE: "intra_positioning",
+    Role.THERAPIST: "intra_sign_in",
+    Role.COORDINATOR: "pre_conservative_care",
+    Role.ADMIN: "post_idt_review",
+}
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order: 'unchanged' means byte-for-byte."""
+    rows = {}
+    for table in Base.metadata.sorted_tables:
+        stmt = select(table).order_by(*table.primary_key.columns)
+        rows[table.name] = [tuple(r) for r in db.session.execute(stmt)]
+    db.session.rollback()
+    return rows
+
+
+def audit_count() -> int:
+    count = len(db.session.scalars(select(AuditEvent.id)).all())
+    db.session.rollback()
+    return count
+
+
+def current_version(item) -> int:
+    version = db.session.scalar(select(ChecklistItem.version).where(ChecklistItem.id == item.id))
+    db.session.rollback()
+    return version
+
+
+def served_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint not in SKIPPED_ENDPOINTS]
+
+
+def url_arguments(rule, episode, item) -> list[dict]:
+    """Values for a rule's arguments, built from real records (one dict per URL to try)."""
+    known = {"patient_id": episode.patient_id, "episode_id": episode.id, "item_id": item.id}
+    values = {}
+    for name in sorted(rule.arguments):
+        if name == "action":
+            continue
+        assert name in known, f"{rule.rule}: no test value for URL argument <{name}>; add one"
+        values[name] = known[name]
+    if "action" in rule.arguments:
+        return [{**values, "action": action} for action in ITEM_ACTIONS]
+    return [values]
+
+
+def send(client, method: str, url: str, data: dict | None = None):
+    if method == "GET":
+        return client.get(url)
+    return client.form_post(url, data or {})
+
+
+def check(response, answer: Answer, values: dict) -> str | None:
+    """Return a description of how the response differs from the answer, or None."""
+    if response.status_code not in answer.statuses:
+        return f"got {response.status_code}, expected {answer}"
+    if response.status_code == 302 and answer.location:
+        where = urlsplit(response.headers["Location"])
+        expected = answer.location.format(**values)
+        if where.path != expected or (where.netloc and where.netloc != "localhost"):
+            return f"redirected to {response.headers['Location']}, expected {expected}"
+    return None
+
+
+# --- the matrix ------------------------------------------------------------------------
+
+
+def test_every_rule_has_an_entry_and_every_entry_a_rule(app):
+    """Deny by default: a rule missing from EXPECTED is an error, and so is a stale entry."""
+    served = {r.endpoint for r in served_rules(app)}
+    missing = served - EXPECTED.keys()
+    assert not missing, f"routes with no entry in EXPECTED (decide who may use them): {sorted(missing)}"
+    assert not EXPECTED.keys() - served, (
+        f"EXPECTED lists routes that no longer exist: {EXPECTED.keys() - served}"
+    )
+    for rule in served_rules(app):
+        accepted = set(rule.methods) & set(METHODS)
+        assert accepted == set(EXPECTED[rule.endpoint]), f"{rule.endpoint}: methods {accepted}"
+        for method, answers in EXPECTED[rule.endpoint].items():
+            assert set(answers) == set(WHO), f"{rule.endpoint} {method}: entries for {set(answers)}"
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_permission_matrix(app, client, users, episode, who):
+    """For every rule and method: anonymous and each role get exactly the checked-in answer."""
+    role = None if who == ANONYMOUS else Role(who)
+    if role is not None:
+        login(client, users[role])
+    item = factories.item(episode, RESPONSIBLE_ITEM[role or Role.SURGEON])
+    urls = app.url_map.bind("localhost")
+    problems = []
+    for rule in sorted(served_rules(app), key=lambda r: (r.endpoint == "auth.logout", r.rule)):
+        assert rule.endpoint in EXPECTED, f"{rule.endpoint} ({rule.rule}) has no entry in EXPECTED"
+        for values in url_arguments(rule, episode, item):
+            url = urls.build(rule.endpoint, values)
+            for method in METHODS:
+                if method in rule.methods:
+                    answer = EXPECTED[rule.endpoint][method][who]
+                else:
+                    answer = NOT_ACCEPTED
+                data = None
+                if rule.endpoint == "checklist.item_action":
+                    data = {"version": str(current_version(item))}
+                before = snapshot()
+                response = send(client, method, url, data)
+                problem = check(response, answer, values)
+                saved = answer.writes and response.status_code == 302
+                if problem is None and not saved and snapshot() != before:
+                    problem = f"answered {response.status_code} but changed the database"
+                if problem is None and saved and snapshot() == before:
+                    problem = "redirected as if saved, but nothing was written"
+                if problem:
+                    problems.append(f"{who} {method} {url} ({rule.endpoint}): {problem}")
+                if rule.endpoint == "auth.logout" and method == "POST" and role is not None:
+                    login(client, users[role])  # carry on as the same user
+    assert not problems, "\n".join(problems)
