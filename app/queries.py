@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.progress import Flag, Progress, postop_flag
 from app.domain.vocab import ItemStatus, Phase
-from app.models import ChecklistItem, Episode, ItemNote, Patient
+from app.models import ChecklistItem, Episode, ItemNote, Patient, ProtocolVersion
 
 _closed = ChecklistItem.status.in_([ItemStatus.DONE, ItemStatus.NOT_APPLICABLE])
 
@@ -104,7 +104,7 @@ def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
         .options(
             joinedload(Episode.patient),
             joinedload(Episode.surgeon),
-            joinedload(Episode.protocol_version),
+            joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
             selectinload(Episode.items).options(
                 joinedload(ChecklistItem.step),
                 joinedload(ChecklistItem.completed_by),
