@@ -27,8 +27,8 @@ db: install
 	$(FLASK) seed-demo
 
 run: db
-	@echo "Periop on http://127.0.0.1:5000 (one process, as SQLite needs). Stop with Ctrl-C."
-	$(FLASK) run --host 127.0.0.1 --port 5000 --without-threads
+	@echo "Periop on http://127.0.0.1:5000 (one process with threads, as SQLite needs). Stop with Ctrl-C."
+	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install-test
 	$(BIN)/ruff check .

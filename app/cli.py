@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from app import clock, db, migrate
@@ -22,6 +23,7 @@ def _engine():
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_command() -> None:
     """Bring the database schema up to date (Alembic upgrade head)."""
     migrate.upgrade(_engine())
@@ -29,6 +31,7 @@ def migrate_command() -> None:
 
 
 @click.command("load-protocols")
+@with_appcontext
 def load_protocols_command() -> None:
     """Publish the protocol files as versions (a changed file becomes a new version)."""
     with db.write_unit():
@@ -40,6 +43,7 @@ def load_protocols_command() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--full-name", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
@@ -57,6 +61,7 @@ def create_user_command(username: str, full_name: str, role: str, password: str)
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Create the demo users and patients (demo mode only; skipped if users exist)."""
     if not current_app.config["DEMO_MODE"]:
