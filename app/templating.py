@@ -39,17 +39,18 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_time, "time")
     app.add_template_filter(fmt_datetime, "datetime")
 
+    # Globals are visible in imported macros too (context-processor values are not).
+    app.jinja_env.globals.update(
+        can=lambda action, target=None: can(current_user, action, target),
+        Action=Action,
+        Phase=Phase,
+        ItemState=ItemState,
+        Role=Role,
+    )
+
     @app.context_processor
-    def _globals():
-        values = {
-            "can": lambda action, target=None: can(current_user, action, target),
-            "Action": Action,
-            "Phase": Phase,
-            "ItemState": ItemState,
-            "Role": Role,
-            "button_form": ButtonForm(),
-            "nav_flag_count": 0,
-        }
+    def _per_request():
+        values = {"button_form": ButtonForm(), "nav_flag_count": 0}
         if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
             values["nav_flag_count"] = flagged_episode_count(db.session, today())
         return values

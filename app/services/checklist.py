@@ -7,7 +7,7 @@ from app.domain.policy import Action, can
 from app.domain.values import ValueProblem, clean_value
 from app.domain.vocab import ItemStatus, StepKind
 from app.models import ChecklistItem, ItemNote, User
-from app.services.errors import Conflict, NotPermitted, ServiceError
+from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
 
 MAX_REASON = 500
 MAX_NOTE = 2000
@@ -52,6 +52,7 @@ def _apply(
     item.updated_by = actor
     item.updated_at = now
     episode = item.episode
+    flush_or_conflict(db, f"“{_short(item)}”")
     audit.record(
         db,
         actor,

@@ -54,7 +54,8 @@ def _sample_value(item: ChecklistItem) -> str | None:
     if step.kind is not StepKind.VALUE:
         return None
     if step.value_type is ValueType.NUMBER:
-        return f"{step.min_value if step.min_value is not None else 0:g}"
+        low, high = step.min_value or 0, step.max_value or 100
+        return f"{round((low + high) / 2):g}"
     return SAMPLE_VALUES[step.value_type]
 
 

@@ -2,6 +2,9 @@
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
 
 class ServiceError(Exception):
     """The operation was refused; the message is shown to the user."""
@@ -17,3 +20,11 @@ class Conflict(ServiceError):
 
 class NotPermitted(ServiceError):
     """The user's role may not do this."""
+
+
+def flush_or_conflict(db: Session, what: str) -> None:
+    """Write the pending changes now; a row another transaction changed first is a Conflict."""
+    try:
+        db.flush()
+    except StaleDataError:
+        raise Conflict(what) from None

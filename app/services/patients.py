@@ -11,7 +11,7 @@ from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn
 from app.domain.schedule import due_date
 from app.domain.vocab import EpisodeStatus, Role, Sex
 from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, User
-from app.services.errors import Conflict, ServiceError
+from app.services.errors import Conflict, ServiceError, flush_or_conflict
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def open_episode(
 
 def _check_version(record, expected_version: int, what: str) -> None:
     if record.version != expected_version:
-        raise Conflict(f"This {what} was changed by someone else in the meantime — review and try again.")
+        raise Conflict(f"This {what}")
 
 
 def update_patient(
@@ -163,6 +163,7 @@ def update_patient(
     if before == after:
         return False
     changed = {k for k in after if before[k] != after[k]}
+    flush_or_conflict(db, "This patient")
     audit.record(
         db,
         actor,
@@ -199,6 +200,7 @@ def update_episode(
             item.due_date = due_date(details.surgery_date, item.step.due_offset_days)
         summary = f"Rescheduled surgery; {len(episode.items)} due dates recomputed"
     changed = {k for k in after if before[k] != after[k]}
+    flush_or_conflict(db, "This episode")
     audit.record(
         db,
         actor,

@@ -372,7 +372,7 @@ def test_wrong_role_raises_not_permitted(request, session, episode, role_fixture
     actor = request.getfixturevalue(role_fixture)
     item = factories.item(episode, code)
     for attempt in (
-        lambda: checklist.mark_done(session, actor, item, 1, value="yes"),
+        lambda: checklist.mark_done(session, actor, item, 1, value="7"),
         lambda: checklist.mark_not_applicable(session, actor, item, 1, "No"),
         lambda: checklist.add_note(session, actor, item, 1, "Hi"),
     ):
@@ -453,36 +453,40 @@ def test_every_change_extends_an_intact_audit_chain(session, episode, nurse, ana
 # real concurrency: two sessions, one row
 
 
-def test_concurrent_change_in_another_session_raises_stale_data_and_first_change_survives(
+def load_in_new_session(item_id: int, user_id: int):
+    """A second, independent session holding version 1 of the item, no transaction open."""
+    other = db.session.session_factory()
+    item = other.get(ChecklistItem, item_id)
+    user = other.get(User, user_id)
+    other.commit()  # ends the read transaction; the objects stay loaded (expire_on_commit=False)
+    return other, item, user
+
+
+def test_concurrent_change_in_another_session_is_a_conflict_and_first_change_survives(
     app, episode, nurse, surgeon
 ):
     item_id = factories.item(episode, "post_vte").id
     db.session.rollback()  # no read transaction left open in the app's session
-    first = db.session.session_factory()
-    second = db.session.session_factory()
+    first, item_1, nurse_1 = load_in_new_session(item_id, nurse.id)
+    second, item_2, surgeon_2 = load_in_new_session(item_id, surgeon.id)
     try:
-        # Both load version 1 of the item, then end their read transactions.
-        item_1 = first.get(ChecklistItem, item_id)
-        nurse_1 = first.get(User, nurse.id)
-        first.commit()
-        item_2 = second.get(ChecklistItem, item_id)
-        surgeon_2 = second.get(User, surgeon.id)
-        second.commit()
         assert item_1.version == item_2.version == 1
-
         with db.write_unit():
             assert checklist.mark_done(first, nurse_1, item_1, 1)
             first.commit()
 
         with db.write_unit():
             try:
-                with pytest.raises(StaleDataError):
-                    # The in-memory version still says 1, so the service's check passes;
-                    # the versioned UPDATE finds no row at version 1.
+                # The in-memory version still says 1, so the service's own check passes;
+                # the versioned UPDATE finds no row at version 1 and the service says so.
+                with pytest.raises(Conflict) as caught:
                     checklist.mark_not_applicable(second, surgeon_2, item_2, 1, "Not needed")
-                    second.commit()
             finally:
                 second.rollback()
+        assert str(caught.value) == (
+            "“VTE prophylaxis in place (mechanical ± pharmacological pe…” was changed by someone else"
+            " — review and try again."
+        )
     finally:
         first.close()
         second.close()
@@ -494,23 +498,21 @@ def test_concurrent_change_in_another_session_raises_stale_data_and_first_change
     assert fresh.completed_by_id == nurse.id
     assert fresh.reason is None
     actions = db.session.scalars(
-        select(AuditEvent.action).where(AuditEvent.target_type == "checklist_item", AuditEvent.target_id == item_id)
+        select(AuditEvent.action).where(
+            AuditEvent.target_type == "checklist_item", AuditEvent.target_id == item_id
+        )
     ).all()
     assert actions == ["item.done"]
     assert audit.verify_chain(db.session) == []
     db.session.rollback()
 
 
-def test_concurrent_plain_update_in_second_session_fails_at_commit(app, episode):
+def test_concurrent_change_in_second_session_raises_stale_data_at_commit(app, episode, nurse):
     item_id = factories.item(episode, "post_vte").id
     db.session.rollback()
-    first = db.session.session_factory()
-    second = db.session.session_factory()
+    first, item_1, _ = load_in_new_session(item_id, nurse.id)
+    second, item_2, _ = load_in_new_session(item_id, nurse.id)
     try:
-        item_1 = first.get(ChecklistItem, item_id)
-        first.commit()
-        item_2 = second.get(ChecklistItem, item_id)
-        second.commit()
         with db.write_unit():
             item_1.value = "first"
             first.commit()

@@ -139,6 +139,7 @@ def test_patient_list_flags_patients_with_overdue_post_op_steps(client, coordina
     assert "Incomplete post-op steps (6 overdue)" in late_row
     ontime_row = page[page.index("ONTIME") :].split("</tr>")[0]
     assert "Incomplete post-op steps" not in ontime_row
+    assert "Before surgery: 0/11" in ontime_row and "After surgery: 0/12" in ontime_row
     assert "data-flag-count>1<" in page
 
 
