@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := PERIOP_ENV=development $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format install install-test db browser-deps bench clean
+.PHONY: run test lint format install install-test db clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,6 @@ format: install-test
 
 test: lint
 	$(BIN)/pytest
-
-bench: install-test
-	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -49,10 +49,12 @@ def _apply(
     reason: str | None = None,
 ) -> None:
     now = clock.now()
+    with db.no_autoflush:  # load first, so a stale write surfaces below as a Conflict
+        episode = item.episode
+        what = f"“{_short(item)}”"
     item.updated_by = actor
     item.updated_at = now
-    episode = item.episode
-    flush_or_conflict(db, f"“{_short(item)}”")
+    flush_or_conflict(db, what)
     audit.record(
         db,
         actor,

@@ -196,8 +196,9 @@ def update_episode(
         return False
     summary = "Updated episode"
     if rescheduled:
-        for item in episode.items:
-            item.due_date = due_date(details.surgery_date, item.step.due_offset_days)
+        with db.no_autoflush:  # a stale write surfaces below as a Conflict
+            for item in episode.items:
+                item.due_date = due_date(details.surgery_date, item.step.due_offset_days)
         summary = f"Rescheduled surgery; {len(episode.items)} due dates recomputed"
     changed = {k for k in after if before[k] != after[k]}
     flush_or_conflict(db, "This episode")

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from app import db
 from app.domain.vocab import EpisodeStatus, Phase, Sex
-from app.models import AuditEvent, ChecklistItem, Episode, Patient
+from app.models import AuditEvent, ChecklistItem, Episode, Patient, User
+from app.services import checklist
 from app.services.errors import Conflict, ServiceError
 from app.services.patients import (
     EpisodeDetails,
@@ -255,8 +256,6 @@ def test_scheduling_an_unscheduled_episode_sets_due_dates(session, coordinator, 
 
 
 def test_rescheduling_keeps_closed_items_closed(session, episode, coordinator, nurse):
-    from app.services import checklist
-
     vte = factories.item(episode, "post_vte")
     checklist.mark_done(session, nurse, vte, vte.version)
     session.commit()
@@ -306,7 +305,7 @@ def test_stale_expected_version_raises_conflict_and_changes_nothing(session, epi
     details = EpisodeDetails("Other", episode.levels, episode.surgeon_id, date(2026, 9, 1))
     with pytest.raises(Conflict) as caught:
         update_episode(session, coordinator, episode, details, episode.version - 1)
-    assert "changed by someone else" in str(caught.value)
+    assert str(caught.value) == "This episode was changed by someone else — review and try again."
     session.rollback()
     session.expire_all()
     reloaded = session.get(Episode, episode.id)
@@ -372,6 +371,134 @@ def test_update_patient_refuses_another_patients_mrn(session, coordinator, surge
 def test_update_patient_with_stale_version_raises_conflict(session, episode, coordinator):
     patient = episode.patient
     details = PatientDetails(patient.mrn, "Roe", patient.given_name, patient.date_of_birth, patient.sex)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as caught:
         update_patient(session, coordinator, patient, details, patient.version + 1, TODAY)
+    assert str(caught.value) == "This patient was changed by someone else — review and try again."
     assert patient.family_name == "Doe"
+
+
+# real concurrency: two sessions, one episode
+
+
+def load_in_new_session(model, ident: int, user_id: int):
+    """A second, independent session holding the record, no transaction open."""
+    other = db.session.session_factory()
+    record = other.get(model, ident)
+    user = other.get(User, user_id)
+    other.commit()  # ends the read transaction; the objects stay loaded (expire_on_commit=False)
+    return other, record, user
+
+
+def details_for(episode: Episode, surgery_date: date | None) -> EpisodeDetails:
+    return EpisodeDetails(episode.procedure, episode.levels, episode.surgeon_id, surgery_date)
+
+
+def test_concurrent_reschedules_the_second_is_a_conflict_and_the_first_survives(
+    app, episode, coordinator, surgeon
+):
+    db.session.rollback()
+    first, episode_1, coordinator_1 = load_in_new_session(Episode, episode.id, coordinator.id)
+    second, episode_2, surgeon_2 = load_in_new_session(Episode, episode.id, surgeon.id)
+    try:
+        with db.write_unit():
+            assert update_episode(first, coordinator_1, episode_1, details_for(episode_1, SURGERY), 1)
+            first.commit()
+        with db.write_unit():
+            try:
+                with pytest.raises(Conflict) as caught:
+                    update_episode(second, surgeon_2, episode_2, details_for(episode_2, date(2026, 9, 1)), 1)
+            finally:
+                second.rollback()
+        assert str(caught.value) == "This episode was changed by someone else — review and try again."
+    finally:
+        first.close()
+        second.close()
+
+    db.session.expire_all()
+    fresh = db.session.get(Episode, episode.id)
+    assert (fresh.surgery_date, fresh.version) == (SURGERY, 2)
+    assert {i.due_date - timedelta(days=i.step.due_offset_days) for i in fresh.items} == {SURGERY}
+    assert [e.actor_id for e in events("episode.update")] == [coordinator.id]
+    db.session.rollback()
+
+
+def test_reschedule_after_a_concurrent_tick_keeps_the_tick(app, episode, coordinator, nurse):
+    item_id = factories.item(episode, "post_vte").id
+    db.session.rollback()
+    first, item_1, nurse_1 = load_in_new_session(ChecklistItem, item_id, nurse.id)
+    second, episode_2, coordinator_2 = load_in_new_session(Episode, episode.id, coordinator.id)
+    second.expire(episode_2, ["items"])  # the items are read when rescheduling, after the tick
+    try:
+        with db.write_unit():
+            checklist.mark_done(first, nurse_1, item_1, 1)
+            first.commit()
+        with db.write_unit():
+            assert update_episode(second, coordinator_2, episode_2, details_for(episode_2, SURGERY), 1)
+            second.commit()
+    finally:
+        first.close()
+        second.close()
+
+    db.session.expire_all()
+    fresh = db.session.get(ChecklistItem, item_id)
+    assert fresh.status.value == "done"
+    assert fresh.completed_by_id == nurse.id
+    assert fresh.due_date == SURGERY
+    assert fresh.version == 3
+    db.session.rollback()
+
+
+def test_reschedule_over_stale_items_is_a_conflict(app, episode, coordinator, nurse):
+    item_id = factories.item(episode, "post_vte").id
+    db.session.rollback()
+    first, item_1, nurse_1 = load_in_new_session(ChecklistItem, item_id, nurse.id)
+    second, episode_2, coordinator_2 = load_in_new_session(Episode, episode.id, coordinator.id)
+    assert len(episode_2.items) == 39  # loaded now, at version 1
+    second.commit()
+    try:
+        with db.write_unit():
+            checklist.mark_done(first, nurse_1, item_1, 1)
+            first.commit()
+        with db.write_unit():
+            try:
+                with pytest.raises(Conflict):
+                    update_episode(second, coordinator_2, episode_2, details_for(episode_2, SURGERY), 1)
+            finally:
+                second.rollback()
+    finally:
+        first.close()
+        second.close()
+
+    db.session.expire_all()
+    assert db.session.get(Episode, episode.id).surgery_date == TODAY
+    fresh = db.session.get(ChecklistItem, item_id)
+    assert (fresh.status.value, fresh.due_date, fresh.version) == ("done", TODAY, 2)
+    assert events("episode.update") == []
+    db.session.rollback()
+
+
+def test_concurrent_patient_edits_the_second_is_a_conflict(app, episode, coordinator, surgeon):
+    db.session.rollback()
+    first, patient_1, coordinator_1 = load_in_new_session(Patient, episode.patient_id, coordinator.id)
+    second, patient_2, surgeon_2 = load_in_new_session(Patient, episode.patient_id, surgeon.id)
+
+    def renamed(patient, family_name):
+        return PatientDetails(patient.mrn, family_name, patient.given_name, patient.date_of_birth, patient.sex)
+
+    try:
+        with db.write_unit():
+            update_patient(first, coordinator_1, patient_1, renamed(patient_1, "Roe"), 1, TODAY)
+            first.commit()
+        with db.write_unit():
+            try:
+                with pytest.raises(Conflict, match="This patient was changed by someone else"):
+                    update_patient(second, surgeon_2, patient_2, renamed(patient_2, "Poe"), 1, TODAY)
+            finally:
+                second.rollback()
+    finally:
+        first.close()
+        second.close()
+    db.session.expire_all()
+    assert db.session.get(Patient, episode.patient_id).family_name == "Roe"
+    assert len(events("patient.update")) == 1
+    db.session.rollback()

@@ -251,3 +251,29 @@ def test_episode_page_runs_a_fixed_number_of_queries(app, client, nurse, coordin
         if item.step.kind.value == "check":
             _post(client, busy, item, "done")
     assert queries_for(busy.id) == baseline
+
+
+def test_times_are_shown_in_the_site_time_zone(app, client, nurse, episode):
+    app.config["TIMEZONE"] = "Europe/Paris"  # 12:00 UTC is 14:00 in Paris in June
+    sign_in = factories.item(episode, "intra_sign_in")
+    login(client, nurse)
+    _post(client, episode, sign_in, "done")
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    assert "Done by Nina Nurse on 17 Jun 2026 14:00" in page
+
+
+def test_due_soon_window_is_configurable(app, client, nurse, coordinator, surgeon, protocol):
+    soon = factories.episode(
+        coordinator, surgeon, protocol, surgery_date=date(2026, 6, 17) + timedelta(days=10)
+    )
+    site_mark = factories.item(soon, "pre_site_mark")  # due on the surgery day, in 10 days
+    login(client, nurse)
+
+    def state() -> str:
+        page = client.get(f"/episodes/{soon.id}").get_data(as_text=True)
+        row = page[page.index(f'id="item-{site_mark.id}"') :]
+        return re.search(r'data-state="([a-z_]+)"', row).group(1)
+
+    assert state() == "pending"
+    app.config["DUE_SOON_DAYS"] = 10
+    assert state() == "due_soon"
