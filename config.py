@@ -14,6 +14,7 @@ INSTANCE_DIR = BASE_DIR / "instance"
 # Keys that must never be used in production (copied from tutorials and examples).
 KNOWN_WEAK_KEYS = {"dev", "secret", "changeme", "change-me", "development", "test", "testing"}
 MIN_SECRET_KEY_BYTES = 32
+MIN_DISTINCT_KEY_CHARS = 10
 
 
 class ConfigError(RuntimeError):
@@ -117,7 +118,8 @@ class ProductionConfig(Config):
                 f"{MIN_SECRET_KEY_BYTES} characters, e.g. "
                 "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
             )
-        if len(key) < MIN_SECRET_KEY_BYTES or key.lower() in KNOWN_WEAK_KEYS:
+        too_plain = len(set(key)) < MIN_DISTINCT_KEY_CHARS  # e.g. "changeme" repeated
+        if len(key) < MIN_SECRET_KEY_BYTES or key.lower() in KNOWN_WEAK_KEYS or too_plain:
             raise ConfigError(
                 f"SECRET_KEY is too weak: use a random key of at least {MIN_SECRET_KEY_BYTES} characters."
             )

@@ -51,5 +51,5 @@ def logout():
     logout_user()
     flash("You are logged out.", "info")
     response = redirect(url_for("auth.login"))
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response

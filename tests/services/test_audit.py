@@ -120,7 +120,9 @@ def test_record_fills_system_actor_and_stringifies_values(session):
 
 
 def test_record_accepts_an_explicit_actor_name(session):
-    event = audit.record(session, None, "auth.login_failed", "Failed", target_type="user", actor_name="unknown")
+    event = audit.record(
+        session, None, "auth.login_failed", "Failed", target_type="user", actor_name="unknown"
+    )
     session.commit()
     assert session.get(AuditEvent, event.id).actor_name == "unknown"
 
@@ -221,4 +223,3 @@ def test_verify_chain_reports_an_event_inserted_outside_the_chain(session, worke
     session.flush()
     assert audit.verify_chain(session) == [f"event {forged.id}: previous hash does not match"]
     session.rollback()
-

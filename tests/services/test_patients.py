@@ -277,7 +277,9 @@ def test_update_without_changes_returns_false_and_writes_nothing(session, episod
 
 def test_changing_only_the_procedure_leaves_due_dates(session, episode, coordinator):
     due = {i.id: i.due_date for i in episode.items}
-    details = EpisodeDetails("Revision decompression", episode.levels, episode.surgeon_id, episode.surgery_date)
+    details = EpisodeDetails(
+        "Revision decompression", episode.levels, episode.surgeon_id, episode.surgery_date
+    )
     assert update_episode(session, coordinator, episode, details, episode.version)
     session.commit()
     assert {i.id: i.due_date for i in episode.items} == due
@@ -338,7 +340,9 @@ def test_non_surgeon_as_surgeon_is_refused_on_update(session, episode, coordinat
 
 def test_update_patient_records_only_the_changed_fields(session, episode, coordinator):
     patient = episode.patient
-    details = PatientDetails(patient.mrn.lower(), "Roe", patient.given_name, patient.date_of_birth, patient.sex)
+    details = PatientDetails(
+        patient.mrn.lower(), "Roe", patient.given_name, patient.date_of_birth, patient.sex
+    )
     assert update_patient(session, coordinator, patient, details, patient.version, TODAY)
     session.commit()
     assert patient.family_name == "Roe"
@@ -362,7 +366,9 @@ def test_update_patient_refuses_another_patients_mrn(session, coordinator, surge
     first = factories.episode(coordinator, surgeon, protocol, mrn="AAA1111")
     second = factories.episode(coordinator, surgeon, protocol, mrn="BBB2222")
     patient = second.patient
-    details = PatientDetails("aaa1111", patient.family_name, patient.given_name, patient.date_of_birth, patient.sex)
+    details = PatientDetails(
+        "aaa1111", patient.family_name, patient.given_name, patient.date_of_birth, patient.sex
+    )
     with pytest.raises(ServiceError, match="A patient with MRN AAA1111 is already registered."):
         update_patient(session, coordinator, patient, details, patient.version, TODAY)
     assert first.patient.mrn == "AAA1111"
@@ -483,7 +489,9 @@ def test_concurrent_patient_edits_the_second_is_a_conflict(app, episode, coordin
     second, patient_2, surgeon_2 = load_in_new_session(Patient, episode.patient_id, surgeon.id)
 
     def renamed(patient, family_name):
-        return PatientDetails(patient.mrn, family_name, patient.given_name, patient.date_of_birth, patient.sex)
+        return PatientDetails(
+            patient.mrn, family_name, patient.given_name, patient.date_of_birth, patient.sex
+        )
 
     try:
         with db.write_unit():

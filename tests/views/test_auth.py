@@ -214,7 +214,7 @@ def test_logout_ends_the_session_on_the_server(client, nurse):
     response = client.form_post("/logout")
 
     assert goes_to_login(response)
-    assert "cache" in response.headers.get("Clear-Site-Data", "")
+    assert response.headers.get("Clear-Site-Data") == '"cache", "cookies", "storage"'
     assert goes_to_login(client.get("/"))
     [record] = sessions_of(nurse)
     assert record.revoked_at == NOW

@@ -3,6 +3,7 @@
 SECURITY-NOTES 6 (baseline) and 7 items 5, 6 and 20.
 """
 
+import re
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -13,10 +14,12 @@ from sqlalchemy import func, select
 
 from app import clock, create_app, db, passwords
 from app.domain.vocab import ItemStatus, Role
+from app.migrate import upgrade
 from app.models import AuditEvent, Base, ChecklistItem
+from app.services.users import create_user
 from config import KNOWN_WEAK_KEYS, ConfigError, ProductionConfig
 from tests import factories
-from tests.conftest import NOW, login
+from tests.conftest import NOW, PASSWORD, login
 
 STRONG_KEY = "4f1d0c8e2b7a9d3e6c5b8a7f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5"
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}
@@ -211,6 +214,66 @@ def test_production_session_cookie_is_host_prefixed_secure_httponly_samesite(pro
     assert "samesite=lax" in session_cookie.lower() or "samesite=strict" in session_cookie.lower()
 
 
+HTTPS = "https://localhost"
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture
+def prod_with_user(prod):
+    """The production app on a migrated database with one nurse account."""
+    with prod.app_context():
+        upgrade(prod.extensions["periop_engine"])
+        with db.write_unit():
+            create_user(db.session, None, "nurse", "Nina Nurse", Role.NURSE, PASSWORD)
+            db.session.commit()
+        db.session.remove()
+    return prod
+
+
+def _https_login(client, referer: str | None = f"{HTTPS}/login"):
+    page = client.get("/login", base_url=HTTPS)
+    token = _CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    headers = {"Referer": referer} if referer else {}
+    data = {"csrf_token": token, "username": "nurse", "password": PASSWORD}
+    return client.post("/login", data=data, base_url=HTTPS, headers=headers)
+
+
+def test_production_login_over_https_sets_only_secure_host_cookies(prod_with_user):
+    client = prod_with_user.test_client()
+
+    response = _https_login(client)
+
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies
+    for cookie in cookies:
+        attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+        assert {"secure", "httponly", "samesite"} <= attributes, cookie
+        assert cookie.startswith("__Host-"), cookie
+    home = client.get("/", base_url=HTTPS)
+    assert home.status_code == 200
+    assert "no-store" in home.headers["Cache-Control"]
+    assert "max-age=31536000" in home.headers["Strict-Transport-Security"]
+
+
+def test_production_https_post_without_referer_is_refused(prod_with_user):
+    """WTF_CSRF_SSL_STRICT: an HTTPS form post must name a same-origin Referer."""
+    client = prod_with_user.test_client()
+
+    assert _https_login(client, referer=None).status_code == 400
+    assert _https_login(client, referer="https://evil.test/login").status_code == 400
+    assert client.get("/", base_url=HTTPS).status_code == 302  # not logged in
+
+
+def test_testing_session_cookie_is_httponly_and_samesite(client):
+    cookie = next(
+        c for c in client.get("/login").headers.getlist("Set-Cookie") if c.startswith("periop_session=")
+    )
+
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
 # --- CSRF --------------------------------------------------------------------------------
 
 
@@ -366,7 +429,9 @@ def test_production_refuses_to_start_when_secret_key_absent_from_settings(tmp_pa
         create_app(settings)
 
 
-@pytest.mark.parametrize("key", ["a" * 31, "short-key", *sorted(KNOWN_WEAK_KEYS), "DEV", "Secret"])
+@pytest.mark.parametrize(
+    "key", ["a" * 31, "short-key", *sorted(KNOWN_WEAK_KEYS), "DEV", "Secret", "a" * 64, "changeme" * 4]
+)
 def test_production_refuses_a_short_or_known_weak_secret_key(tmp_path, key):
     with pytest.raises(ConfigError, match="SECRET_KEY is too weak"):
         production_app(tmp_path, SECRET_KEY=key)
