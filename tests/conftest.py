@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from app import clock, create_app, db
 from app.domain.vocab import Role
@@ -75,6 +76,9 @@ def database_template(tmp_path_factory):
     template = tmp_path_factory.mktemp("template") / "periop.db"
     engine = db.make_engine(f"sqlite:///{template}")
     upgrade(engine)
+    with db.write_unit(), Session(engine) as s:
+        protocols.load_all(s)
+        s.commit()
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -119,7 +123,10 @@ def session(app):
 
 @pytest.fixture
 def protocol(app):
-    return protocols.latest_version(db.session, protocols.DEFAULT_SLUG)
+    """The default protocol's current version, with its steps loaded."""
+    version = protocols.latest_version(db.session, protocols.DEFAULT_SLUG)
+    assert version.template and version.steps
+    return version
 
 
 def _make_user(role: Role, username: str, full_name: str):

@@ -6,6 +6,7 @@ from datetime import date
 from app import db
 from app.domain.vocab import Sex
 from app.models import ChecklistItem, Episode
+from app.queries import episode_with_checklist
 from app.services.patients import EpisodeDetails, PatientDetails, register_patient
 
 _numbers = itertools.count(1)
@@ -33,7 +34,10 @@ def episode(
             TODAY,
         )
         db.session.commit()
-    return created
+    # Load everything tests read, so the episode stays usable after requests end the session.
+    loaded = episode_with_checklist(db.session, created.id)
+    db.session.commit()  # end the read transaction; the objects stay loaded
+    return loaded
 
 
 def item(episode: Episode, code: str) -> ChecklistItem:

@@ -1,5 +1,6 @@
 """Publish protocol versions from the data files."""
 
+import functools
 from pathlib import Path
 
 import yaml
@@ -14,9 +15,19 @@ PROTOCOL_DIR = Path(__file__).resolve().parent.parent / "protocols"
 DEFAULT_SLUG = "lumbar-fbss"
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_protocol_file(path: Path) -> ProtocolSpec:
+    """Parse and check a protocol file (cached until the file changes)."""
+    stat = path.stat()
+    return _read(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _read(path: Path, _mtime_ns: int, _size: int) -> ProtocolSpec:
     with path.open(encoding="utf-8") as fh:
-        return parse_protocol(yaml.safe_load(fh))
+        return parse_protocol(yaml.load(fh, Loader=_Loader))  # noqa: S506 - a safe loader
 
 
 def publish(db: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:

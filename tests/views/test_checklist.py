@@ -3,17 +3,19 @@
 import re
 from datetime import date, timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app import db
 from app.domain.vocab import ItemStatus
 from app.models import AuditEvent, ChecklistItem, ItemNote
 from tests import factories
 from tests.conftest import login
+from tests.querycount import counting_queries
 
 
 def _item(item_id: int) -> ChecklistItem:
-    db.session.expire_all()
+    db.session.rollback()  # end any read snapshot...
+    db.session.expire_all()  # ...and forget what was loaded in it
     return db.session.get(ChecklistItem, item_id)
 
 
@@ -230,16 +232,8 @@ def test_episode_page_runs_a_fixed_number_of_queries(app, client, nurse, coordin
     login(client, nurse)
 
     def queries_for(episode_id: int) -> int:
-        statements: list[str] = []
-
-        def listener(*args):
-            statements.append(args[2])
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with counting_queries(engine) as statements:
             assert client.get(f"/episodes/{episode_id}").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     quiet = factories.episode(coordinator, surgeon, protocol)

@@ -9,6 +9,7 @@ from app import db
 from app.models import AuditEvent, ChecklistItem, Episode, Patient
 from tests import factories
 from tests.conftest import login
+from tests.querycount import counting_queries
 
 
 def _count(model) -> int:
@@ -144,19 +145,12 @@ def test_patient_list_flags_patients_with_overdue_post_op_steps(client, coordina
 
 
 def test_patient_list_runs_a_fixed_number_of_queries(client, coordinator, surgeon, protocol, app):
-    from sqlalchemy import event
-
     login(client, coordinator)
     engine = app.extensions["periop_engine"]
 
     def count_queries() -> int:
-        statements: list[str] = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with counting_queries(engine) as statements:
             assert client.get("/patients").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     factories.episode(coordinator, surgeon, protocol)
@@ -181,7 +175,8 @@ def test_edit_patient_saves_and_audits(client, coordinator, episode):
         },
     )
     assert response.status_code == 302
-    db.session.expire_all()
+    db.session.rollback()  # end any read snapshot...
+    db.session.expire_all()  # ...and forget what was loaded in it
     assert db.session.get(Patient, patient.id).family_name == "Doe-Smith"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "patient.update"))
     assert event.before == {"family_name": "Doe"} and event.after == {"family_name": "Doe-Smith"}
@@ -203,7 +198,8 @@ def test_edit_patient_with_a_stale_version_changes_nothing(client, coordinator, 
     )
     assert response.status_code == 422
     assert "changed by someone else" in response.get_data(as_text=True)
-    db.session.expire_all()
+    db.session.rollback()  # end any read snapshot...
+    db.session.expire_all()  # ...and forget what was loaded in it
     assert db.session.get(Patient, patient.id).family_name == "Doe"
 
 
@@ -220,7 +216,8 @@ def test_rescheduling_surgery_moves_every_due_date(client, surgeon, episode):
         },
     )
     assert response.status_code == 302
-    db.session.expire_all()
+    db.session.rollback()  # end any read snapshot...
+    db.session.expire_all()  # ...and forget what was loaded in it
     items = db.session.scalars(select(ChecklistItem).where(ChecklistItem.episode_id == episode.id)).all()
     assert all(i.due_date == date(2026, 7, 17) + timedelta(days=i.step.due_offset_days) for i in items)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "episode.update"))
@@ -240,7 +237,8 @@ def test_clearing_the_surgery_date_unschedules_every_item(client, surgeon, episo
             "version": str(episode.version),
         },
     )
-    db.session.expire_all()
+    db.session.rollback()  # end any read snapshot...
+    db.session.expire_all()  # ...and forget what was loaded in it
     dues = db.session.scalars(
         select(ChecklistItem.due_date).where(ChecklistItem.episode_id == episode.id)
     ).all()
