@@ -17,9 +17,13 @@ def _state(item: ChecklistItem) -> dict:
     return {"status": item.status.value, "value": item.value, "reason": item.reason}
 
 
-def _check(actor: User, item: ChecklistItem, expected_version: int) -> None:
+def _permit(actor: User, item: ChecklistItem) -> None:
     if not can(actor, Action.WORK_ITEM, item):
         raise NotPermitted(f"Only the {item.role.label.lower()} responsible can change this item.")
+
+
+def _check(item: ChecklistItem, expected_version: int) -> None:
+    """Refuse a change made from an out-of-date page (someone changed the item since)."""
     if item.version != expected_version:
         who = item.updated_by.full_name if item.updated_by else "someone else"
         raise Conflict(f"“{_short(item)}”", by=who, at=item.updated_at)
@@ -79,6 +83,7 @@ def mark_done(
     note: str | None = None,
 ) -> bool:
     """Mark an open item done (with its value for value steps); False if already so."""
+    _permit(actor, item)
     step = item.step
     if note and note.strip():
         _text(note, "note", MAX_NOTE)
@@ -97,7 +102,7 @@ def mark_done(
         and item.version == expected_version + 1
     ):
         return False  # the same click twice
-    _check(actor, item, expected_version)
+    _check(item, expected_version)
     if item.status is not ItemStatus.OPEN:
         raise ServiceError("This item is not open; reopen it first.")
     before = _state(item)
@@ -116,8 +121,9 @@ def mark_not_applicable(
     db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None
 ) -> None:
     """Mark an open item not applicable; a reason is required."""
+    _permit(actor, item)
     text = _text(reason, "reason", MAX_REASON)
-    _check(actor, item, expected_version)
+    _check(item, expected_version)
     if item.status is not ItemStatus.OPEN:
         raise ServiceError("This item is not open; reopen it first.")
     before = _state(item)
@@ -131,8 +137,9 @@ def mark_not_applicable(
 
 def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None) -> None:
     """Reopen a done or not-applicable item; a reason is required."""
+    _permit(actor, item)
     text = _text(reason, "reason", MAX_REASON)
-    _check(actor, item, expected_version)
+    _check(item, expected_version)
     if item.status is ItemStatus.OPEN:
         raise ServiceError("This item is already open.")
     before = _state(item)
@@ -146,7 +153,8 @@ def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int,
 
 def add_note(db: Session, actor: User, item: ChecklistItem, expected_version: int, text: str | None) -> None:
     """Add a note to an item."""
-    _check(actor, item, expected_version)
+    _permit(actor, item)
+    _check(item, expected_version)
     _add_note(db, actor, item, text)
 
 

@@ -80,6 +80,7 @@ def register_patient(
     today: date,
 ) -> Episode:
     """Register a patient with their first episode and its checklist."""
+    _check_surgeon(db, episode.surgeon_id)  # check everything before writing anything
     mrn = _check_patient(db, patient, today, None)
     record = Patient(**{**asdict(patient), "mrn": mrn}, created_at=clock.now())
     db.add(record)
