@@ -42,37 +42,8 @@ def _pg_url_with_schema(schema: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory):
-    """Migrate once per test worker; yields a function that gives each test a fresh database."""
-    if BACKEND == "postgresql":
-        admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-        try:
-            with admin.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means "no server"
-            if REQUIRE_PG:
-                pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
-            pytest.skip(f"PostgreSQL unreachable: {exc}")
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = _pg_url_with_schema(schema)
-        engine = db.make_engine(url)
-        upgrade(engine)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-
-        def fresh(_tmp_path):
-            with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            return url
-
-        yield fresh
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-        return
-
+def sqlite_template(tmp_path_factory):
+    """Migrate a SQLite database once per test worker; gives each test a copy of it."""
     template = tmp_path_factory.mktemp("template") / "periop.db"
     engine = db.make_engine(f"sqlite:///{template}")
     upgrade(engine)
@@ -88,7 +59,45 @@ def database_template(tmp_path_factory):
         shutil.copyfile(template, target)
         return f"sqlite:///{target}"
 
+    return fresh
+
+
+@pytest.fixture(scope="session")
+def postgres_template():
+    """A schema of its own per test worker, migrated once, emptied before each test."""
+    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server"
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = _pg_url_with_schema(schema)
+    engine = db.make_engine(url)
+    upgrade(engine)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+
+    def fresh(_tmp_path):
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        return url
+
     yield fresh
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(request):
+    """The test database of the backend under test (PERIOP_TEST_DATABASE)."""
+    name = "postgres_template" if BACKEND == "postgresql" else "sqlite_template"
+    return request.getfixturevalue(name)
 
 
 @pytest.fixture(autouse=True)
@@ -99,9 +108,9 @@ def frozen_clock():
     clock.set_now(None)
 
 
-@pytest.fixture
-def app(database_template, tmp_path):
-    application = create_app({"DATABASE_URL": database_template(tmp_path), "SERVER_NAME": "localhost"})
+def make_test_app(url: str):
+    """Yield an app on a fresh database with the protocol loaded."""
+    application = create_app({"DATABASE_URL": url, "SERVER_NAME": "localhost"})
     application.test_client_class = CsrfClient
     # No app context stays pushed during the test: each request gets its own, as in production
     # (a shared one would carry `g`, and so CSRF tokens, from one request to the next).
@@ -111,6 +120,11 @@ def app(database_template, tmp_path):
     yield application
     db.session.remove()
     application.extensions["periop_engine"].dispose()
+
+
+@pytest.fixture
+def app(database_template, tmp_path):
+    yield from make_test_app(database_template(tmp_path))
 
 
 @pytest.fixture

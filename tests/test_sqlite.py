@@ -9,9 +9,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
 from app.models import ChecklistItem
-from tests.conftest import BACKEND
+from tests.conftest import make_test_app
 
-pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite-specific behaviour")
+
+@pytest.fixture
+def app(sqlite_template, tmp_path):
+    """These tests are about SQLite: they run on it whatever the backend under test."""
+    yield from make_test_app(sqlite_template(tmp_path))
 
 
 def test_connections_run_with_durable_settings(app):
