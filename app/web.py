@@ -1,14 +1,18 @@
 """Helpers shared by the views: today's date, loading with 404/403, committing."""
 
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
-from flask import abort, current_app
+from flask import abort, current_app, flash
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, db
 from app.domain.policy import Action, can
-from app.services.errors import Conflict
+from app.services.errors import Conflict, ServiceError
+
+T = TypeVar("T")
 
 
 def today() -> date:
@@ -35,6 +39,21 @@ def commit(what: str = "This record") -> None:
     except StaleDataError:
         db.session.rollback()
         raise Conflict(what) from None
+
+
+def attempt(action: Callable[[], T], what: str = "This record") -> tuple[bool, T | None]:
+    """Run one service call and commit; if refused, roll back and flash why.
+
+    Returns (True, result) on success and (False, None) when nothing was saved.
+    """
+    try:
+        result = action()
+        commit(what)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return False, None
+    return True, result
 
 
 def int_field(raw) -> int | None:

@@ -5,7 +5,7 @@ from datetime import date
 
 from app import db
 from app.domain.vocab import Sex
-from app.models import ChecklistItem, Episode
+from app.models import ChecklistItem, Episode, User
 from app.queries import episode_with_checklist
 from app.services.patients import EpisodeDetails, PatientDetails, register_patient
 
@@ -43,3 +43,12 @@ def episode(
 def item(episode: Episode, code: str) -> ChecklistItem:
     """The episode's item for a protocol step code."""
     return next(i for i in episode.items if i.step.code == code)
+
+
+def load_in_new_session(model, ident: int, user_id: int):
+    """A second, independent session holding the record and a user, no transaction open."""
+    other = db.session.session_factory()
+    record = other.get(model, ident)
+    user = other.get(User, user_id)
+    other.commit()  # ends the read transaction; the objects stay loaded (expire_on_commit=False)
+    return other, record, user

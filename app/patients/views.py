@@ -14,7 +14,7 @@ from app.queries import episode_summaries, latest_episodes, patient_search
 from app.services import patients as service
 from app.services.errors import ServiceError
 from app.services.protocols import current_versions
-from app.web import commit, get_or_404, int_field, require, today
+from app.web import attempt, get_or_404, int_field, require, today
 
 PAGE_SIZE = 50
 
@@ -70,8 +70,8 @@ def register():
     _surgeon_choices(form)
     _protocol_choices(form)
     if form.validate_on_submit():
-        try:
-            episode = service.register_patient(
+        ok, episode = attempt(
+            lambda: service.register_patient(
                 db.session,
                 current_user,
                 form.patient_details(),
@@ -79,11 +79,8 @@ def register():
                 _protocol(form),
                 today(),
             )
-            commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
+        )
+        if ok:
             flash(f"Registered {episode.patient.display_name} ({episode.patient.mrn}).", "success")
             return redirect(url_for("checklist.episode", episode_id=episode.id))
     status = 422 if request.method == "POST" else 200
@@ -112,20 +109,18 @@ def edit(patient_id: int):
     patient = get_or_404(Patient, patient_id)
     form = EditPatientForm(obj=patient, version=patient.version)
     if form.validate_on_submit():
-        try:
-            changed = service.update_patient(
+        ok, changed = attempt(
+            lambda: service.update_patient(
                 db.session,
                 current_user,
                 patient,
                 form.patient_details(),
                 int_field(form.version.data) or -1,
                 today(),
-            )
-            commit("This patient")
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
+            ),
+            "This patient",
+        )
+        if ok:
             flash("Patient details saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("patients.detail", patient_id=patient.id))
     status = 422 if request.method == "POST" else 200
@@ -141,15 +136,12 @@ def new_episode(patient_id: int):
     _surgeon_choices(form)
     _protocol_choices(form)
     if form.validate_on_submit():
-        try:
-            episode = service.open_episode(
+        ok, episode = attempt(
+            lambda: service.open_episode(
                 db.session, current_user, patient, form.episode_details(), _protocol(form)
             )
-            commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
+        )
+        if ok:
             flash(f"Opened episode: {episode.procedure}.", "success")
             return redirect(url_for("checklist.episode", episode_id=episode.id))
     status = 422 if request.method == "POST" else 200
@@ -164,19 +156,17 @@ def edit_episode(episode_id: int):
     form = EditEpisodeForm(obj=episode, version=episode.version)
     _surgeon_choices(form)
     if form.validate_on_submit():
-        try:
-            changed = service.update_episode(
+        ok, changed = attempt(
+            lambda: service.update_episode(
                 db.session,
                 current_user,
                 episode,
                 form.episode_details(),
                 int_field(form.version.data) or -1,
-            )
-            commit("This episode")
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-        else:
+            ),
+            "This episode",
+        )
+        if ok:
             flash("Episode saved." if changed else "Nothing changed.", "success")
             return redirect(url_for("checklist.episode", episode_id=episode.id))
     status = 422 if request.method == "POST" else 200

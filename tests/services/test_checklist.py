@@ -6,11 +6,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, db
 from app.domain.vocab import ItemStatus
-from app.models import AuditEvent, ChecklistItem, ItemNote, User
+from app.models import AuditEvent, ChecklistItem, ItemNote
 from app.services import checklist
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from tests import factories
 from tests.conftest import NOW
+from tests.factories import load_in_new_session
 
 OPEN_STATE = {"status": "open", "value": None, "reason": None}
 
@@ -453,22 +454,13 @@ def test_every_change_extends_an_intact_audit_chain(session, episode, nurse, ana
 # real concurrency: two sessions, one row
 
 
-def load_in_new_session(item_id: int, user_id: int):
-    """A second, independent session holding version 1 of the item, no transaction open."""
-    other = db.session.session_factory()
-    item = other.get(ChecklistItem, item_id)
-    user = other.get(User, user_id)
-    other.commit()  # ends the read transaction; the objects stay loaded (expire_on_commit=False)
-    return other, item, user
-
-
 def test_concurrent_change_in_another_session_is_a_conflict_and_first_change_survives(
     app, episode, nurse, surgeon
 ):
     item_id = factories.item(episode, "post_vte").id
     db.session.rollback()  # no read transaction left open in the app's session
-    first, item_1, nurse_1 = load_in_new_session(item_id, nurse.id)
-    second, item_2, surgeon_2 = load_in_new_session(item_id, surgeon.id)
+    first, item_1, nurse_1 = load_in_new_session(ChecklistItem, item_id, nurse.id)
+    second, item_2, surgeon_2 = load_in_new_session(ChecklistItem, item_id, surgeon.id)
     try:
         assert item_1.version == item_2.version == 1
         with db.write_unit():
@@ -512,8 +504,8 @@ def test_concurrent_change_in_another_session_is_a_conflict_and_first_change_sur
 def test_concurrent_change_in_second_session_raises_stale_data_at_commit(app, episode, nurse):
     item_id = factories.item(episode, "post_vte").id
     db.session.rollback()
-    first, item_1, _ = load_in_new_session(item_id, nurse.id)
-    second, item_2, _ = load_in_new_session(item_id, nurse.id)
+    first, item_1, _ = load_in_new_session(ChecklistItem, item_id, nurse.id)
+    second, item_2, _ = load_in_new_session(ChecklistItem, item_id, nurse.id)
     try:
         with db.write_unit():
             item_1.value = "first"

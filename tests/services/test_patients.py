@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app import db
 from app.domain.vocab import EpisodeStatus, Phase, Sex
-from app.models import AuditEvent, ChecklistItem, Episode, Patient, User
+from app.models import AuditEvent, ChecklistItem, Episode, Patient
 from app.services import checklist
 from app.services.errors import Conflict, ServiceError
 from app.services.patients import (
@@ -20,6 +20,7 @@ from app.services.patients import (
     update_patient,
 )
 from tests import factories
+from tests.factories import load_in_new_session
 
 TODAY = factories.TODAY
 SURGERY = date(2026, 7, 1)
@@ -384,15 +385,6 @@ def test_update_patient_with_stale_version_raises_conflict(session, episode, coo
 
 
 # real concurrency: two sessions, one episode
-
-
-def load_in_new_session(model, ident: int, user_id: int):
-    """A second, independent session holding the record, no transaction open."""
-    other = db.session.session_factory()
-    record = other.get(model, ident)
-    user = other.get(User, user_id)
-    other.commit()  # ends the read transaction; the objects stay loaded (expire_on_commit=False)
-    return other, record, user
 
 
 def details_for(episode: Episode, surgery_date: date | None) -> EpisodeDetails:
