@@ -47,6 +47,11 @@ class Config:
     DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'periop.db'}"
     TIMEZONE = os.environ.get("TIMEZONE", "UTC")
     DUE_SOON_DAYS = _int_env("DUE_SOON_DAYS", 3)
+    # "Pre-op not signed off" shows from this many days before surgery.
+    SIGNOFF_WARNING_DAYS = _int_env("SIGNOFF_WARNING_DAYS", 2)
+    # Wrong passwords in a row at signing before signing is locked, and for how long.
+    SIGNATURE_MAX_FAILURES = _int_env("SIGNATURE_MAX_FAILURES", 5)
+    SIGNATURE_LOCK_MINUTES = _int_env("SIGNATURE_LOCK_MINUTES", 15)
     # Demo accounts and demo patients exist only where this is on.
     DEMO_MODE = False
 

@@ -19,13 +19,33 @@ def alembic_config(connection=None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def _run(engine: Engine, step) -> None:
+    """Run a migration step in one transaction.
+
+    On SQLite, rebuilding a table (Alembic's batch mode) drops the old table, which with
+    foreign keys on would delete or refuse child rows; so foreign keys are switched off
+    around the transaction (it cannot be done inside one) and checked before committing.
+    """
     with write_unit(), engine.connect() as conn:
-        command.upgrade(alembic_config(conn), revision)
-        conn.commit()
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.dbapi_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            step(alembic_config(conn))
+            if sqlite:
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+            conn.commit()
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run(engine, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    with write_unit(), engine.connect() as conn:
-        command.downgrade(alembic_config(conn), revision)
-        conn.commit()
+    _run(engine, lambda cfg: command.downgrade(cfg, revision))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -87,6 +88,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Wrong passwords given when signing, counted apart from logins.
+    signature_failures: Mapped[int] = mapped_column(Integer, default=0)
+    signature_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set for a temporary password (new account, reset): the user must choose their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -237,11 +243,16 @@ class Episode(Base):
     protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_version.id"), index=True)
     status: Mapped[EpisodeStatus] = mapped_column(str_enum(EpisodeStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    close_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     patient: Mapped[Patient] = relationship(back_populates="episodes")
-    surgeon: Mapped[User] = relationship()
+    surgeon: Mapped[User] = relationship(foreign_keys=[surgeon_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     protocol_version: Mapped[ProtocolVersion] = relationship()
+    signoffs: Mapped[list["Signoff"]] = relationship(back_populates="episode", order_by="Signoff.id")
     items: Mapped[list["ChecklistItem"]] = relationship(
         back_populates="episode", order_by="ChecklistItem.position"
     )
@@ -287,8 +298,54 @@ class ChecklistItem(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def title(self) -> str:
+        return self.step.title
+
     def __repr__(self) -> str:
         return f"<ChecklistItem {self.id} {self.status}>"
+
+
+class Signoff(Base):
+    """A surgeon's electronic signature of one phase of an episode.
+
+    What was signed (signer, time, meaning, statement, content hash) never changes;
+    a revocation is recorded on the row once, and a new signature is a new row.
+    At most one signature per phase is active (not revoked).
+    """
+
+    __tablename__ = "signoff"
+    __table_args__ = (
+        Index(
+            "uq_signoff_active_phase",
+            "episode_id",
+            "phase",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    signer_name: Mapped[str] = mapped_column(String(120))
+    signer_role: Mapped[Role] = mapped_column(str_enum(Role))
+    meaning: Mapped[str] = mapped_column(String(120))
+    statement: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    episode: Mapped[Episode] = relationship(back_populates="signoffs")
+    signer: Mapped[User] = relationship(foreign_keys=[signer_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    def __repr__(self) -> str:
+        return f"<Signoff {self.episode_id} {self.phase}>"
 
 
 class ItemNote(Base):

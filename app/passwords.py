@@ -1,5 +1,7 @@
 """Argon2id password hashing with the configured cost."""
 
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -9,6 +11,9 @@ _dummy_hash = _hasher.hash("not-a-password")
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
+# Temporary passwords: no vowels (no words), no look-alikes (0/o, 1/l/i): easy to read out and type.
+TEMPORARY_ALPHABET = "bcdfghjkmnpqrstvwxz23456789"
+TEMPORARY_GROUPS, TEMPORARY_GROUP_LENGTH = 4, 5
 
 
 def configure(time_cost: int, memory_cost: int, parallelism: int) -> None:
@@ -45,3 +50,15 @@ def password_problem(password: str, username: str = "") -> str | None:
     if any(word in lowered for word in ("periop", "password", "hospital", "123456")):
         return "Choose a less guessable password."
     return None
+
+
+def temporary_password(username: str = "") -> str:
+    """A random, readable one-off password: 4 groups of 5, e.g. "k7mqz-4hxpw-r9tcd-3fnwb" (~95 bits)."""
+    while True:
+        groups = (
+            "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(TEMPORARY_GROUP_LENGTH))
+            for _ in range(TEMPORARY_GROUPS)
+        )
+        password = "-".join(groups)
+        if password_problem(password, username) is None:  # e.g. a username "xz" inside it
+            return password

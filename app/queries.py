@@ -2,14 +2,14 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.domain.progress import Flag, Progress, postop_flag
-from app.domain.vocab import ItemStatus, Phase
-from app.models import ChecklistItem, Episode, ItemNote, Patient, ProtocolVersion
+from app.domain.progress import Flag, Progress, flags_from_facts
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase
+from app.models import ChecklistItem, Episode, ItemNote, Patient, ProtocolVersion, Signoff
 
 _closed = ChecklistItem.status.in_([ItemStatus.DONE, ItemStatus.NOT_APPLICABLE])
 
@@ -27,10 +27,26 @@ def _postop_overdue(today: date):
 class EpisodeSummary:
     progress: dict[Phase, Progress] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
+    postop_overdue: int = 0
 
 
-def episode_summaries(db: Session, episode_ids: list[int], today: date) -> dict[int, EpisodeSummary]:
-    """Progress per phase and flags for many episodes, in one query."""
+def _preop_signed():
+    """True where the episode's Before-surgery phase has an active sign-off."""
+    return (
+        select(Signoff.id)
+        .where(
+            Signoff.episode_id == Episode.id,
+            Signoff.phase == Phase.BEFORE,
+            Signoff.revoked_at.is_(None),
+        )
+        .exists()
+    )
+
+
+def episode_summaries(
+    db: Session, episode_ids: list[int], today: date, warning_days: int
+) -> dict[int, EpisodeSummary]:
+    """Progress per phase and flags for many episodes, in two queries."""
     summaries: dict[int, EpisodeSummary] = defaultdict(EpisodeSummary)
     if not episode_ids:
         return summaries
@@ -45,27 +61,41 @@ def episode_summaries(db: Session, episode_ids: list[int], today: date) -> dict[
         .where(ChecklistItem.episode_id.in_(episode_ids))
         .group_by(ChecklistItem.episode_id, ChecklistItem.phase)
     )
-    overdue: dict[int, int] = defaultdict(int)
     for episode_id, phase, required, closed, late in rows:
-        summaries[episode_id].progress[Phase(phase)] = Progress(int(closed or 0), int(required or 0))
-        overdue[episode_id] += int(late or 0)
-    for episode_id, count in overdue.items():
-        flag = postop_flag(count)
-        if flag:
-            summaries[episode_id].flags.append(flag)
+        summary = summaries[episode_id]
+        summary.progress[Phase(phase)] = Progress(int(closed or 0), int(required or 0))
+        summary.postop_overdue += int(late or 0)
+    facts = db.execute(
+        select(Episode.id, Episode.surgery_date, Episode.status, _preop_signed()).where(
+            Episode.id.in_(episode_ids)
+        )
+    )
+    for episode_id, surgery_date, status, signed in facts:
+        summary = summaries[episode_id]
+        summary.flags = flags_from_facts(
+            summary.postop_overdue,
+            surgery_date,
+            bool(signed),
+            status is EpisodeStatus.CLOSED,
+            today,
+            warning_days,
+        )
     return summaries
 
 
-def flagged_episode_count(db: Session, today: date) -> int:
-    """Episodes with at least one flag (the red count in the navigation bar)."""
-    return (
-        db.scalar(select(func.count(func.distinct(ChecklistItem.episode_id))).where(_postop_overdue(today)))
-        or 0
+def flagged_episode_ids(db: Session, today: date, warning_days: int) -> Select:
+    """Open episodes with a flag: post-op steps overdue, or pre-op unsigned near surgery."""
+    postop = select(ChecklistItem.episode_id).where(_postop_overdue(today))
+    preop_due = and_(Episode.surgery_date <= today + timedelta(days=warning_days), ~_preop_signed())
+    return select(Episode.id).where(
+        Episode.status != EpisodeStatus.CLOSED, or_(Episode.id.in_(postop), preop_due)
     )
 
 
-def flagged_episode_ids(db: Session, today: date) -> Select:
-    return select(ChecklistItem.episode_id).where(_postop_overdue(today)).distinct()
+def flagged_episode_count(db: Session, today: date, warning_days: int) -> int:
+    """Episodes with at least one flag (the red count in the navigation bar)."""
+    ids = flagged_episode_ids(db, today, warning_days).subquery()
+    return db.scalar(select(func.count()).select_from(ids)) or 0
 
 
 def patient_search(q: str = "") -> Select:
@@ -104,6 +134,7 @@ def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
         .options(
             joinedload(Episode.patient),
             joinedload(Episode.surgeon),
+            joinedload(Episode.closed_by),
             joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
             selectinload(Episode.items).options(
                 joinedload(ChecklistItem.step),
@@ -111,5 +142,6 @@ def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
                 joinedload(ChecklistItem.updated_by),
                 selectinload(ChecklistItem.notes).joinedload(ItemNote.author),
             ),
+            selectinload(Episode.signoffs),
         )
     )

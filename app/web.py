@@ -19,6 +19,11 @@ def today() -> date:
     return clock.today(current_app.config["TIMEZONE"])
 
 
+def warning_days() -> int:
+    """Days before surgery from which an unsigned pre-op phase is flagged."""
+    return current_app.config["SIGNOFF_WARNING_DAYS"]
+
+
 def require(action: Action, target=None) -> None:
     """Stop with 403 unless the current user may take the action."""
     if not can(current_user, action, target):

@@ -81,3 +81,46 @@ def test_audit_table_is_append_only_after_migration(empty_engine):
             conn.execute(text(statement))
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT summary FROM audit_event")).scalar_one() == "test"
+
+
+def test_migrations_keep_existing_data_down_and_up(empty_engine):
+    """A site's data survives each migration step, both ways (table rebuilds included)."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from app.domain.vocab import Role, Sex
+    from app.services import protocols
+    from app.services.patients import EpisodeDetails, PatientDetails, register_patient
+    from app.services.users import create_user
+
+    upgrade(empty_engine)
+    with db.write_unit(), Session(empty_engine) as s:
+        version, _ = protocols.publish(
+            s, protocols.read_protocol_file(protocols.PROTOCOL_DIR / "lumbar_fbss.yaml")
+        )
+        surgeon = create_user(s, None, "surgeon", "Dr S", Role.SURGEON, "a-long-enough-secret")
+        register_patient(
+            s,
+            surgeon,
+            PatientDetails("MRN12345", "Doe", "Jane", date(1970, 1, 1), Sex.FEMALE),
+            EpisodeDetails("L4-L5 microdiscectomy", "L4-L5", surgeon.id, date(2026, 7, 1)),
+            version,
+            date(2026, 6, 1),
+        )
+        s.commit()
+
+    def counts() -> tuple[int, ...]:
+        with empty_engine.connect() as conn:
+            return tuple(
+                conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in ("user_account", "patient", "episode", "checklist_item", "audit_event")
+            )
+
+    before = counts()
+    assert before[3] == 39
+    downgrade(empty_engine, "0001")
+    assert counts() == before
+    upgrade(empty_engine)
+    assert counts() == before
+    assert _drift(empty_engine) == []

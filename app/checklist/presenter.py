@@ -1,14 +1,16 @@
 """Turn an episode and its items into what the episode page shows."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from app.domain.policy import Action, can
 from app.domain.progress import Flag, Progress, episode_flags, phase_progress
 from app.domain.schedule import age_on, item_state, relative_hint
+from app.domain.signoff import SIGNABLE_PHASES, is_locked, signoff_blockers
 from app.domain.values import range_text
-from app.domain.vocab import ItemState, ItemStatus, Phase, StepKind, ValueType
-from app.models import ChecklistItem, Episode
+from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, StepKind, ValueType
+from app.models import ChecklistItem, Episode, Signoff
+from app.services.signoffs import active_signoffs, close_blockers
 
 
 @dataclass
@@ -16,7 +18,8 @@ class ItemView:
     item: ChecklistItem
     state: ItemState
     hint: str
-    may_work: bool
+    may_work: bool  # add notes
+    may_change: bool  # mark done, not applicable, reopen (not in a locked phase)
     may_mark_done: bool
     value_hint: str
     sessions_text: str
@@ -27,6 +30,12 @@ class PhaseView:
     phase: Phase
     progress: Progress
     items: list[ItemView]
+    signable: bool = False
+    signoff: Signoff | None = None
+    blockers: list[str] = field(default_factory=list)
+    may_sign: bool = False
+    may_revoke: bool = False
+    locked: bool = False
 
 
 @dataclass
@@ -35,6 +44,9 @@ class EpisodeView:
     age: int
     flags: list[Flag]
     phases: list[PhaseView]
+    closed: bool
+    may_close: bool
+    close_blockers: list[str]
 
 
 def _value_hint(item: ChecklistItem) -> str:
@@ -46,36 +58,56 @@ def _value_hint(item: ChecklistItem) -> str:
     return {ValueType.YES_NO: "yes or no", ValueType.TIME: "HH:MM", ValueType.TEXT: "text"}[step.value_type]
 
 
-def episode_view(episode: Episode, user, today: date, due_soon_days: int) -> EpisodeView:
+def _item_view(item: ChecklistItem, user, today: date, due_soon_days: int, locked: bool) -> ItemView:
+    state = item_state(item.status, item.due_date, today, due_soon_days)
+    step = item.step
+    may_work = can(user, Action.WORK_ITEM, item)
+    may_change = may_work and not locked
+    is_sessions = step.kind is StepKind.SESSIONS
+    return ItemView(
+        item=item,
+        state=state,
+        hint=relative_hint(item.due_date, today, state),
+        may_work=may_work,
+        may_change=may_change,
+        may_mark_done=may_change and item.status is ItemStatus.OPEN and not is_sessions,
+        value_hint=_value_hint(item),
+        sessions_text=(
+            f"0 of {step.session_count} {step.discipline} sessions"
+            if is_sessions and item.status is ItemStatus.OPEN
+            else ""
+        ),
+    )
+
+
+def episode_view(episode: Episode, user, today: date, due_soon_days: int, warning_days: int) -> EpisodeView:
     items = episode.items
+    active = active_signoffs(episode)
+    signed = set(active)
+    closed = episode.status is EpisodeStatus.CLOSED
+    may_sign = can(user, Action.SIGN_OFF)
     phases = []
     for phase in Phase:
-        views = []
-        for item in (i for i in items if i.phase is phase):
-            state = item_state(item.status, item.due_date, today, due_soon_days)
-            step = item.step
-            may_work = can(user, Action.WORK_ITEM, item)
-            views.append(
-                ItemView(
-                    item=item,
-                    state=state,
-                    hint=relative_hint(item.due_date, today, state),
-                    may_work=may_work,
-                    may_mark_done=may_work
-                    and item.status is ItemStatus.OPEN
-                    and step.kind is not StepKind.SESSIONS,
-                    value_hint=_value_hint(item),
-                    sessions_text=(
-                        f"0 of {step.session_count} {step.discipline} sessions"
-                        if step.kind is StepKind.SESSIONS and item.status is ItemStatus.OPEN
-                        else ""
-                    ),
-                )
-            )
-        phases.append(PhaseView(phase, phase_progress(items, phase), views))
+        locked = is_locked(phase, signed, closed)
+        view = PhaseView(
+            phase=phase,
+            progress=phase_progress(items, phase),
+            items=[_item_view(i, user, today, due_soon_days, locked) for i in items if i.phase is phase],
+            locked=locked,
+        )
+        if phase in SIGNABLE_PHASES:
+            view.signable = True
+            view.signoff = active.get(phase)
+            view.blockers = signoff_blockers(phase, items, signed, closed)
+            view.may_sign = may_sign and not view.blockers
+            view.may_revoke = may_sign and view.signoff is not None and not closed
+        phases.append(view)
     return EpisodeView(
         episode=episode,
         age=age_on(episode.patient.date_of_birth, today),
-        flags=episode_flags(items, today),
+        flags=episode_flags(items, today, episode.surgery_date, Phase.BEFORE in signed, closed, warning_days),
         phases=phases,
+        closed=closed,
+        may_close=can(user, Action.CLOSE_EPISODE) and not closed,
+        close_blockers=close_blockers(episode),
     )

@@ -12,12 +12,13 @@ from app.queries import episode_with_checklist
 from app.services import checklist as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import fmt_datetime, fmt_time
-from app.web import commit, int_field, require, today
+from app.web import commit, int_field, require, today, warning_days
 
 HISTORY_LIMIT = 500
 
 
-def _load_episode(episode_id: int):
+def load_episode(episode_id: int):
+    """The episode with its checklist, for a user who may see patients (else 403/404)."""
     require(Action.VIEW_PATIENTS)
     episode = episode_with_checklist(db.session, episode_id)
     if episode is None:
@@ -26,7 +27,7 @@ def _load_episode(episode_id: int):
 
 
 def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
-    view = episode_view(episode, current_user, today(), current_app.config["DUE_SOON_DAYS"])
+    view = episode_view(episode, current_user, today(), current_app.config["DUE_SOON_DAYS"], warning_days())
     return render_template(
         "checklist/episode.html",
         view=view,
@@ -39,7 +40,7 @@ def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = 
 @bp.route("/episodes/<int:episode_id>")
 @login_required
 def episode(episode_id: int):
-    return _render(_load_episode(episode_id))
+    return _render(load_episode(episode_id))
 
 
 ACTIONS = {
@@ -64,7 +65,7 @@ ACTIONS = {
 @login_required
 def item_action(episode_id: int, item_id: int, action: str):
     """Apply one action to one item, then return to the item on the episode page."""
-    episode = _load_episode(episode_id)
+    episode = load_episode(episode_id)
     item = next((i for i in episode.items if i.id == item_id), None)
     if item is None:
         abort(404)
@@ -83,7 +84,7 @@ def item_action(episode_id: int, item_id: int, action: str):
     except ServiceError as exc:
         db.session.rollback()
         flash(str(exc), "danger")
-        return _render(_load_episode(episode_id), item_id, form, status=422)
+        return _render(load_episode(episode_id), item_id, form, status=422)
     flash(f"{verb}: {item.step.title[:80]} — {fmt_time(clock.now())}", "success")
     return redirect(url_for("checklist.episode", episode_id=episode_id, _anchor=f"item-{item_id}"))
 
@@ -92,13 +93,13 @@ def _conflict(episode_id: int, exc: Conflict):
     when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
     by = exc.by or "someone else"
     flash(f"{exc.what} was changed by {by}{when} — review and try again.", "warning")
-    return _render(_load_episode(episode_id), status=409)
+    return _render(load_episode(episode_id), status=409)
 
 
 @bp.route("/episodes/<int:episode_id>/history")
 @login_required
 def history(episode_id: int):
-    episode = _load_episode(episode_id)
+    episode = load_episode(episode_id)
     events = db.session.scalars(
         select(AuditEvent)
         .where(

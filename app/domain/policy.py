@@ -15,6 +15,8 @@ class Action(StrEnum):
     EDIT_PATIENT = "edit_patient"
     EDIT_EPISODE = "edit_episode"
     WORK_ITEM = "work_item"
+    SIGN_OFF = "sign_off"
+    CLOSE_EPISODE = "close_episode"
     VIEW_USERS = "view_users"
 
 
@@ -36,6 +38,8 @@ _BY_ROLE: dict[Action, frozenset[Role]] = {
     Action.REGISTER_PATIENT: frozenset({Role.SURGEON, Role.COORDINATOR}),
     Action.EDIT_PATIENT: frozenset({Role.SURGEON, Role.COORDINATOR}),
     Action.EDIT_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
+    Action.SIGN_OFF: frozenset({Role.SURGEON}),
+    Action.CLOSE_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
     Action.VIEW_USERS: frozenset({Role.ADMIN}),
 }
 

@@ -72,7 +72,42 @@ def postop_flag(overdue_count: int) -> Flag | None:
     return Flag("incomplete_postop", "Incomplete post-op steps", f"{overdue_count} overdue")
 
 
-def episode_flags(items: Iterable[ItemFacts], today: date) -> list[Flag]:
-    """Every flag an episode raises today."""
-    flag = postop_flag(sum(is_postop_overdue(i, today) for i in items))
-    return [flag] if flag else []
+def preop_flag(surgery_date: date | None, preop_signed: bool, today: date, warning_days: int) -> Flag | None:
+    """The "Pre-op not signed off" flag: surgery within the warning window or past, unsigned."""
+    if preop_signed or surgery_date is None:
+        return None
+    days = (surgery_date - today).days
+    if days > warning_days:
+        return None
+    when = "surgery passed" if days < 0 else "surgery today" if days == 0 else f"surgery in {days} days"
+    if days == 1:
+        when = "surgery tomorrow"
+    return Flag("preop_unsigned", "Pre-op not signed off", when)
+
+
+def flags_from_facts(
+    postop_overdue: int,
+    surgery_date: date | None,
+    preop_signed: bool,
+    closed: bool,
+    today: date,
+    warning_days: int,
+) -> list[Flag]:
+    """Every flag an episode raises today, from its facts (a closed episode raises none)."""
+    if closed:
+        return []
+    flags = [postop_flag(postop_overdue), preop_flag(surgery_date, preop_signed, today, warning_days)]
+    return [f for f in flags if f]
+
+
+def episode_flags(
+    items: Iterable[ItemFacts],
+    today: date,
+    surgery_date: date | None = None,
+    preop_signed: bool = True,
+    closed: bool = False,
+    warning_days: int = 2,
+) -> list[Flag]:
+    """Every flag an episode raises today, from its items."""
+    overdue = sum(is_postop_overdue(i, today) for i in items)
+    return flags_from_facts(overdue, surgery_date, preop_signed, closed, today, warning_days)

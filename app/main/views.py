@@ -8,7 +8,7 @@ from app.domain.policy import Action, can
 from app.main import bp
 from app.models import Episode, User
 from app.queries import episode_summaries, flagged_episode_ids
-from app.web import today
+from app.web import today, warning_days
 
 HOME_LIMIT = 100
 
@@ -27,11 +27,11 @@ def home():
     episodes = db.session.scalars(
         select(Episode)
         .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
-        .where(Episode.id.in_(flagged_episode_ids(db.session, today())))
+        .where(Episode.id.in_(flagged_episode_ids(db.session, today(), warning_days())))
         .order_by(Episode.surgery_date, Episode.id)
         .limit(HOME_LIMIT)
     ).all()
-    summaries = episode_summaries(db.session, [e.id for e in episodes], today())
+    summaries = episode_summaries(db.session, [e.id for e in episodes], today(), warning_days())
     return render_template("main/home.html", episodes=episodes, summaries=summaries)
 
 

@@ -4,8 +4,9 @@ from sqlalchemy.orm import Session
 
 from app import audit, clock
 from app.domain.policy import Action, can
+from app.domain.signoff import is_locked
 from app.domain.values import ValueProblem, clean_value
-from app.domain.vocab import ItemStatus, StepKind
+from app.domain.vocab import EpisodeStatus, ItemStatus, StepKind
 from app.models import ChecklistItem, ItemNote, User
 from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
 
@@ -20,6 +21,19 @@ def _state(item: ChecklistItem) -> dict:
 def _permit(actor: User, item: ChecklistItem) -> None:
     if not can(actor, Action.WORK_ITEM, item):
         raise NotPermitted(f"Only the {item.role.label.lower()} responsible can change this item.")
+
+
+def _unlocked(item: ChecklistItem) -> None:
+    """Refuse changes to a signed-off phase or a closed episode."""
+    episode = item.episode
+    signed = {s.phase for s in episode.signoffs if s.revoked_at is None}
+    closed = episode.status is EpisodeStatus.CLOSED
+    if is_locked(item.phase, signed, closed):
+        if closed:
+            raise ServiceError("The episode is closed: its checklist can no longer change.")
+        raise ServiceError(
+            f"{item.phase.label} is signed off: a surgeon must revoke the sign-off before its items change."
+        )
 
 
 def _check(item: ChecklistItem, expected_version: int) -> None:
@@ -84,6 +98,7 @@ def mark_done(
 ) -> bool:
     """Mark an open item done (with its value for value steps); False if already so."""
     _permit(actor, item)
+    _unlocked(item)
     step = item.step
     if note and note.strip():
         _text(note, "note", MAX_NOTE)
@@ -122,6 +137,7 @@ def mark_not_applicable(
 ) -> None:
     """Mark an open item not applicable; a reason is required."""
     _permit(actor, item)
+    _unlocked(item)
     text = _text(reason, "reason", MAX_REASON)
     _check(item, expected_version)
     if item.status is not ItemStatus.OPEN:
@@ -138,6 +154,7 @@ def mark_not_applicable(
 def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None) -> None:
     """Reopen a done or not-applicable item; a reason is required."""
     _permit(actor, item)
+    _unlocked(item)
     text = _text(reason, "reason", MAX_REASON)
     _check(item, expected_version)
     if item.status is ItemStatus.OPEN:

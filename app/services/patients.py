@@ -184,6 +184,8 @@ def update_episode(
 ) -> bool:
     """Change an episode; a new surgery date moves every due date, in the same transaction."""
     _check_version(episode, expected_version, "episode")
+    if episode.status is EpisodeStatus.CLOSED:
+        raise ServiceError("The episode is closed: its details can no longer change.")
     if details.surgeon_id != episode.surgeon_id:
         _check_surgeon(db, details.surgeon_id)
     before = _episode_values(episode)

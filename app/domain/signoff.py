@@ -1,0 +1,91 @@
+"""Sign-off rules: what blocks a signature, what it says, what it locks."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Protocol
+
+from app.domain.vocab import ItemStatus, Phase, Role
+
+SIGNABLE_PHASES = (Phase.BEFORE, Phase.DURING)
+
+MEANINGS = {
+    Phase.BEFORE: "pre-operative protocol complete",
+    Phase.DURING: "intra-operative precautions taken",
+}
+
+CLOSED_STATUSES = (ItemStatus.DONE, ItemStatus.NOT_APPLICABLE)
+
+
+class SignItem(Protocol):
+    id: int
+    phase: Phase
+    required: bool
+    status: ItemStatus
+    role: Role
+    value: str | None
+    reason: str | None
+    version: int
+
+    @property
+    def title(self) -> str: ...
+
+
+def statement(phase: Phase, patient: str, mrn: str, procedure: str) -> str:
+    """The sentence the surgeon signs."""
+    who = f"{patient} (MRN {mrn}), {procedure}"
+    if phase is Phase.BEFORE:
+        return f"I confirm the pre-operative protocol for {who} is complete."
+    if phase is Phase.DURING:
+        return f"I confirm all proper precautions were taken to minimise intra-operative issues for {who}."
+    raise ValueError(f"{phase.label} is not signed off")
+
+
+def signoff_blockers(
+    phase: Phase, items: Iterable[SignItem], signed: set[Phase], closed: bool = False
+) -> list[str]:
+    """Why the phase cannot be signed off now; an empty list means it can."""
+    if phase not in SIGNABLE_PHASES:
+        return [f"{phase.label} has no sign-off; the episode is closed instead."]
+    if closed:
+        return ["The episode is closed."]
+    if phase in signed:
+        return [f"{phase.label} is already signed off."]
+    reasons = []
+    if phase is Phase.DURING and Phase.BEFORE not in signed:
+        reasons.append("Before surgery must be signed off first.")
+    reasons += [
+        f"Open: {item.title} ({item.role.label})"
+        for item in items
+        if item.phase is phase and item.required and item.status not in CLOSED_STATUSES
+    ]
+    return reasons
+
+
+def is_locked(phase: Phase, signed: set[Phase], closed: bool) -> bool:
+    """A signed phase, or any phase of a closed episode, cannot be changed."""
+    return closed or phase in signed
+
+
+def content_digest(episode_id: int, patient_id: int, phase: Phase, items: Iterable[SignItem]) -> str:
+    """A fingerprint of exactly what was signed: the phase's items as they stood."""
+    body = {
+        "episode": episode_id,
+        "patient": patient_id,
+        "phase": phase.value,
+        "items": sorted(
+            (
+                {
+                    "id": i.id,
+                    "status": i.status.value,
+                    "value": i.value,
+                    "reason": i.reason,
+                    "version": i.version,
+                }
+                for i in items
+                if i.phase is phase
+            ),
+            key=lambda d: d["id"],
+        ),
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
