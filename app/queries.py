@@ -14,7 +14,7 @@ from app.models import ChecklistItem, Episode, ItemNote, Patient, ProtocolVersio
 _closed = ChecklistItem.status.in_([ItemStatus.DONE, ItemStatus.NOT_APPLICABLE])
 
 
-def _postop_overdue(today: date):
+def postop_overdue(today: date):
     return and_(
         ChecklistItem.phase == Phase.AFTER,
         ChecklistItem.required.is_(True),
@@ -28,9 +28,16 @@ class EpisodeSummary:
     progress: dict[Phase, Progress] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
     postop_overdue: int = 0
+    preop_signed: bool = False
+
+    @property
+    def ready_to_sign(self) -> bool:
+        """Every required Before-surgery item is done or not applicable, and not yet signed."""
+        before = self.progress.get(Phase.BEFORE)
+        return not self.preop_signed and before is not None and before.complete
 
 
-def _preop_signed():
+def preop_signed():
     """True where the episode's Before-surgery phase has an active sign-off."""
     return (
         select(Signoff.id)
@@ -56,7 +63,7 @@ def episode_summaries(
             ChecklistItem.phase,
             func.sum(case((ChecklistItem.required.is_(True), 1), else_=0)),
             func.sum(case((and_(ChecklistItem.required.is_(True), _closed), 1), else_=0)),
-            func.sum(case((_postop_overdue(today), 1), else_=0)),
+            func.sum(case((postop_overdue(today), 1), else_=0)),
         )
         .where(ChecklistItem.episode_id.in_(episode_ids))
         .group_by(ChecklistItem.episode_id, ChecklistItem.phase)
@@ -66,12 +73,13 @@ def episode_summaries(
         summary.progress[Phase(phase)] = Progress(int(closed or 0), int(required or 0))
         summary.postop_overdue += int(late or 0)
     facts = db.execute(
-        select(Episode.id, Episode.surgery_date, Episode.status, _preop_signed()).where(
+        select(Episode.id, Episode.surgery_date, Episode.status, preop_signed()).where(
             Episode.id.in_(episode_ids)
         )
     )
     for episode_id, surgery_date, status, signed in facts:
         summary = summaries[episode_id]
+        summary.preop_signed = bool(signed)
         summary.flags = flags_from_facts(
             summary.postop_overdue,
             surgery_date,
@@ -85,8 +93,8 @@ def episode_summaries(
 
 def flagged_episode_ids(db: Session, today: date, warning_days: int) -> Select:
     """Open episodes with a flag: post-op steps overdue, or pre-op unsigned near surgery."""
-    postop = select(ChecklistItem.episode_id).where(_postop_overdue(today))
-    preop_due = and_(Episode.surgery_date <= today + timedelta(days=warning_days), ~_preop_signed())
+    postop = select(ChecklistItem.episode_id).where(postop_overdue(today))
+    preop_due = and_(Episode.surgery_date <= today + timedelta(days=warning_days), ~preop_signed())
     return select(Episode.id).where(
         Episode.status != EpisodeStatus.CLOSED, or_(Episode.id.in_(postop), preop_due)
     )

@@ -18,6 +18,7 @@ class Action(StrEnum):
     SIGN_OFF = "sign_off"
     CLOSE_EPISODE = "close_episode"
     VIEW_USERS = "view_users"
+    MANAGE_USERS = "manage_users"
 
 
 class Actor(Protocol):
@@ -41,6 +42,7 @@ _BY_ROLE: dict[Action, frozenset[Role]] = {
     Action.SIGN_OFF: frozenset({Role.SURGEON}),
     Action.CLOSE_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
     Action.VIEW_USERS: frozenset({Role.ADMIN}),
+    Action.MANAGE_USERS: frozenset({Role.ADMIN}),
 }
 
 

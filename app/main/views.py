@@ -1,16 +1,15 @@
-from flask import render_template
+from flask import current_app, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from app import db
+from app import db, worklists
 from app.domain.policy import Action, can
+from app.domain.schedule import item_state
+from app.domain.vocab import Role
 from app.main import bp
-from app.models import Episode, User
-from app.queries import episode_summaries, flagged_episode_ids
+from app.models import User
+from app.queries import episode_summaries
 from app.web import today, warning_days
-
-HOME_LIMIT = 100
 
 
 def _home_for_admin():
@@ -21,18 +20,56 @@ def _home_for_admin():
 @bp.route("/")
 @login_required
 def home():
-    """Each role's start page: flagged episodes for the care team, users for admins."""
+    """Each role's start page: the work waiting for it."""
     if can(current_user, Action.VIEW_USERS):
         return _home_for_admin()
-    episodes = db.session.scalars(
-        select(Episode)
-        .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
-        .where(Episode.id.in_(flagged_episode_ids(db.session, today(), warning_days())))
-        .order_by(Episode.surgery_date, Episode.id)
-        .limit(HOME_LIMIT)
-    ).all()
-    summaries = episode_summaries(db.session, [e.id for e in episodes], today(), warning_days())
-    return render_template("main/home.html", episodes=episodes, summaries=summaries)
+    role = current_user.role
+    if role is Role.SURGEON:
+        return _home_for_surgeon()
+    if role is Role.THERAPIST:
+        return _home_for_therapist()
+    if role is Role.COORDINATOR:
+        return _home_for_coordinator()
+    return _home_for_items(role)
+
+
+def _summaries(*episode_lists):
+    ids = {e.id for episodes in episode_lists for e in episodes}
+    return episode_summaries(db.session, sorted(ids), today(), warning_days())
+
+
+def _home_for_surgeon():
+    me = current_user.id
+    awaiting = worklists.awaiting_signoff(db.session, me)
+    soon = worklists.surgery_soon(db.session, me, today())
+    flagged = worklists.flagged(db.session, today(), warning_days(), surgeon_id=me)
+    summaries = _summaries(awaiting, soon, flagged)
+    ready = [e for e in awaiting if summaries[e.id].ready_to_sign]
+    awaiting = ready + [e for e in awaiting if not summaries[e.id].ready_to_sign]
+    return render_template(
+        "main/home_surgeon.html", awaiting=awaiting, soon=soon, flagged=flagged, summaries=summaries
+    )
+
+
+def _home_for_items(role):
+    items = worklists.open_items_for_role(db.session, role)
+    rows = [
+        (item, item_state(item.status, item.due_date, today(), current_app.config["DUE_SOON_DAYS"]))
+        for item in items
+    ]
+    summaries = _summaries([i.episode for i in items])
+    return render_template("main/home_items.html", rows=rows, summaries=summaries, today=today())
+
+
+def _home_for_therapist():
+    caseload = worklists.therapy_caseload(db.session, today())
+    summaries = _summaries([e for e, _ in caseload])
+    return render_template("main/home_therapist.html", caseload=caseload, summaries=summaries)
+
+
+def _home_for_coordinator():
+    flagged = worklists.flagged(db.session, today(), warning_days())
+    return render_template("main/home.html", episodes=flagged, summaries=_summaries(flagged))
 
 
 @bp.route("/health")

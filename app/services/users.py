@@ -1,21 +1,40 @@
-"""Create users and check their passwords, with per-account lockout."""
+"""User accounts: create, deactivate, reset, change role, change password; login with lockout.
+
+Each function is one unit of work with its audit event; the caller commits. Temporary
+passwords are returned to the caller to show once: they are never stored in clear, logged
+or audited.
+"""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit, clock, passwords
+from app.domain.accounts import login_locked
+from app.domain.policy import Action, can
 from app.domain.vocab import Role
-from app.models import User
-from app.services.errors import ServiceError
+from app.models import AuditEvent, User, UserSession
+from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
+class WrongPassword(ServiceError):
+    """The current password given was wrong; the failure is counted (the caller commits it)."""
+
+
 def create_user(
-    db: Session, actor: User | None, username: str, full_name: str, role: Role, password: str
+    db: Session,
+    actor: User | None,
+    username: str,
+    full_name: str,
+    role: Role,
+    password: str,
+    *,
+    must_change_password: bool = False,
 ) -> User:
     """Create an account; refuses duplicate usernames and weak passwords."""
     username = username.strip().lower()
@@ -23,8 +42,9 @@ def create_user(
         raise ServiceError("Usernames are 2-64 characters: lower-case letters, digits, . _ -")
     if not full_name.strip():
         raise ServiceError("Enter the user's full name.")
+    taken = f"The username {username!r} is taken."
     if db.scalar(select(func.count()).select_from(User).where(User.username == username)):
-        raise ServiceError(f"The username {username!r} is taken.")
+        raise ServiceError(taken)
     problem = passwords.password_problem(password, username)
     if problem:
         raise ServiceError(problem)
@@ -35,10 +55,14 @@ def create_user(
         password_hash=passwords.hash_password(password),
         active=True,
         failed_logins=0,
+        must_change_password=must_change_password,
         created_at=clock.now(),
     )
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # created by someone else since the check above
+        raise ServiceError(taken) from None
     audit.record(
         db,
         actor,
@@ -49,6 +73,189 @@ def create_user(
         after={"username": username, "full_name": user.full_name, "role": role.value},
     )
     return user
+
+
+def create_account(db: Session, actor: User, username: str, full_name: str, role: Role) -> tuple[User, str]:
+    """Create an account with a temporary password; return the user and the password to show once."""
+    _permit(actor)
+    password = passwords.temporary_password(username.strip().lower())
+    user = create_user(db, actor, username, full_name, role, password, must_change_password=True)
+    return user, password
+
+
+def deactivate(db: Session, actor: User, user: User, expected_version: int) -> int | None:
+    """Deactivate an account and end its sessions; return how many ended (None: already inactive)."""
+    _permit(actor)
+    if user.id == actor.id:
+        raise ServiceError("You cannot deactivate your own account.")
+    if not user.active:
+        return None  # the same click twice
+    _check_version(db, user, expected_version)
+    user.active = False
+    flush_or_conflict(db, _what(user))
+    ended = end_sessions(db, user.id)
+    audit.record(
+        db,
+        actor,
+        "user.deactivate",
+        f"Deactivated user {user.username}; {_sessions(ended)} ended",
+        target_type="user",
+        target_id=user.id,
+        before={"active": True},
+        after={"active": False},
+    )
+    return ended
+
+
+def activate(db: Session, actor: User, user: User, expected_version: int) -> bool:
+    """Let a deactivated account log in again; False when it was already active."""
+    _permit(actor)
+    if user.active:
+        return False
+    _check_version(db, user, expected_version)
+    user.active = True
+    flush_or_conflict(db, _what(user))
+    audit.record(
+        db,
+        actor,
+        "user.activate",
+        f"Activated user {user.username}",
+        target_type="user",
+        target_id=user.id,
+        before={"active": False},
+        after={"active": True},
+    )
+    return True
+
+
+def reset_password(db: Session, actor: User, user: User, expected_version: int) -> str:
+    """Give the account a new temporary password, unlock it and end its sessions; return the password."""
+    _permit(actor)
+    if user.id == actor.id:
+        raise ServiceError("To change your own password, use Change password.")
+    _check_version(db, user, expected_version)
+    before = {
+        "must_change_password": user.must_change_password,
+        "failed_logins": user.failed_logins,
+        "locked_until": user.locked_until,
+    }
+    password = passwords.temporary_password(user.username)
+    user.password_hash = passwords.hash_password(password)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    flush_or_conflict(db, _what(user))
+    ended = end_sessions(db, user.id)
+    audit.record(
+        db,
+        actor,
+        "user.reset_password",
+        f"Reset the password of {user.username}; {_sessions(ended)} ended",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after={"must_change_password": True, "failed_logins": 0, "locked_until": None},
+    )
+    return password
+
+
+def change_role(db: Session, actor: User, user: User, role: Role, expected_version: int) -> bool:
+    """Give the account another role; False when it already has it."""
+    _permit(actor)
+    if user.id == actor.id:
+        raise ServiceError("You cannot change your own role; ask another admin.")
+    if user.role is role:
+        return False
+    _check_version(db, user, expected_version)
+    before = user.role
+    user.role = role
+    flush_or_conflict(db, _what(user))
+    audit.record(
+        db,
+        actor,
+        "user.change_role",
+        f"Changed the role of {user.username} from {before.label} to {role.label}",
+        target_type="user",
+        target_id=user.id,
+        before={"role": before.value},
+        after={"role": role.value},
+    )
+    return True
+
+
+def change_password(
+    db: Session,
+    user: User,
+    current: str,
+    new: str,
+    keep_session_id: str | None,
+    max_failures: int,
+    lock_minutes: int,
+) -> int:
+    """Set the user's own password and end their other sessions; return how many ended.
+
+    A weak new password changes nothing. A wrong current password is counted like a failed
+    login and raises WrongPassword; the caller commits that count and its audit event.
+    """
+    problem = passwords.password_problem(new, user.username)
+    if problem:
+        raise ServiceError(problem)
+    now = clock.now()
+    if login_locked(user.locked_until, now):
+        raise WrongPassword("Too many wrong passwords: try again later.")
+    if not passwords.verify_password(user.password_hash, current):
+        _count_failure(user, now, max_failures, lock_minutes)
+        audit.record(
+            db,
+            user,
+            "user.password_change_failed",
+            f"Failed password change for {user.username}: wrong current password",
+            target_type="user",
+            target_id=user.id,
+        )
+        raise WrongPassword("The current password is wrong.")
+    if new == current:
+        raise ServiceError("Choose a new password, not the one you have now.")
+    before = {"must_change_password": user.must_change_password}
+    user.password_hash = passwords.hash_password(new)
+    user.must_change_password = False
+    user.failed_logins = 0
+    flush_or_conflict(db, "Your account")
+    ended = end_sessions(db, user.id, keep=keep_session_id)
+    audit.record(
+        db,
+        user,
+        "user.change_password",
+        f"{user.username} changed their password; {_sessions(ended)} ended",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after={"must_change_password": False},
+    )
+    return ended
+
+
+def end_sessions(db: Session, user_id: int, keep: str | None = None) -> int:
+    """Revoke the user's live server-side sessions (all but `keep`); return how many."""
+    stmt = (
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep)
+    return db.execute(stmt).rowcount
+
+
+def last_logins(db: Session, user_ids: list[int]) -> dict[int, datetime]:
+    """When each user last logged in (the start of their latest session)."""
+    rows = db.execute(
+        select(UserSession.user_id, func.max(UserSession.created_at))
+        .where(UserSession.user_id.in_(user_ids))
+        .group_by(UserSession.user_id)
+    )
+    return {user_id: at for user_id, at in rows}
 
 
 def authenticate(
@@ -68,7 +275,7 @@ def authenticate(
             actor_name="unknown",
         )
         return None
-    locked = user.locked_until is not None and user.locked_until > now
+    locked = login_locked(user.locked_until, now)
     if ok and user.active and not locked:
         user.failed_logins = 0
         user.locked_until = None
@@ -79,11 +286,8 @@ def authenticate(
         )
         return user
     why = "inactive account" if not user.active else "locked account" if locked else "wrong password"
-    if not ok:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lock_minutes)
-            why += f"; locked for {lock_minutes} minutes"
+    if not ok and _count_failure(user, now, max_failures, lock_minutes):
+        why += f"; locked for {lock_minutes} minutes"
     audit.record(
         db,
         user,
@@ -93,3 +297,45 @@ def authenticate(
         target_id=user.id,
     )
     return None
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _permit(actor: User) -> None:
+    if not can(actor, Action.MANAGE_USERS):
+        raise NotPermitted("Only an admin can manage users.")
+
+
+def _what(user: User) -> str:
+    return f"The account {user.username}"
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'}"
+
+
+def _count_failure(user: User, now: datetime, max_failures: int, lock_minutes: int) -> bool:
+    """Count a wrong password; return True when this one locks the account."""
+    user.failed_logins += 1
+    if user.failed_logins >= max_failures:
+        user.locked_until = now + timedelta(minutes=lock_minutes)
+        return True
+    return False
+
+
+def _check_version(db: Session, user: User, expected_version: int) -> None:
+    """Refuse a change made from an out-of-date page, saying who changed the account last."""
+    if user.version == expected_version:
+        return
+    last = db.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.target_type == "user",
+            AuditEvent.target_id == user.id,
+            AuditEvent.action != "auth.logout",  # the only user event that changes no account data
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    raise Conflict(_what(user), by=last.actor_name if last else None, at=last.at if last else None)
