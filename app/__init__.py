@@ -100,6 +100,7 @@ def _init_requests(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
     from app.checklist import bp as checklist_bp
     from app.main import bp as main_bp
@@ -109,3 +110,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(checklist_bp)
+    app.register_blueprint(admin_bp)

@@ -1,13 +1,31 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import audit, db
 from app.auth import bp, sessions
-from app.auth.forms import LoginForm
+from app.auth.forms import ChangePasswordForm, LoginForm
 from app.auth.redirects import safe_next
+from app.services import users
+from app.services.errors import Conflict, ServiceError
 from app.services.users import authenticate
+from app.web import commit
 
 LOGIN_REFUSED = "Unknown username or wrong password."
+MUST_CHANGE = "Choose your own password to continue."
+# What a user with a temporary password may still reach; everything else leads to Change password.
+OPEN_TO_TEMPORARY_PASSWORD = frozenset(
+    {"auth.change_password", "auth.logout", "main.health", "static", "bootstrap.static"}
+)
+
+
+@bp.before_app_request
+def _own_password_first():
+    """Send a user whose password is temporary (new account, reset) to choose their own."""
+    if request.endpoint in OPEN_TO_TEMPORARY_PASSWORD or not current_user.is_authenticated:
+        return None
+    if current_user.must_change_password:
+        return redirect(url_for("auth.change_password"))
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -53,3 +71,38 @@ def logout():
     response = redirect(url_for("auth.login"))
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password: the current one first; other sessions end (ASVS 7.4.3)."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        config = current_app.config
+        try:
+            ended = users.change_password(
+                db.session,
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                session.get("sid"),
+                config["LOGIN_MAX_FAILURES"],
+                config["LOGIN_LOCK_MINUTES"],
+            )
+            commit("Your account")
+        except users.WrongPassword as exc:
+            db.session.commit()  # keep the failure count and its audit event
+            form.current_password.errors.append(str(exc))
+        except Conflict as exc:
+            db.session.rollback()
+            flash(str(exc), "warning")
+        except ServiceError as exc:
+            db.session.rollback()
+            form.new_password.errors.append(str(exc))
+        else:
+            others = f" Your {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
+            flash(f"Your password is changed.{others}", "success")
+            return redirect(url_for("main.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form, must_change=MUST_CHANGE), status

@@ -1,28 +1,22 @@
 from flask import current_app, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import db, worklists
+from app.admin.views import users_page
 from app.domain.policy import Action, can
 from app.domain.schedule import item_state
 from app.domain.vocab import Role
 from app.main import bp
-from app.models import User
 from app.queries import episode_summaries
 from app.web import today, warning_days
-
-
-def _home_for_admin():
-    users = db.session.scalars(select(User).order_by(User.role, User.full_name)).all()
-    return render_template("main/admin_home.html", users=users)
 
 
 @bp.route("/")
 @login_required
 def home():
     """Each role's start page: the work waiting for it."""
-    if can(current_user, Action.VIEW_USERS):
-        return _home_for_admin()
+    if can(current_user, Action.MANAGE_USERS):
+        return users_page()
     role = current_user.role
     if role is Role.SURGEON:
         return _home_for_surgeon()

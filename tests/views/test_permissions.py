@@ -48,6 +48,8 @@ LOGGED_OUT = Answer(frozenset({302}), "/login", writes=True)
 # episode); the other actions are posted without their reason/note, so they get 422.
 ITEM_WORKED = Answer(frozenset({302, 422}), "/episodes/{episode_id}", writes=True)
 NOT_ACCEPTED = Answer(frozenset({405}))
+# A button-only action posted without the version it acts on: refused as a broken form, nothing saved.
+BROKEN_FORM = Answer(frozenset({400}))
 
 
 def _roles(allowed: Answer, denied: Answer = DENIED, only: frozenset[Role] | None = None) -> dict:
@@ -57,6 +59,7 @@ def _roles(allowed: Answer, denied: Answer = DENIED, only: frozenset[Role] | Non
 
 CLINICAL = CLINICAL_ROLES
 REGISTRARS = frozenset({Role.SURGEON, Role.COORDINATOR})
+ADMINS = frozenset({Role.ADMIN})
 
 # endpoint -> method -> who -> answer. Checked in: change it only with the policy.
 # An empty form to the episode editor keeps the stored values (WTForms falls back to the
@@ -69,6 +72,10 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
         "POST": {ANONYMOUS: OK, **_roles(TO_HOME)},  # anonymous: empty form re-rendered
     },
     "auth.logout": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(LOGGED_OUT)}},
+    "auth.change_password": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM)},
+    },
     "main.home": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK)}},
     "main.health": {"GET": {ANONYMOUS: OK, **_roles(OK)}},
     "patients.index": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
@@ -92,6 +99,15 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     "checklist.episode": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "checklist.history": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "checklist.item_action": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(ITEM_WORKED, only=CLINICAL)}},
+    "admin.users": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)}},
+    "admin.new_user": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=ADMINS)},
+    },
+    "admin.deactivate": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
+    "admin.activate": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
+    "admin.reset_password": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
+    "admin.change_role": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
 }
 
 # A tick ("check") item each role is responsible for, and one it is not responsible for.
@@ -144,7 +160,12 @@ def served_rules(app):
 
 def url_arguments(rule, episode, item) -> list[dict]:
     """Values for a rule's arguments, built from real records (one dict per URL to try)."""
-    known = {"patient_id": episode.patient_id, "episode_id": episode.id, "item_id": item.id}
+    known = {
+        "patient_id": episode.patient_id,
+        "episode_id": episode.id,
+        "item_id": item.id,
+        "user_id": episode.surgeon_id,  # an account, not the admin's own
+    }
     values = {}
     for name in sorted(rule.arguments):
         if name == "action":

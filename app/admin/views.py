@@ -1,0 +1,151 @@
+"""Admin pages: the users list, new users, deactivation, password resets and roles."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import clock, db
+from app.admin import bp
+from app.admin.forms import AccountActionForm, ChangeRoleForm, NewUserForm
+from app.domain.accounts import login_locked
+from app.domain.policy import Action
+from app.domain.vocab import Role
+from app.models import User
+from app.services import users as service
+from app.services.errors import Conflict, ServiceError
+from app.templating import fmt_datetime
+from app.web import attempt, commit, get_or_404, int_field, require
+
+T = TypeVar("T")
+
+
+def users_page(status: int = 200):
+    """The users list with its actions; also the admin's home page."""
+    users = db.session.scalars(select(User).order_by(User.active.desc(), User.role, User.full_name)).all()
+    now = clock.now()
+    return render_template(
+        "admin/users.html",
+        users=users,
+        last_login=service.last_logins(db.session, [u.id for u in users]),
+        locked={u.id for u in users if login_locked(u.locked_until, now)},
+    ), status
+
+
+@bp.route("/users")
+@login_required
+def users():
+    require(Action.MANAGE_USERS)
+    return users_page()
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    require(Action.MANAGE_USERS)
+    form = NewUserForm()
+    if form.validate_on_submit():
+        ok, created = attempt(
+            lambda: service.create_account(
+                db.session, current_user, form.username.data, form.full_name.data, Role(form.role.data)
+            )
+        )
+        if ok:
+            user, password = created
+            return _show_password(user, password, "created")
+    status = 422 if request.method == "POST" else 200
+    return render_template("admin/new_user.html", form=form), status
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@login_required
+def deactivate(user_id: int):
+    user, version = _load(user_id, AccountActionForm())
+    ok, ended = _attempt(lambda: service.deactivate(db.session, current_user, user, version))
+    if not ok:
+        return ended
+    if ended is None:
+        flash(f"{user.full_name} ({user.username}) was already deactivated.", "info")
+    else:
+        flash(f"Deactivated {user.full_name} ({user.username}); {_sessions(ended)} ended.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+@login_required
+def activate(user_id: int):
+    user, version = _load(user_id, AccountActionForm())
+    ok, changed = _attempt(lambda: service.activate(db.session, current_user, user, version))
+    if not ok:
+        return changed
+    done = "Activated" if changed else "Already active:"
+    flash(f"{done} {user.full_name} ({user.username}).", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@login_required
+def reset_password(user_id: int):
+    user, version = _load(user_id, AccountActionForm())
+    ok, password = _attempt(lambda: service.reset_password(db.session, current_user, user, version))
+    if not ok:
+        return password
+    return _show_password(user, password, "reset")
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@login_required
+def change_role(user_id: int):
+    form = ChangeRoleForm()
+    user, version = _load(user_id, form)
+    role = Role(form.role.data)
+    ok, changed = _attempt(lambda: service.change_role(db.session, current_user, user, role, version))
+    if not ok:
+        return changed
+    if changed:
+        flash(f"{user.full_name} ({user.username}) is now {role.label}.", "success")
+    else:
+        flash(f"{user.full_name} ({user.username}) already is {role.label}.", "info")
+    return redirect(url_for("admin.users"))
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _load(user_id: int, form: AccountActionForm) -> tuple[User, int]:
+    """Authorise, load the account and read the form; a broken or tampered form is a 400."""
+    require(Action.MANAGE_USERS)
+    user = get_or_404(User, user_id)
+    version = int_field(form.version.data)
+    if not form.validate_on_submit() or version is None:
+        abort(400)
+    return user, version
+
+
+def _attempt(call: Callable[[], T]) -> tuple[bool, T | Any]:
+    """Run one service call and commit; if refused, answer with the list saying why."""
+    try:
+        result = call()
+        commit("The account")
+    except Conflict as exc:
+        db.session.rollback()
+        by = exc.by or "someone else"
+        when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
+        flash(f"{exc.what} was changed by {by}{when} — review it below and try again.", "warning")
+        return False, users_page(409)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return False, users_page(422)
+    return True, result
+
+
+def _show_password(user: User, password: str, event: str):
+    """Show a temporary password once, in this response only: never stored, logged or redirected."""
+    return render_template("admin/temporary_password.html", user=user, password=password, event=event)
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'' if count == 1 else 's'}"
