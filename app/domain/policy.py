@@ -17,7 +17,6 @@ class Action(StrEnum):
     WORK_ITEM = "work_item"
     SIGN_OFF = "sign_off"
     CLOSE_EPISODE = "close_episode"
-    VIEW_USERS = "view_users"
     MANAGE_USERS = "manage_users"
 
 
@@ -41,7 +40,6 @@ _BY_ROLE: dict[Action, frozenset[Role]] = {
     Action.EDIT_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
     Action.SIGN_OFF: frozenset({Role.SURGEON}),
     Action.CLOSE_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
-    Action.VIEW_USERS: frozenset({Role.ADMIN}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
 }
 

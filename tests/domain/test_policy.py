@@ -34,7 +34,6 @@ EXPECTED = {
     Action.EDIT_EPISODE: {SURGEON, COORDINATOR},
     Action.SIGN_OFF: {SURGEON},
     Action.CLOSE_EPISODE: {SURGEON, COORDINATOR},
-    Action.VIEW_USERS: {ADMIN},
     Action.MANAGE_USERS: {ADMIN},
 }
 
@@ -86,7 +85,7 @@ def test_work_item_without_target_is_refused():
         assert not can(user(role), Action.WORK_ITEM, None)
 
 
-ADMIN_ACTIONS = {Action.VIEW_USERS, Action.MANAGE_USERS}
+ADMIN_ACTIONS = {Action.MANAGE_USERS}
 
 
 @pytest.mark.parametrize("action", [a for a in Action if a not in ADMIN_ACTIONS])

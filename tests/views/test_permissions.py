@@ -16,6 +16,7 @@ from app.domain.vocab import CLINICAL_ROLES, ItemStatus, Role
 from app.models import AuditEvent, Base, ChecklistItem, Patient, User
 from tests import factories
 from tests.conftest import login
+from tests.routes import route_values
 
 ANONYMOUS = "anonymous"
 WHO = [ANONYMOUS, *(role.value for role in Role)]
@@ -48,6 +49,7 @@ LOGGED_OUT = Answer(frozenset({302}), "/login", writes=True)
 # episode); the other actions are posted without their reason/note, so they get 422.
 ITEM_WORKED = Answer(frozenset({302, 422}), "/episodes/{episode_id}", writes=True)
 NOT_ACCEPTED = Answer(frozenset({405}))
+NOT_FOUND = Answer(frozenset({404}))
 # A button-only action posted without the version it acts on: refused as a broken form, nothing saved.
 BROKEN_FORM = Answer(frozenset({400}))
 
@@ -60,6 +62,7 @@ def _roles(allowed: Answer, denied: Answer = DENIED, only: frozenset[Role] | Non
 CLINICAL = CLINICAL_ROLES
 REGISTRARS = frozenset({Role.SURGEON, Role.COORDINATOR})
 ADMINS = frozenset({Role.ADMIN})
+SIGNERS = frozenset({Role.SURGEON})
 
 # endpoint -> method -> who -> answer. Checked in: change it only with the policy.
 # An empty form to the episode editor keeps the stored values (WTForms falls back to the
@@ -99,6 +102,19 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     "checklist.episode": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "checklist.history": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "checklist.item_action": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(ITEM_WORKED, only=CLINICAL)}},
+    # The episode fixture's Before surgery is incomplete: the sign page shows what blocks it,
+    # and an empty post (no password) is refused.
+    "checklist.sign": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=SIGNERS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=SIGNERS)},
+    },
+    # Posted for a sign-off that does not exist: not found for surgeons, refused for the rest.
+    "checklist.revoke": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(NOT_FOUND, only=SIGNERS)}},
+    # Posted without the episode's version: refused as out of date, nothing saved.
+    "checklist.close": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=REGISTRARS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=REGISTRARS)},
+    },
     "admin.users": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)}},
     "admin.new_user": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)},
@@ -160,18 +176,10 @@ def served_rules(app):
 
 def url_arguments(rule, episode, item) -> list[dict]:
     """Values for a rule's arguments, built from real records (one dict per URL to try)."""
-    known = {
-        "patient_id": episode.patient_id,
-        "episode_id": episode.id,
-        "item_id": item.id,
-        "user_id": episode.surgeon_id,  # an account, not the admin's own
-    }
-    values = {}
-    for name in sorted(rule.arguments):
-        if name == "action":
-            continue
-        assert name in known, f"{rule.rule}: no test value for URL argument <{name}>; add one"
-        values[name] = known[name]
+    known = route_values(episode, item)
+    values = {name: known[name] for name in sorted(rule.arguments) if name != "action"}
+    missing = set(rule.arguments) - set(known)
+    assert not missing, f"{rule.rule}: no test value for URL argument(s) {sorted(missing)}; add one"
     if "action" in rule.arguments:
         return [{**values, "action": action} for action in ITEM_ACTIONS]
     return [values]

@@ -20,6 +20,7 @@ from app.services.users import create_user
 from config import KNOWN_WEAK_KEYS, ConfigError, ProductionConfig
 from tests import factories
 from tests.conftest import NOW, PASSWORD, login
+from tests.routes import build, route_values
 
 STRONG_KEY = "4f1d0c8e2b7a9d3e6c5b8a7f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5"
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}
@@ -353,18 +354,13 @@ def test_every_post_route_refuses_a_missing_csrf_token(app, client, surgeon, epi
     """As a user allowed to post everywhere (a surgeon): every POST without a token is 400."""
     login(client, surgeon)
     item = factories.item(episode, "pre_conservative_care")
-    values = {
-        "patient_id": episode.patient_id,
-        "episode_id": episode.id,
-        "item_id": item.id,
-        "action": "done",
-    }
+    values = route_values(episode, item)
     urls = app.url_map.bind("localhost")
     posted = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint in SKIPPED_ENDPOINTS or "POST" not in rule.methods:
             continue
-        url = urls.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})
+        url = build(urls, rule, values)
         before = snapshot()
 
         response = client.post(url, data={"version": "1", "note": "x", "reason": "x"})
@@ -393,7 +389,7 @@ def test_get_requests_to_every_route_write_nothing(app, client, users, episode, 
     if who != "anonymous":
         login(client, users[Role(who)])
     item = factories.item(episode, "pre_conservative_care")
-    values = {"patient_id": episode.patient_id, "episode_id": episode.id, "item_id": item.id}
+    values = route_values(episode, item)
     urls = app.url_map.bind("localhost")
     audits = audit_count()
     before = snapshot(skip=frozenset({"user_session"}))  # last_seen_at moves: that is its job
@@ -401,7 +397,7 @@ def test_get_requests_to_every_route_write_nothing(app, client, users, episode, 
     for rule in app.url_map.iter_rules():
         if rule.endpoint in SKIPPED_ENDPOINTS or "GET" not in rule.methods:
             continue
-        url = urls.build(rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments})
+        url = build(urls, rule, values)
         moment += timedelta(minutes=2)
         clock.set_now(moment)
 

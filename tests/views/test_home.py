@@ -1,0 +1,383 @@
+"""Each role's home page: which episodes and items it lists, in which order, and its query count."""
+
+import re
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from app import db
+from app.domain.vocab import ItemStatus, Phase, Role, StepKind, ValueType
+from app.models import ChecklistItem, User
+from app.queries import episode_with_checklist
+from app.services import checklist, signoffs
+from tests import factories
+from tests.conftest import PASSWORD, login
+from tests.querycount import counting_queries
+
+TODAY = date(2026, 6, 17)
+
+
+def _value(item: ChecklistItem) -> str | None:
+    step = item.step
+    if step.kind is not StepKind.VALUE:
+        return None
+    return {
+        ValueType.NUMBER: f"{step.min_value or 0:g}",
+        ValueType.YES_NO: "no",
+        ValueType.TIME: "08:30",
+    }.get(step.value_type, "L4-L5")
+
+
+class World:
+    """Makes episodes in given states through the services."""
+
+    def __init__(self, protocol, users, surgeon2):
+        self.protocol = protocol
+        self.users = users
+        self.surgeon2 = surgeon2
+        self.names = iter(f"Patient{chr(65 + a)}{chr(65 + b)}" for a in range(26) for b in range(26))
+
+    def episode(
+        self,
+        days: int | None,
+        surgeon=None,
+        complete: tuple[Phase, ...] = (),
+        sign: bool = False,
+        close: bool = False,
+        therapy_done: bool = False,
+    ):
+        surgeon = surgeon or self.users[Role.SURGEON]
+        created = factories.episode(
+            self.users[Role.COORDINATOR],
+            surgeon,
+            self.protocol,
+            surgery_date=None if days is None else TODAY + timedelta(days=days),
+            family_name=next(self.names),
+        )
+        if complete or sign or close or therapy_done:
+            with db.write_unit():
+                episode = episode_with_checklist(db.session, created.id)
+                signer = db.session.get(User, surgeon.id)
+                coordinator = db.session.get(User, self.users[Role.COORDINATOR].id)
+                for item in episode.items:
+                    if item.status is not ItemStatus.OPEN:
+                        continue
+                    if item.phase in complete and item.required:
+                        actor = coordinator if item.role is Role.COORDINATOR else signer
+                        if item.step.kind is StepKind.SESSIONS:
+                            checklist.mark_not_applicable(db.session, actor, item, item.version, "No")
+                        else:
+                            checklist.mark_done(db.session, actor, item, item.version, _value(item))
+                    elif therapy_done and item.phase is Phase.AFTER and item.role is Role.THERAPIST:
+                        checklist.mark_not_applicable(db.session, signer, item, item.version, "Transferred")
+                if sign:
+                    signoffs.sign(db.session, signer, episode, Phase.BEFORE, PASSWORD, 5, 15)
+                if close:
+                    signoffs.close(db.session, coordinator, episode, episode.version, "Patient transferred")
+                db.session.commit()
+            db.session.remove()
+        return created
+
+
+@pytest.fixture
+def world(protocol, users, surgeon2):
+    return World(protocol, users, surgeon2)
+
+
+def home(client) -> str:
+    response = client.get("/")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def table(page: str, table_id: str) -> str:
+    if f'data-empty="{table_id}"' in page:
+        return ""
+    start = page.index(f'id="{table_id}"')
+    return page[start : page.index("</table>", start)]
+
+
+def episode_ids(page: str, table_id: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-episode="(\d+)"', table(page, table_id))]
+
+
+def table_row(page: str, table_id: str, episode) -> str:
+    rows = table(page, table_id)
+    return rows[rows.index(f'data-episode="{episode.id}"') :].split("</tr>")[0]
+
+
+def assert_row_shows_the_episode(row: str, episode) -> None:
+    """Patient, MRN, procedure, surgery date, phase progress, flags and a link to the episode."""
+    patient = episode.patient
+    assert f'<a href="/episodes/{episode.id}">{patient.display_name}</a>' in row
+    assert f"<td>{patient.mrn}</td>" in row
+    assert "<td>L4-L5 microdiscectomy</td>" in row
+    surgery = episode.surgery_date
+    assert (f"{surgery.day} {surgery:%b %Y}" if surgery else "Not yet scheduled") in row
+    for phase, total in (("Before", 11), ("During", 9), ("After", 12)):
+        assert re.search(rf"{phase} surgery: \d+/{total}<", row)
+
+
+# surgeon
+
+
+def test_surgeon_home_lists_my_episodes_awaiting_sign_off_ready_first(client, world, surgeon, surgeon2):
+    not_ready_soon = world.episode(5)
+    ready_later = world.episode(10, complete=(Phase.BEFORE,))
+    not_ready_tomorrow = world.episode(1)
+    signed_tomorrow = world.episode(1, complete=(Phase.BEFORE,), sign=True)
+    others = world.episode(1, surgeon=surgeon2)
+    passed = world.episode(-10)
+    closed = world.episode(-20, close=True)
+    unscheduled = world.episode(None)
+    ready_sooner = world.episode(8, complete=(Phase.BEFORE,))
+
+    login(client, surgeon)
+    page = home(client)
+    assert '<h1 class="h3">My episodes</h1>' in page
+    assert episode_ids(page, "awaiting") == [
+        ready_sooner.id,
+        ready_later.id,
+        passed.id,
+        not_ready_tomorrow.id,
+        not_ready_soon.id,
+        unscheduled.id,
+    ]
+    awaiting = table(page, "awaiting")
+    assert str(signed_tomorrow.id) not in re.findall(r'data-episode="(\d+)"', awaiting)
+    for excluded in (others, closed):
+        assert f"/episodes/{excluded.id}" not in page
+
+    ready_row = table_row(page, "awaiting", ready_sooner)
+    assert_row_shows_the_episode(ready_row, ready_sooner)
+    assert f'href="/episodes/{ready_sooner.id}/sign/before">Sign off</a>' in ready_row
+    assert "Before surgery: 11/11" in ready_row
+    not_ready_row = table_row(page, "awaiting", not_ready_tomorrow)
+    assert "Not ready" in not_ready_row and "/sign/before" not in not_ready_row
+    assert "Pre-op not signed off (surgery tomorrow)" in not_ready_row
+
+
+def test_surgeon_home_lists_my_surgery_in_the_next_7_days(client, world, surgeon, surgeon2):
+    today = world.episode(0)
+    in_7 = world.episode(7, complete=(Phase.BEFORE,), sign=True)
+    in_8 = world.episode(8)
+    yesterday = world.episode(-1)
+    tomorrow_signed = world.episode(1, complete=(Phase.BEFORE,), sign=True)
+    tomorrow_others = world.episode(1, surgeon=surgeon2)
+    tomorrow_closed = world.episode(1, close=True)
+    tomorrow = world.episode(1)
+
+    login(client, surgeon)
+    page = home(client)
+    assert episode_ids(page, "soon") == [today.id, tomorrow_signed.id, tomorrow.id, in_7.id]
+    for excluded in (in_8, yesterday, tomorrow_others, tomorrow_closed):
+        assert excluded.id not in episode_ids(page, "soon")
+    row = table_row(page, "soon", tomorrow_signed)
+    assert_row_shows_the_episode(row, tomorrow_signed)
+    assert "data-flag" not in row  # signed: no pre-op flag
+    assert "Pre-op not signed off (surgery today)" in table_row(page, "soon", today)
+
+
+def test_surgeon_home_lists_flagged_episodes_of_my_patients_most_overdue_first(
+    client, world, surgeon, surgeon2
+):
+    preop_only = world.episode(2)
+    three_days_ago = world.episode(-3, complete=(Phase.BEFORE,), sign=True)
+    twenty_days_ago = world.episode(-20, complete=(Phase.BEFORE,), sign=True)
+    world.episode(-20, surgeon=surgeon2)
+    not_flagged = world.episode(10)
+    closed = world.episode(-20, close=True)
+
+    login(client, surgeon)
+    page = home(client)
+    assert episode_ids(page, "flagged") == [twenty_days_ago.id, three_days_ago.id, preop_only.id]
+    assert not_flagged.id not in episode_ids(page, "flagged") and closed.id not in episode_ids(
+        page, "flagged"
+    )
+    row = table_row(page, "flagged", twenty_days_ago)
+    assert_row_shows_the_episode(row, twenty_days_ago)
+    assert "Incomplete post-op steps (6 overdue)" in row
+    assert "Pre-op not signed off (surgery in 2 days)" in table_row(page, "flagged", preop_only)
+
+
+def test_surgeon_home_says_when_lists_are_empty(client, surgeon):
+    login(client, surgeon)
+    page = home(client)
+    assert "Nothing awaits your sign-off." in page
+    assert "No surgery in the next 7 days." in page
+    assert "None of your patients&#39; episodes is flagged." in page
+
+
+# nurse and anaesthetist
+
+
+def _item_rows(page: str) -> list[tuple[int, str]]:
+    rows = table(page, "items")
+    return [
+        (int(item_id), due)
+        for item_id, due in re.findall(
+            r'<tr data-item="(\d+)">.*?<td class="text-nowrap">([^<]*)</td>', rows, flags=re.S
+        )
+    ]
+
+
+def _due(text: str) -> date | None:
+    return None if text == "—" else datetime.strptime(text, "%d %b %Y").date()
+
+
+def test_nurse_home_lists_open_nurse_items_due_soonest_first(client, world, nurse, surgeon2):
+    later = world.episode(30)
+    past = world.episode(-5, complete=(Phase.BEFORE,), sign=True)
+    unscheduled = world.episode(None)
+    others = world.episode(40, surgeon=surgeon2)  # every surgeon's patients
+    closed = world.episode(-2, close=True)
+
+    login(client, nurse)
+    page = home(client)
+    rows = _item_rows(page)
+    ids = [item_id for item_id, _ in rows]
+    dues = [_due(d) for _, d in rows]
+    dated = [d for d in dues if d is not None]
+    assert dated == sorted(dated)
+    assert dues[len(dated) :] == [None] * (len(dues) - len(dated))  # unscheduled last
+
+    def nurse_items(episode, phases=(Phase.BEFORE, Phase.DURING, Phase.AFTER)):
+        return {i.id for i in episode.items if i.role is Role.NURSE and i.phase in phases}
+
+    assert nurse_items(later) | nurse_items(others) | nurse_items(unscheduled) <= set(ids)
+    assert nurse_items(past, (Phase.DURING, Phase.AFTER)) <= set(ids)
+    assert not nurse_items(past, (Phase.BEFORE,)) & set(ids)  # signed off: locked, not work
+    assert not nurse_items(closed) & set(ids)
+    every_nurse_item = {i.id for e in (later, past, unscheduled, others, closed) for i in e.items}
+    assert set(ids) <= every_nurse_item and len(ids) == len(set(ids))
+    # First come the oldest open ones: the past episode's items due on its surgery day.
+    due_on_surgery_day = [factories.item(past, c).id for c in ("intra_sign_in", "intra_sign_out", "post_vte")]
+    assert ids[:3] == sorted(due_on_surgery_day)
+    assert dues[:4] == [TODAY - timedelta(days=5)] * 3 + [TODAY - timedelta(days=4)]
+    vte = factories.item(past, "post_vte")
+
+    row = table(page, "items")
+    row = row[row.index(f'data-item="{vte.id}"') :].split("</tr>")[0]
+    assert f'href="/episodes/{past.id}#item-{vte.id}"' in row
+    assert 'data-state="overdue"' in row
+    assert past.patient.display_name in row and past.patient.mrn in row
+    assert "L4-L5 microdiscectomy" in row and "12 Jun 2026" in row
+    assert "Before surgery: 11/11" in row and "Incomplete post-op steps" in row
+
+
+def test_anaesthetist_home_lists_only_anaesthetist_items(client, world, anaesthetist):
+    episode = world.episode(3)
+    login(client, anaesthetist)
+    page = home(client)
+    expected = {i.id for i in episode.items if i.role is Role.ANAESTHETIST}
+    assert {item_id for item_id, _ in _item_rows(page)} == expected
+    assert "Open items for anaesthetists" in page
+
+
+def test_done_items_leave_the_nurse_home(client, world, nurse):
+    episode = world.episode(3)
+    vte = factories.item(episode, "post_vte")
+    login(client, nurse)
+    assert vte.id in [i for i, _ in _item_rows(home(client))]
+    client.form_post(f"/episodes/{episode.id}/items/{vte.id}/done", {"version": "1"})
+    assert vte.id not in [i for i, _ in _item_rows(home(client))]
+
+
+# therapist
+
+
+def test_therapist_home_lists_episodes_after_surgery_with_therapy_open(client, world, therapist):
+    three_days_ago = world.episode(-3, complete=(Phase.BEFORE,), sign=True)
+    twenty_days_ago = world.episode(-20)
+    today = world.episode(0)
+    before_surgery = world.episode(5)
+    therapy_done = world.episode(-10, therapy_done=True)
+    closed = world.episode(-4, close=True)
+    unscheduled = world.episode(None)
+
+    login(client, therapist)
+    page = home(client)
+    assert episode_ids(page, "caseload") == [today.id, three_days_ago.id, twenty_days_ago.id]
+    for excluded in (before_surgery, therapy_done, closed, unscheduled):
+        assert f"/episodes/{excluded.id}" not in page
+    row = table_row(page, "caseload", three_days_ago)
+    assert_row_shows_the_episode(row, three_days_ago)
+    assert "4 therapy items open" in row
+    assert "Incomplete post-op steps (5 overdue)" in row
+
+
+# coordinator
+
+
+def test_coordinator_home_lists_all_flagged_episodes_most_overdue_first(client, world, coordinator, surgeon2):
+    three_days_ago = world.episode(-3, complete=(Phase.BEFORE,), sign=True)
+    preop_tomorrow = world.episode(1)
+    twenty_days_ago = world.episode(-20, surgeon=surgeon2, complete=(Phase.BEFORE,), sign=True)
+    preop_today = world.episode(0)
+    not_flagged = world.episode(10)
+    signed_tomorrow = world.episode(1, complete=(Phase.BEFORE,), sign=True)
+    closed = world.episode(-30, close=True)
+
+    login(client, coordinator)
+    page = home(client)
+    assert episode_ids(page, "flagged") == [
+        twenty_days_ago.id,
+        three_days_ago.id,
+        preop_today.id,
+        preop_tomorrow.id,
+    ]
+    for excluded in (not_flagged, signed_tomorrow, closed):
+        assert f"/episodes/{excluded.id}" not in page
+    row = table_row(page, "flagged", twenty_days_ago)
+    assert_row_shows_the_episode(row, twenty_days_ago)
+    assert "Dr Tom Second" in row
+    assert "Incomplete post-op steps (6 overdue)" in row
+    assert "Pre-op not signed off (surgery tomorrow)" in table_row(page, "flagged", preop_tomorrow)
+    assert re.search(r"data-flag-count>4<", page)
+
+
+def test_coordinator_home_when_nothing_is_flagged(client, world, coordinator):
+    world.episode(10)
+    login(client, coordinator)
+    page = home(client)
+    assert 'data-empty="flagged"' in page
+    assert re.search(r"data-flag-count>0<", page)
+
+
+def test_home_needs_a_login(client):
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+# query counts
+
+
+def _populate(world, surgeon, surgeon2, copies: int) -> None:
+    """Episodes in every state the home pages list."""
+    for _ in range(copies):
+        world.episode(1)  # awaiting, soon, flagged (pre-op)
+        world.episode(6, complete=(Phase.BEFORE,))  # ready to sign
+        world.episode(-4, complete=(Phase.BEFORE,), sign=True)  # post-op overdue, therapy open
+        world.episode(-2, surgeon=surgeon2)  # another surgeon's, flagged
+        world.episode(None)  # unscheduled
+
+
+@pytest.mark.parametrize(
+    "role", [Role.SURGEON, Role.NURSE, Role.ANAESTHETIST, Role.THERAPIST, Role.COORDINATOR]
+)
+def test_home_pages_run_a_fixed_number_of_queries(app, client, world, users, surgeon2, role):
+    engine = app.extensions["periop_engine"]
+    surgeon = users[Role.SURGEON]
+    login(client, users[role])
+
+    def queries() -> int:
+        home(client)  # warm up anything loaded once
+        with counting_queries(engine) as statements:
+            page = home(client)
+        assert "data-episode=" in page or "data-item=" in page
+        return len(statements)
+
+    _populate(world, surgeon, surgeon2, 1)
+    baseline = queries()
+    _populate(world, surgeon, surgeon2, 9)
+    assert queries() == baseline
