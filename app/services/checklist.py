@@ -6,9 +6,10 @@ from app import audit, clock
 from app.domain.policy import Action, can
 from app.domain.signoff import is_locked
 from app.domain.values import ValueProblem, clean_value
-from app.domain.vocab import EpisodeStatus, ItemStatus, StepKind
+from app.domain.vocab import ItemStatus, StepKind
 from app.models import ChecklistItem, ItemNote, User
 from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
+from app.services.locks import lock_episode
 
 MAX_REASON = 500
 MAX_NOTE = 2000
@@ -23,14 +24,12 @@ def _permit(actor: User, item: ChecklistItem) -> None:
         raise NotPermitted(f"Only the {item.role.label.lower()} responsible can change this item.")
 
 
-def _unlocked(item: ChecklistItem) -> None:
-    """Refuse changes to a signed-off phase or a closed episode."""
-    episode = item.episode
-    signed = {s.phase for s in episode.signoffs if s.revoked_at is None}
-    closed = episode.status is EpisodeStatus.CLOSED
-    if is_locked(item.phase, signed, closed):
-        if closed:
-            raise ServiceError("The episode is closed: its checklist can no longer change.")
+def _unlocked(db: Session, item: ChecklistItem, notes_only: bool = False) -> None:
+    """Refuse changes to a signed-off phase or a closed episode (notes: closed episode only)."""
+    signed, closed = lock_episode(db, item.episode_id)
+    if closed:
+        raise ServiceError("The episode is closed: its checklist can no longer change.")
+    if not notes_only and is_locked(item.phase, signed, closed):
         raise ServiceError(
             f"{item.phase.label} is signed off: a surgeon must revoke the sign-off before its items change."
         )
@@ -98,7 +97,7 @@ def mark_done(
 ) -> bool:
     """Mark an open item done (with its value for value steps); False if already so."""
     _permit(actor, item)
-    _unlocked(item)
+    _unlocked(db, item)
     step = item.step
     if note and note.strip():
         _text(note, "note", MAX_NOTE)
@@ -137,7 +136,7 @@ def mark_not_applicable(
 ) -> None:
     """Mark an open item not applicable; a reason is required."""
     _permit(actor, item)
-    _unlocked(item)
+    _unlocked(db, item)
     text = _text(reason, "reason", MAX_REASON)
     _check(item, expected_version)
     if item.status is not ItemStatus.OPEN:
@@ -154,7 +153,7 @@ def mark_not_applicable(
 def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None) -> None:
     """Reopen a done or not-applicable item; a reason is required."""
     _permit(actor, item)
-    _unlocked(item)
+    _unlocked(db, item)
     text = _text(reason, "reason", MAX_REASON)
     _check(item, expected_version)
     if item.status is ItemStatus.OPEN:
@@ -169,8 +168,9 @@ def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int,
 
 
 def add_note(db: Session, actor: User, item: ChecklistItem, expected_version: int, text: str | None) -> None:
-    """Add a note to an item."""
+    """Add a note to an item (also in a signed-off phase; not once the episode is closed)."""
     _permit(actor, item)
+    _unlocked(db, item, notes_only=True)
     _check(item, expected_version)
     _add_note(db, actor, item, text)
 

@@ -11,6 +11,7 @@ from app.domain.signoff import MEANINGS, content_digest, signoff_blockers, state
 from app.domain.vocab import EpisodeStatus, Phase
 from app.models import Episode, Signoff, User
 from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
+from app.services.locks import lock_episode, refresh_items
 
 MAX_REASON = 500
 
@@ -68,9 +69,9 @@ def sign(
         raise SignatureRefused(
             "Signing is locked after too many wrong passwords. Try again later or ask an admin."
         )
-    blockers = signoff_blockers(
-        phase, episode.items, set(active_signoffs(episode)), episode.status is EpisodeStatus.CLOSED
-    )
+    signed, closed = lock_episode(db, episode.id)
+    refresh_items(db, episode.id)  # decide on the items as they are now, under the lock
+    blockers = signoff_blockers(phase, episode.items, signed, closed)
     if blockers:
         raise ServiceError("Cannot sign off yet: " + "; ".join(blockers))
     if not passwords.verify_password(actor.password_hash, password or ""):

@@ -401,9 +401,10 @@ def test_only_surgeons_revoke(session, ready, signed, users, role):
 # the partial unique index: one active sign-off per phase
 
 
-def test_two_sessions_signing_the_same_phase_the_second_gets_a_conflict(
+def test_two_sessions_signing_the_same_phase_the_second_is_told_it_is_signed(
     app, episode, surgeon, surgeon2, coordinator
 ):
+    """Both surgeons loaded the page unsigned; the second signature re-reads under the lock."""
     with db.write_unit():
         complete_phase(db.session, episode, Phase.BEFORE, surgeon, coordinator)
     db.session.rollback()  # no transaction left open in the app's session
@@ -420,20 +421,44 @@ def test_two_sessions_signing_the_same_phase_the_second_gets_a_conflict(
             first.commit()
         with db.write_unit():
             try:
-                with pytest.raises(Conflict) as caught:
+                with pytest.raises(ServiceError) as caught:
                     sign(second, surgeon_2, episode_2)
             finally:
                 second.rollback()
-        assert str(caught.value) == (
-            "Before surgery of this episode was changed by someone else — review and try again."
-        )
+        assert str(caught.value) == "Cannot sign off yet: Before surgery is already signed off."
     finally:
         first.close()
         second.close()
+    db.session.rollback()
     db.session.expire_all()
     (stored,) = db.session.scalars(select(Signoff)).all()
     assert stored.signer_id == surgeon.id
     assert [e.actor_id for e in events("signoff.sign")] == [surgeon.id]
+
+
+def test_the_database_refuses_a_second_active_signoff_of_a_phase(app, episode, surgeon, coordinator):
+    """The last line of defence: a partial unique index, whatever the code above it does."""
+    from sqlalchemy.exc import IntegrityError
+
+    with db.write_unit():
+        complete_phase(db.session, episode, Phase.BEFORE, surgeon, coordinator)
+        first = sign(db.session, surgeon, episode)
+        db.session.commit()
+        duplicate = Signoff(
+            episode_id=episode.id,
+            phase=Phase.BEFORE,
+            signer_id=surgeon.id,
+            signer_name="x",
+            signer_role=surgeon.role,
+            meaning="x",
+            statement="x",
+            content_sha256="0" * 64,
+            signed_at=first.signed_at,
+        )
+        db.session.add(duplicate)
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
 
 
 # closing
