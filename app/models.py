@@ -22,6 +22,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.domain.vocab import (
+    Attendance,
     Discipline,
     EpisodeStatus,
     ItemStatus,
@@ -29,6 +30,8 @@ from app.domain.vocab import (
     Role,
     Sex,
     StepKind,
+    TimePoint,
+    Instrument,
     ValueType,
 )
 
@@ -198,6 +201,8 @@ class ProtocolStep(Base):
     value_label: Mapped[str | None] = mapped_column(String(120))
     discipline: Mapped[Discipline | None] = mapped_column(str_enum(Discipline, 4))
     session_count: Mapped[int | None] = mapped_column(Integer)
+    sessions_from_days: Mapped[int | None] = mapped_column(Integer)
+    outcome_time_point: Mapped[TimePoint | None] = mapped_column(str_enum(TimePoint))
 
     version: Mapped[ProtocolVersion] = relationship(back_populates="steps")
 
@@ -391,3 +396,80 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action}>"
+
+
+class TherapySession(Base):
+    """A physical or occupational therapy session logged by a therapist."""
+
+    __tablename__ = "therapy_session"
+    __table_args__ = (Index("ix_therapy_session_episode_date", "episode_id", "session_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    session_date: Mapped[date] = mapped_column(Date)
+    discipline: Mapped[Discipline] = mapped_column(str_enum(Discipline, 4))
+    minutes: Mapped[int] = mapped_column(Integer)
+    attendance: Mapped[Attendance] = mapped_column(str_enum(Attendance, 30))
+    pain_before: Mapped[int | None] = mapped_column(Integer)
+    pain_after: Mapped[int | None] = mapped_column(Integer)
+    activities: Mapped[str] = mapped_column(Text, default="")
+    home_exercise_plan: Mapped[bool] = mapped_column(Boolean, default=False)
+    prehabilitation: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    episode: Mapped[Episode] = relationship()
+    therapist: Mapped[User] = relationship()
+    addenda: Mapped[list["SessionAddendum"]] = relationship(
+        back_populates="session", order_by="SessionAddendum.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<TherapySession {self.id} {self.discipline} {self.session_date}>"
+
+
+class SessionAddendum(Base):
+    """A note added to a therapy session after its 24-hour correction window."""
+
+    __tablename__ = "session_addendum"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("therapy_session.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+    session: Mapped[TherapySession] = relationship(back_populates="addenda")
+    author: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<SessionAddendum {self.id}>"
+
+
+class OutcomeScore(Base):
+    """A patient-reported outcome score at a time point; re-recording corrects it (audited)."""
+
+    __tablename__ = "outcome_score"
+    __table_args__ = (UniqueConstraint("episode_id", "time_point", "instrument"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
+    time_point: Mapped[TimePoint] = mapped_column(str_enum(TimePoint))
+    instrument: Mapped[Instrument] = mapped_column(str_enum(Instrument))
+    value: Mapped[int] = mapped_column(Integer)
+    taken_on: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    episode: Mapped[Episode] = relationship()
+    recorded_by: Mapped[User] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<OutcomeScore {self.episode_id} {self.time_point} {self.instrument}={self.value}>"

@@ -64,13 +64,14 @@ def _item_view(item: ChecklistItem, user, today: date, due_soon_days: int, locke
     may_work = can(user, Action.WORK_ITEM, item)
     may_change = may_work and not locked
     is_sessions = step.kind is StepKind.SESSIONS
+    by_records = is_sessions or step.outcome_time_point is not None
     return ItemView(
         item=item,
         state=state,
         hint=relative_hint(item.due_date, today, state),
         may_work=may_work,
         may_change=may_change,
-        may_mark_done=may_change and item.status is ItemStatus.OPEN and not is_sessions,
+        may_mark_done=may_change and item.status is ItemStatus.OPEN and not by_records,
         value_hint=_value_hint(item),
         sessions_text=(
             f"0 of {step.session_count} {step.discipline} sessions"

@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from app.domain.vocab import Discipline, Phase, Role, StepKind, ValueType
+from app.domain.vocab import Discipline, Phase, Role, StepKind, TimePoint, ValueType
 
 
 class ProtocolError(ValueError):
@@ -30,6 +30,11 @@ class StepSpec:
     value_label: str | None = None
     discipline: Discipline | None = None
     session_count: int | None = None
+    # Sessions count from this many days after surgery (None: from surgery, or before it
+    # for a Before-surgery step).
+    sessions_from_days: int | None = None
+    # A value step completed by recording the outcome scores of this time point.
+    outcome_time_point: TimePoint | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ def _step(raw: dict[str, Any], position: int) -> StepSpec:
             "min_value": value.get("min"),
             "max_value": value.get("max"),
             "value_label": value.get("label"),
+            "outcome_time_point": (
+                _enum(TimePoint, value["outcome"], where) if value.get("outcome") else None
+            ),
         }
     elif kind is StepKind.SESSIONS:
         sessions = raw.get("sessions") or {}
@@ -77,6 +85,7 @@ def _step(raw: dict[str, Any], position: int) -> StepSpec:
         fields = {
             "discipline": _enum(Discipline, sessions.get("discipline"), where),
             "session_count": count,
+            "sessions_from_days": sessions.get("from"),
         }
     if not isinstance(raw["due"], int) or not isinstance(raw["required"], bool):
         raise ProtocolError(f"{where}: due must be a whole number and required true or false")

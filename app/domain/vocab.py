@@ -47,6 +47,59 @@ class Discipline(StrEnum):
     PT = "PT"
     OT = "OT"
 
+    @property
+    def label(self) -> str:
+        return {"PT": "Physical therapy", "OT": "Occupational therapy"}[self.value]
+
+
+class Attendance(StrEnum):
+    ATTENDED = "attended"
+    MISSED = "missed"
+    CANCELLED_BY_PATIENT = "cancelled_by_patient"
+    CANCELLED_BY_CLINIC = "cancelled_by_clinic"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class TimePoint(StrEnum):
+    """When outcome scores are taken, with the days after surgery they stand for."""
+
+    BASELINE = "baseline"
+    WEEKS_6 = "6w"
+    MONTHS_3 = "3m"
+    MONTHS_6 = "6m"
+    MONTHS_12 = "12m"
+
+    @property
+    def label(self) -> str:
+        return {
+            "baseline": "Baseline",
+            "6w": "6 weeks",
+            "3m": "3 months",
+            "6m": "6 months",
+            "12m": "12 months",
+        }[self.value]
+
+    @property
+    def days(self) -> int:
+        return {"baseline": 0, "6w": 42, "3m": 90, "6m": 180, "12m": 365}[self.value]
+
+
+class Instrument(StrEnum):
+    ODI = "odi"
+    NRS_BACK = "nrs_back"
+    NRS_LEG = "nrs_leg"
+
+    @property
+    def label(self) -> str:
+        return {"odi": "ODI", "nrs_back": "NRS back pain", "nrs_leg": "NRS leg pain"}[self.value]
+
+    @property
+    def maximum(self) -> int:
+        return 100 if self is Instrument.ODI else 10
+
 
 class ItemStatus(StrEnum):
     """What is stored on an item; the displayed state is derived from it."""

@@ -103,6 +103,11 @@ def mark_done(
         _text(note, "note", MAX_NOTE)
     if step.kind is StepKind.SESSIONS:
         raise ServiceError("This item is completed by logged therapy sessions, not by a tick.")
+    if step.outcome_time_point is not None:
+        raise ServiceError(
+            f"This item is completed by recording the {step.outcome_time_point.label.lower()} "
+            "outcome scores, not by a tick."
+        )
     cleaned = None
     if step.kind is StepKind.VALUE:
         try:
@@ -192,3 +197,32 @@ def _add_note(db: Session, actor: User, item: ChecklistItem, raw: str | None) ->
         episode_id=episode.id,
         after={"note": text},
     )
+
+
+def complete_by_records(
+    db: Session, actor: User, item: ChecklistItem, value: str | None, because: str
+) -> bool:
+    """Mark an open item done because records satisfy it (therapy sessions, outcome scores).
+
+    Used by the services that log those records, in their transaction; audited with what
+    satisfied it. Returns False when the item was not open (nothing to do).
+    """
+    if item.status is not ItemStatus.OPEN:
+        return False
+    before = _state(item)
+    item.status = ItemStatus.DONE
+    item.value = value
+    item.reason = None
+    item.completed_by = actor
+    item.completed_at = clock.now()
+    _apply(db, actor, item, "item.satisfied", f"Completed by {because}", before)
+    return True
+
+
+def make_required(db: Session, actor: User, item: ChecklistItem, reason: str) -> bool:
+    """Make an optional item required (e.g. a review a flag calls for); audited with the reason."""
+    if item.required or item.status is not ItemStatus.OPEN:
+        return False
+    item.required = True
+    _apply(db, actor, item, "item.required", "Made required", {"required": False}, reason)
+    return True
