@@ -25,13 +25,13 @@ from app.domain.vocab import (
     Attendance,
     Discipline,
     EpisodeStatus,
+    Instrument,
     ItemStatus,
     Phase,
     Role,
     Sex,
     StepKind,
     TimePoint,
-    Instrument,
     ValueType,
 )
 
