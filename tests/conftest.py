@@ -79,11 +79,22 @@ def postgres_template():
     url = _pg_url_with_schema(schema)
     engine = db.make_engine(url)
     upgrade(engine)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    # Emptying small tables with DELETE is much faster than TRUNCATE; replica mode skips
+    # the triggers (the audit table refuses DELETE) and foreign keys for this one statement.
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    empty = "; ".join(
+        ["SET LOCAL session_replication_role = replica"]
+        + [f"DELETE FROM {t}" for t in tables]
+        + [
+            f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), 1, false)"
+            for t in tables
+            if t != "user_session"
+        ]
+    )
 
     def fresh(_tmp_path):
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(empty)
         return url
 
     yield fresh
