@@ -104,10 +104,14 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.checklist import bp as checklist_bp
     from app.main import bp as main_bp
+    from app.outcomes import bp as outcomes_bp
     from app.patients import bp as patients_bp
+    from app.therapy import bp as therapy_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(checklist_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(outcomes_bp)
+    app.register_blueprint(therapy_bp)

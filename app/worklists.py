@@ -1,12 +1,16 @@
 """Each role's home-page worklist: fixed numbers of queries, whatever the data size."""
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role
-from app.models import ChecklistItem, Episode, Signoff
+from app.domain.progress import Flag
+from app.domain.therapy import episode_therapy_flag, plan_of, step_progress, therapy_flag
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind
+from app.models import ChecklistItem, Episode, ProtocolStep, Signoff, TherapySession
 from app.queries import flagged_episode_ids, postop_overdue, preop_signed
 
 LIMIT = 100
@@ -98,24 +102,96 @@ def open_items_for_role(db: Session, role: Role) -> list[ChecklistItem]:
     return list(db.scalars(stmt))
 
 
-def therapy_caseload(db: Session, today: date) -> list[tuple[Episode, int]]:
-    """Episodes after surgery with therapist items still open, and how many."""
-    open_therapy = (
-        select(ChecklistItem.episode_id, func.count().label("n"))
+@dataclass
+class CaseloadRow:
+    episode: Episode
+    last_session: date | None
+    attended: int  # attended sessions counting toward the open After-surgery sessions steps
+    planned: int  # the sessions those steps plan
+    flag: Flag | None
+
+
+def sessions_facts(db: Session, episode_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    """The sessions items (with steps) and the sessions of many episodes, in two queries."""
+    items: dict[int, list] = defaultdict(list)
+    sessions: dict[int, list] = defaultdict(list)
+    if not episode_ids:
+        return items, sessions
+    for item in db.scalars(
+        select(ChecklistItem)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .options(joinedload(ChecklistItem.step))
+        .where(ChecklistItem.episode_id.in_(episode_ids), ProtocolStep.kind == StepKind.SESSIONS)
+    ):
+        items[item.episode_id].append(item)
+    for row in db.execute(
+        select(
+            TherapySession.episode_id,
+            TherapySession.id,
+            TherapySession.session_date,
+            TherapySession.discipline,
+            TherapySession.attendance,
+            TherapySession.prehabilitation,
+        ).where(TherapySession.episode_id.in_(episode_ids))
+    ):
+        sessions[row.episode_id].append(row)
+    return items, sessions
+
+
+def therapy_flags(db: Session, episodes: list[tuple[int, date | None, bool]], today: date) -> dict[int, Flag]:
+    """The "Therapy behind plan" flag of many episodes (id, surgery date, closed), in two queries."""
+    items, sessions = sessions_facts(db, [episode_id for episode_id, _, _ in episodes])
+    flags = {}
+    for episode_id, surgery_date, closed in episodes:
+        flag = episode_therapy_flag(items[episode_id], sessions[episode_id], surgery_date, today, closed)
+        if flag:
+            flags[episode_id] = flag
+    return flags
+
+
+def therapy_caseload(db: Session, today: date) -> list[CaseloadRow]:
+    """Episodes after surgery with sessions steps still open: last session, sessions vs plan, flag.
+
+    Three queries whatever the number of episodes.
+    """
+    open_sessions_step = (
+        select(ChecklistItem.id)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(
-            ChecklistItem.role == Role.THERAPIST,
+            ChecklistItem.episode_id == Episode.id,
             ChecklistItem.phase == Phase.AFTER,
             ChecklistItem.status == ItemStatus.OPEN,
+            ProtocolStep.kind == StepKind.SESSIONS,
         )
-        .group_by(ChecklistItem.episode_id)
-        .subquery()
+        .exists()
     )
-    stmt = (
-        select(Episode, open_therapy.c.n)
-        .join(open_therapy, open_therapy.c.episode_id == Episode.id)
-        .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
-        .where(Episode.status != EpisodeStatus.CLOSED, Episode.surgery_date <= today)
-        .order_by(Episode.surgery_date.desc(), Episode.id)
-        .limit(LIMIT)
+    episodes = list(
+        db.scalars(
+            select(Episode)
+            .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
+            .where(Episode.status != EpisodeStatus.CLOSED, Episode.surgery_date <= today, open_sessions_step)
+            .order_by(Episode.surgery_date.desc(), Episode.id)
+            .limit(LIMIT)
+        )
     )
-    return [(episode, n) for episode, n in db.execute(stmt)]
+    ids = [e.id for e in episodes]
+    if not ids:
+        return []
+    items, sessions = sessions_facts(db, ids)
+    rows = []
+    for episode in episodes:
+        mine = sessions[episode.id]
+        progress = [
+            step_progress(plan_of(i), i.status, mine, episode.surgery_date, today) for i in items[episode.id]
+        ]
+        after = [p for p in progress if p.open and p.plan.phase is Phase.AFTER]
+        rows.append(
+            CaseloadRow(
+                episode=episode,
+                last_session=max((s.session_date for s in mine), default=None),
+                attended=sum(p.attended for p in after),
+                planned=sum(p.plan.count for p in after),
+                flag=therapy_flag(progress, mine),
+            )
+        )
+    return rows

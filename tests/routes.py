@@ -6,6 +6,8 @@ URLs from here, so a new URL argument needs one new line, in one place.
 
 # A sign-off id that does not exist: revoking it is "not found" for those who may revoke.
 MISSING_SIGNOFF_ID = 999_999
+# A therapy session id that does not exist: not found for therapists, refused for the rest.
+MISSING_SESSION_ID = 999_998
 
 
 def route_values(episode, item) -> dict:
@@ -18,6 +20,7 @@ def route_values(episode, item) -> dict:
         "phase": "before",
         "signoff_id": MISSING_SIGNOFF_ID,
         "action": "done",
+        "session_id": MISSING_SESSION_ID,
     }
 
 

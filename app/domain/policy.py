@@ -17,7 +17,9 @@ class Action(StrEnum):
     WORK_ITEM = "work_item"
     SIGN_OFF = "sign_off"
     CLOSE_EPISODE = "close_episode"
+    RECORD_OUTCOMES = "record_outcomes"
     MANAGE_USERS = "manage_users"
+    LOG_SESSION = "log_session"
 
 
 class Actor(Protocol):
@@ -40,7 +42,9 @@ _BY_ROLE: dict[Action, frozenset[Role]] = {
     Action.EDIT_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
     Action.SIGN_OFF: frozenset({Role.SURGEON}),
     Action.CLOSE_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
+    Action.RECORD_OUTCOMES: frozenset({Role.SURGEON, Role.COORDINATOR, Role.THERAPIST}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Action.LOG_SESSION: frozenset({Role.THERAPIST}),
 }
 
 

@@ -57,7 +57,11 @@ def _home_for_items(role):
 
 def _home_for_therapist():
     caseload = worklists.therapy_caseload(db.session, today())
-    summaries = _summaries([e for e, _ in caseload])
+    summaries = _summaries([row.episode for row in caseload])
+    for row in caseload:
+        flags = summaries[row.episode.id].flags
+        if row.flag and all(f.code != row.flag.code for f in flags):
+            flags.append(row.flag)
     return render_template("main/home_therapist.html", caseload=caseload, summaries=summaries)
 
 

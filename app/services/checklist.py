@@ -219,6 +219,21 @@ def complete_by_records(
     return True
 
 
+def correct_by_records(
+    db: Session, actor: User, item: ChecklistItem, value: str | None, because: str
+) -> bool:
+    """Update the value of an item the records completed, after those records were corrected.
+
+    Returns False when there is nothing to change (not done, or the same value).
+    """
+    if item.status is not ItemStatus.DONE or item.value == value:
+        return False
+    before = _state(item)
+    item.value = value
+    _apply(db, actor, item, "item.corrected", f"Value corrected from {because}", before)
+    return True
+
+
 def make_required(db: Session, actor: User, item: ChecklistItem, reason: str) -> bool:
     """Make an optional item required (e.g. a review a flag calls for); audited with the reason."""
     if item.required or item.status is not ItemStatus.OPEN:

@@ -4,9 +4,10 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from app.domain.vocab import ItemStatus, Phase, Role, Sex, StepKind, ValueType
+from app.domain.therapy import SessionInput
+from app.domain.vocab import ItemStatus, Phase, Role, Sex, StepKind, TimePoint, ValueType
 from app.models import ChecklistItem
-from app.services import checklist, protocols, signoffs
+from app.services import checklist, outcomes, protocols, signoffs, therapy
 from app.services.patients import EpisodeDetails, PatientDetails, register_patient
 from app.services.users import create_user
 
@@ -52,16 +53,11 @@ SAMPLE_VALUES = {
 # Plausible values for the demo's value steps, by step code.
 DEMO_VALUES = {
     "pre_indication": "0",
-    "pre_baseline_prom": "46",
     "pre_psych_screen": "6",
     "pre_nutrition_anemia": "27",
     "pre_opioid_review": "0",
     "intra_blood_loss": "150",
     "post_pain_managed": "3",
-    "post_fu_6w": "24",
-    "post_fu_3m": "18",
-    "post_fu_6m": "14",
-    "post_fu_12m": "12",
 }
 
 
@@ -89,6 +85,29 @@ def _work(db: Session, users: dict, item: ChecklistItem) -> None:
     db.flush()
 
 
+# Outcome scores (ODI, NRS back, NRS leg) by time point; Lindqvist is Not improving at 6 weeks.
+DEMO_SCORES = {
+    TimePoint.BASELINE: (44, 6, 7),
+    TimePoint.WEEKS_6: (22, 3, 2),
+    TimePoint.MONTHS_3: (16, 2, 1),
+    TimePoint.MONTHS_6: (14, 2, 1),
+    TimePoint.MONTHS_12: (12, 1, 1),
+}
+NOT_IMPROVING_SCORES = {"H204002": {TimePoint.BASELINE: (46, 6, 8), TimePoint.WEEKS_6: (42, 5, 7)}}
+
+
+def _record_scores(db: Session, users: dict, episode, item: ChecklistItem, today: date) -> None:
+    """Record the scores that complete an outcome item, on its due date (through the service)."""
+    time_point = item.step.outcome_time_point
+    odi, back, leg = NOT_IMPROVING_SCORES.get(episode.patient.mrn, {}).get(
+        time_point, DEMO_SCORES[time_point]
+    )
+    actor = users.get(item.role, users[Role.COORDINATOR])
+    taken_on = min(item.due_date, today)
+    outcomes.record_scores(db, actor, episode, time_point, taken_on, odi, back, leg, today)
+    db.flush()
+
+
 def _stage(db: Session, users: dict, episode, today: date) -> None:
     """Bring a demo episode to a realistic point for its surgery date."""
     surgeon = users[Role.SURGEON]
@@ -97,7 +116,12 @@ def _stage(db: Session, users: dict, episode, today: date) -> None:
         return
     operated = surgery < today
     for n, item in enumerate(episode.items):
-        if item.phase is Phase.AFTER:
+        if item.step.outcome_time_point is not None:
+            # Baseline scores once due; follow-ups a few days after theirs.
+            late = 0 if item.step.outcome_time_point is TimePoint.BASELINE else 4
+            if item.due_date <= today - timedelta(days=late):
+                _record_scores(db, users, episode, item, today)
+        elif item.phase is Phase.AFTER:
             # Post-op items well past due are mostly done; a few are left open (flagged).
             if (
                 item.due_date < today - timedelta(days=3)
@@ -113,6 +137,53 @@ def _stage(db: Session, users: dict, episode, today: date) -> None:
         for phase in (Phase.BEFORE, Phase.DURING):
             signoffs.sign(db, surgeon, episode, phase, DEMO_PASSWORD, max_failures=5, lock_minutes=15)
             db.flush()
+
+
+# Therapy sessions by MRN: (days after surgery, discipline, attendance, pain before, pain after).
+# Lindqvist is on plan; Okonkwo has missed his last two PT sessions (Therapy behind plan).
+DEMO_SESSIONS = {
+    "H204001": [
+        (0, "PT", "attended", 7, 6),
+        (1, "OT", "attended", 6, 5),
+        (14, "PT", "attended", 6, 4),
+        (16, "PT", "missed", None, None),
+        (18, "PT", "missed", None, None),
+    ],
+    "H204002": [
+        (0, "PT", "attended", 8, 7),
+        (2, "OT", "attended", 7, 6),
+        *[(d, "PT", "attended", max(1, 6 - i), max(0, 4 - i)) for i, d in enumerate(range(15, 48, 5))],
+        (31, "PT", "cancelled_by_clinic", None, None),
+    ],
+    "H204006": [(0, "PT", "attended", 8, 6)],
+}
+DEMO_ACTIVITIES = {
+    "PT": "Gait training, core stabilisation, walking programme reviewed",
+    "OT": "ADLs practised; bend-lift-twist precautions; reacher and sock aid",
+}
+
+
+def _log_sessions(db: Session, therapist, episode, mrn: str, today: date) -> None:
+    """Log the demo sessions of one episode, oldest first, through the therapy service."""
+    for days, discipline, attendance, before, after in sorted(DEMO_SESSIONS.get(mrn, [])):
+        therapy.log_session(
+            db,
+            therapist,
+            episode,
+            SessionInput(
+                session_date=episode.surgery_date + timedelta(days=days),
+                discipline=discipline,
+                minutes=45 if attendance == "attended" else 30,
+                attendance=attendance,
+                pain_before=before,
+                pain_after=after,
+                activities=DEMO_ACTIVITIES[discipline] if attendance == "attended" else "",
+                home_exercise_plan=attendance == "attended" and discipline == "PT",
+                prehabilitation=False,
+            ),
+            today,
+        )
+        db.flush()
 
 
 def seed(db: Session, today: date) -> None:
@@ -132,6 +203,7 @@ def seed(db: Session, today: date) -> None:
             today,
         )
         _stage(db, users, episode, today)
+        _log_sessions(db, users[Role.THERAPIST], episode, mrn, today)
 
 
 def logins_text() -> str:

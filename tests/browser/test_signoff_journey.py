@@ -6,11 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from app import db
-from app.domain.vocab import ItemStatus, Phase, Role, StepKind, ValueType
+from app.domain.vocab import ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
 from app.models import Signoff, User
 from app.queries import episode_with_checklist
-from app.services import checklist
-from tests.conftest import PASSWORD
+from app.services import checklist, outcomes
+from tests.conftest import NOW, PASSWORD
+
+TODAY = NOW.date()
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +42,12 @@ def complete_before_surgery(episode_id: int, surgeon, coordinator) -> None:
                 value = (
                     f"{step.min_value:g}" if step.value_type is ValueType.NUMBER else values[step.value_type]
                 )
+            if step.outcome_time_point is TimePoint.BASELINE:  # completed by recording the scores
+                taken_on = min(episode.surgery_date or TODAY, TODAY)
+                outcomes.record_scores(
+                    db.session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, TODAY
+                )
+                continue
             checklist.mark_done(db.session, actor, item, item.version, value)
         db.session.commit()
     db.session.remove()

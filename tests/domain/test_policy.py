@@ -34,7 +34,9 @@ EXPECTED = {
     Action.EDIT_EPISODE: {SURGEON, COORDINATOR},
     Action.SIGN_OFF: {SURGEON},
     Action.CLOSE_EPISODE: {SURGEON, COORDINATOR},
+    Action.RECORD_OUTCOMES: {SURGEON, COORDINATOR, THERAPIST},
     Action.MANAGE_USERS: {ADMIN},
+    Action.LOG_SESSION: {THERAPIST},
 }
 
 # Who may work an item owned by each role.

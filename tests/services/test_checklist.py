@@ -400,10 +400,16 @@ def test_surgeon_may_work_other_clinical_roles_items(session, episode, surgeon, 
 
 
 def test_coordinator_works_coordinator_items(session, episode, coordinator):
-    item = factories.item(episode, "pre_baseline_prom")
-    checklist.mark_done(session, coordinator, item, 1, value="42")
+    item = factories.item(episode, "pre_comp_litigation")
+    checklist.mark_done(session, coordinator, item, 1, value="no")
     session.commit()
-    assert reloaded(item).value == "42"
+    assert reloaded(item).value == "no"
+
+
+def test_outcome_items_are_not_ticked(session, episode, coordinator):
+    item = factories.item(episode, "pre_baseline_prom")
+    with pytest.raises(ServiceError, match="completed by recording the baseline outcome scores"):
+        checklist.mark_done(session, coordinator, item, 1, value="42")
 
 
 def test_permission_is_checked_before_the_version(session, episode, nurse, therapist):

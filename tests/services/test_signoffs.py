@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from app import audit, clock, db
 from app.domain.signoff import content_digest
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind, ValueType
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
 from app.models import AuditEvent, ChecklistItem, Episode, ItemNote, Signoff, User
 from app.queries import episode_summaries, flagged_episode_count
-from app.services import checklist, signoffs
+from app.services import checklist, outcomes, signoffs
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from app.services.signoffs import SignatureRefused
 from tests import factories
@@ -42,7 +42,13 @@ def complete_phase(session, episode, phase: Phase, surgeon, coordinator, not_app
         if item.phase is not phase or not item.required or item.status is not ItemStatus.OPEN:
             continue
         actor = coordinator if item.role is Role.COORDINATOR else surgeon
-        if not_applicable or item.step.kind is StepKind.SESSIONS:
+        if item.step.outcome_time_point is TimePoint.BASELINE and not not_applicable:
+            # Completed by recording the baseline scores (follow-ups: not applicable below).
+            taken_on = min(episode.surgery_date or NOW.date(), NOW.date())
+            outcomes.record_scores(
+                session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, NOW.date()
+            )
+        elif not_applicable or item.step.kind is StepKind.SESSIONS or item.step.outcome_time_point:
             checklist.mark_not_applicable(session, actor, item, item.version, "Not needed here")
         else:
             checklist.mark_done(session, actor, item, item.version, a_value(item))

@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from app import db
-from app.domain.vocab import ItemStatus, Phase, Role, StepKind, ValueType
+from app.domain.vocab import ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
 from app.models import ChecklistItem, User
 from app.queries import episode_with_checklist
-from app.services import checklist, signoffs
+from app.services import checklist, outcomes, signoffs
 from tests import factories
 from tests.conftest import PASSWORD, login
 from tests.querycount import counting_queries
@@ -64,7 +64,12 @@ class World:
                         continue
                     if item.phase in complete and item.required:
                         actor = coordinator if item.role is Role.COORDINATOR else signer
-                        if item.step.kind is StepKind.SESSIONS:
+                        if item.step.outcome_time_point is TimePoint.BASELINE:
+                            taken_on = min(episode.surgery_date or TODAY, TODAY)
+                            outcomes.record_scores(
+                                db.session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, TODAY
+                            )
+                        elif item.step.kind is StepKind.SESSIONS or item.step.outcome_time_point:
                             checklist.mark_not_applicable(db.session, actor, item, item.version, "No")
                         else:
                             checklist.mark_done(db.session, actor, item, item.version, _value(item))
@@ -302,7 +307,9 @@ def test_therapist_home_lists_episodes_after_surgery_with_therapy_open(client, w
         assert f"/episodes/{excluded.id}" not in page
     row = table_row(page, "caseload", three_days_ago)
     assert_row_shows_the_episode(row, three_days_ago)
-    assert "4 therapy items open" in row
+    assert "0 of 11 sessions" in row
+    assert "Last session: none yet" in row
+    assert "Therapy behind plan (PT: 0 of 1 sessions expected by now)" in row
     assert "Incomplete post-op steps (5 overdue)" in row
 
 

@@ -63,6 +63,8 @@ CLINICAL = CLINICAL_ROLES
 REGISTRARS = frozenset({Role.SURGEON, Role.COORDINATOR})
 ADMINS = frozenset({Role.ADMIN})
 SIGNERS = frozenset({Role.SURGEON})
+OUTCOME_RECORDERS = frozenset({Role.SURGEON, Role.COORDINATOR, Role.THERAPIST})
+THERAPISTS = frozenset({Role.THERAPIST})
 
 # endpoint -> method -> who -> answer. Checked in: change it only with the policy.
 # An empty form to the episode editor keeps the stored values (WTForms falls back to the
@@ -115,6 +117,11 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=REGISTRARS)},
         "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=REGISTRARS)},
     },
+    # Every clinical role sees the scores; an empty scores form is refused (nothing saved).
+    "outcomes.scores": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=OUTCOME_RECORDERS)},
+    },
     "admin.users": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)}},
     "admin.new_user": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)},
@@ -124,6 +131,17 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     "admin.activate": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
     "admin.reset_password": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
     "admin.change_role": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
+    # Only therapists log sessions; an empty session form is refused.
+    "therapy.new_session": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=THERAPISTS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=THERAPISTS)},
+    },
+    # For a session that does not exist: not found for therapists, refused for the rest.
+    "therapy.edit_session": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(NOT_FOUND, only=THERAPISTS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(NOT_FOUND, only=THERAPISTS)},
+    },
+    "therapy.add_addendum": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(NOT_FOUND, only=THERAPISTS)}},
 }
 
 # A tick ("check") item each role is responsible for, and one it is not responsible for.

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock, db
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind, ValueType
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
 from app.models import AuditEvent, ChecklistItem, Episode, Signoff, User
 from app.queries import episode_with_checklist
-from app.services import checklist, signoffs
+from app.services import checklist, outcomes, signoffs
 from tests import factories
 from tests.conftest import NOW, PASSWORD, login
 
@@ -45,7 +45,13 @@ def complete_phase(episode_id: int, phase: Phase, surgeon, coordinator) -> None:
             if item.phase is not phase or not item.required or item.status is not ItemStatus.OPEN:
                 continue
             actor = by_role.get(item.role, by_role[None])
-            if item.step.kind is StepKind.SESSIONS:
+            if item.step.outcome_time_point is TimePoint.BASELINE:
+                # Completed by recording the baseline scores (follow-ups: not applicable below).
+                taken_on = min(episode.surgery_date or TODAY, TODAY)
+                outcomes.record_scores(
+                    db.session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, TODAY
+                )
+            elif item.step.kind is StepKind.SESSIONS or item.step.outcome_time_point:
                 checklist.mark_not_applicable(db.session, actor, item, item.version, "Not needed")
             else:
                 checklist.mark_done(db.session, actor, item, item.version, _value(item))

@@ -1,0 +1,200 @@
+"""Outcome-score rules: change from baseline, the "Not improving" flag, what a recording needs.
+
+Lower scores are better on every instrument (ODI, NRS back, NRS leg), so an improvement is
+baseline minus follow-up. Thresholds are CLINICAL.md §5.3 (Ostelo 2008 MCIDs, Alhaug 2021
+12-month cut-offs), passed in from configuration.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from app.domain.progress import Flag
+from app.domain.vocab import Instrument, TimePoint
+
+Scores = Mapping[TimePoint, Mapping[Instrument, int]]
+
+FLAG_CODE = "not_improving"
+FLAG_LABEL = "Not improving"
+# Follow-ups the MCID rules look at: 6 weeks or later.
+FOLLOW_UPS = tuple(tp for tp in TimePoint if tp.days >= TimePoint.WEEKS_6.days)
+BASELINE_MISSING = "Baseline missing: without baseline scores the change cannot be checked against the MCID."
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The minimal clinically important differences and 12-month cut-offs (configuration)."""
+
+    odi_points: int = 10
+    odi_percent: int = 30
+    nrs_points: int = 2
+    nrs_percent: int = 30
+    odi_failure_12m: int = 31
+    odi_worsening_12m: int = 39
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "Thresholds":
+        return cls(
+            odi_points=config["MCID_ODI_POINTS"],
+            odi_percent=config["MCID_ODI_PERCENT"],
+            nrs_points=config["MCID_NRS_POINTS"],
+            nrs_percent=config["MCID_NRS_PERCENT"],
+            odi_failure_12m=config["ODI_FAILURE_12M"],
+            odi_worsening_12m=config["ODI_WORSENING_12M"],
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    """A follow-up score against its baseline: points and per cent (None when baseline is 0)."""
+
+    baseline: int
+    value: int
+
+    @property
+    def points(self) -> int:
+        return self.value - self.baseline
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.baseline == 0 else 100 * self.points / self.baseline
+
+    @property
+    def improvement(self) -> int:
+        """Points better than baseline (negative when worse): lower scores are better."""
+        return self.baseline - self.value
+
+    @property
+    def text(self) -> str:
+        """The change as shown in the table: "−4 (−10%)", "0 (0%)", "+3"."""
+        sign = "+" if self.points > 0 else "−" if self.points < 0 else ""
+        shown = f"{sign}{abs(self.points)}"
+        if self.percent is None:
+            return shown
+        pct = round(abs(self.percent))
+        return f"{shown} ({sign if pct else ''}{pct}%)"
+
+    def below(self, points: int, percent: int) -> bool:
+        """Improved by less than `points` and by less than `percent` % (strictly; exact is not below).
+
+        With a baseline of 0 there is no per cent: the points alone decide.
+        """
+        if self.improvement >= points:
+            return False
+        # improvement / baseline < percent / 100, in integers so an exact 30 % is not below.
+        return self.baseline == 0 or self.improvement * 100 < percent * self.baseline
+
+    def describe(self, name: str) -> str:
+        """ "ODI 40 → 36, improved 4 points (10%)"."""
+        verb = "improved" if self.improvement >= 0 else "worsened"
+        amount = abs(self.improvement)
+        unit = "point" if amount == 1 else "points"
+        pct = "" if self.baseline == 0 else f" ({round(abs(100 * self.improvement / self.baseline))}%)"
+        return f"{name} {self.baseline} → {self.value}, {verb} {amount} {unit}{pct}"
+
+
+def change_from_baseline(scores: Scores, time_point: TimePoint, instrument: Instrument) -> Change | None:
+    """The change of one score from baseline, or None without both."""
+    if time_point is TimePoint.BASELINE:
+        return None
+    baseline = scores.get(TimePoint.BASELINE, {}).get(instrument)
+    value = scores.get(time_point, {}).get(instrument)
+    if baseline is None or value is None:
+        return None
+    return Change(baseline, value)
+
+
+def latest_follow_up(scores: Scores) -> TimePoint | None:
+    """The latest time point at 6 weeks or later that has scores."""
+    present = [tp for tp in FOLLOW_UPS if scores.get(tp)]
+    return present[-1] if present else None
+
+
+def baseline_missing(scores: Scores, surgery_date: date | None = None, today: date | None = None) -> bool:
+    """No baseline scores although follow-ups exist (or surgery has passed, when dates are given)."""
+    if scores.get(TimePoint.BASELINE):
+        return False
+    if any(scores.get(tp) for tp in FOLLOW_UPS):
+        return True
+    return surgery_date is not None and today is not None and surgery_date < today
+
+
+def _mcid_reasons(scores: Scores, tp: TimePoint, t: Thresholds) -> list[str]:
+    reasons = []
+    odi = change_from_baseline(scores, tp, Instrument.ODI)
+    if odi is not None and odi.below(t.odi_points, t.odi_percent):
+        reasons.append(f"{odi.describe('ODI')}, below {t.odi_points} points and {t.odi_percent}%")
+    back = change_from_baseline(scores, tp, Instrument.NRS_BACK)
+    leg = change_from_baseline(scores, tp, Instrument.NRS_LEG)
+    if (
+        back is not None
+        and leg is not None
+        and back.below(t.nrs_points, t.nrs_percent)
+        and leg.below(t.nrs_points, t.nrs_percent)
+    ):
+        reasons.append(
+            f"{back.describe('NRS back')}; {leg.describe('NRS leg')}; "
+            f"both below {t.nrs_points} points and {t.nrs_percent}%"
+        )
+    return reasons
+
+
+def _twelve_month_reasons(scores: Scores, t: Thresholds) -> list[str]:
+    odi = scores.get(TimePoint.MONTHS_12, {}).get(Instrument.ODI)
+    if odi is None:
+        return []
+    if odi > t.odi_worsening_12m:
+        return [f"Worsening (ODI {odi} > {t.odi_worsening_12m})"]
+    if odi > t.odi_failure_12m:
+        return [f"Failure criterion met (ODI {odi} > {t.odi_failure_12m})"]
+    return []
+
+
+def outcome_flag(scores: Scores, thresholds: Thresholds) -> Flag | None:
+    """The "Not improving" flag from the latest follow-up (6 weeks or later), or None.
+
+    Fires when the improvement from baseline is below the MCID (ODI; or NRS back and leg
+    both), or at 12 months when ODI is above the failure or worsening cut-off (no baseline
+    needed). The detail names every rule that fired, with its numbers.
+    """
+    tp = latest_follow_up(scores)
+    if tp is None:
+        return None
+    reasons = (
+        _twelve_month_reasons(scores, thresholds) if tp is TimePoint.MONTHS_12 else []
+    ) + _mcid_reasons(scores, tp, thresholds)
+    if not reasons:
+        return None
+    return Flag(FLAG_CODE, FLAG_LABEL, f"{tp.label}: " + "; ".join(reasons))
+
+
+def recording_problems(
+    time_point: TimePoint, taken_on: date, surgery_date: date | None, today: date
+) -> list[str]:
+    """Why scores for this time point cannot be recorded with this date; empty means they can."""
+    problems = []
+    if taken_on > today:
+        problems.append("The date taken cannot be in the future.")
+    if time_point is TimePoint.BASELINE:
+        if surgery_date is not None and taken_on > surgery_date:
+            problems.append(f"Baseline scores are taken before surgery: on or before {_day(surgery_date)}.")
+    elif surgery_date is None:
+        problems.append("Follow-up scores need a surgery date: schedule the surgery first.")
+    elif taken_on <= surgery_date:
+        problems.append(f"Follow-up scores are taken after surgery: after {_day(surgery_date)}.")
+    return problems
+
+
+def value_problems(values: Mapping[Instrument, int | None]) -> list[str]:
+    """Every instrument needs a whole number from 0 to its maximum."""
+    return [
+        f"{instrument.label}: enter a whole number from 0 to {instrument.maximum}."
+        for instrument in Instrument
+        if not isinstance(values.get(instrument), int)
+        or isinstance(values.get(instrument), bool)
+        or not 0 <= values[instrument] <= instrument.maximum
+    ]
+
+
+def _day(value: date) -> str:
+    return f"{value.day} {value:%b %Y}"

@@ -1,0 +1,34 @@
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange
+
+from app.domain.vocab import Instrument, TimePoint
+from app.patients.forms import DATE_MESSAGE, IsoDateField
+
+
+def _score(instrument: Instrument) -> IntegerField:
+    message = f"Enter a whole number from 0 to {instrument.maximum}."
+    return IntegerField(
+        instrument.label,
+        validators=[InputRequired(message=message), NumberRange(0, instrument.maximum, message=message)],
+        render_kw={"inputmode": "numeric", "min": 0, "max": instrument.maximum},
+        description=f"0–{instrument.maximum}",
+    )
+
+
+class ScoresForm(FlaskForm):
+    """The three scores of one time point, recorded (or corrected) together."""
+
+    time_point = SelectField(
+        "Time point",
+        choices=[SelectChoice(tp.value, tp.label) for tp in TimePoint],
+        validators=[InputRequired(message="Choose a time point.")],
+    )
+    taken_on = IsoDateField("Date taken", validators=[InputRequired(message=DATE_MESSAGE)])
+    odi = _score(Instrument.ODI)
+    nrs_back = _score(Instrument.NRS_BACK)
+    nrs_leg = _score(Instrument.NRS_LEG)
+    # The version of the time point's scores the user saw: 0 when none were recorded.
+    version = HiddenField(default="0")
+    submit = SubmitField("Record scores")

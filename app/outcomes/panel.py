@@ -1,0 +1,84 @@
+"""What the outcome-scores table and the episode page's outcome panel show."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app import db
+from app.domain.outcomes import (
+    BASELINE_MISSING,
+    Change,
+    Thresholds,
+    baseline_missing,
+    change_from_baseline,
+    outcome_flag,
+)
+from app.domain.progress import Flag
+from app.domain.vocab import EpisodeStatus, Instrument, TimePoint
+from app.models import Episode, OutcomeScore, User
+from app.services.outcomes import score_map, version_token
+
+
+@dataclass(frozen=True)
+class Cell:
+    instrument: Instrument
+    value: int | None
+    change: Change | None
+
+
+@dataclass(frozen=True)
+class Row:
+    time_point: TimePoint
+    taken_on: date
+    recorded_by: User
+    cells: list[Cell]
+    version: int
+
+
+@dataclass(frozen=True)
+class OutcomePanel:
+    rows: list[Row]
+    flag: Flag | None  # None on a closed episode: it raises no flags
+    notice: str | None  # "Baseline missing: ..."
+    closed: bool
+
+    @property
+    def recorded(self) -> set[TimePoint]:
+        return {r.time_point for r in self.rows}
+
+    def row(self, time_point: TimePoint) -> Row | None:
+        return next((r for r in self.rows if r.time_point is time_point), None)
+
+
+def outcome_panel(episode: Episode, today: date, thresholds: Thresholds) -> OutcomePanel:
+    """The episode's scores by time point with the change from baseline, its flag or notice (one query)."""
+    rows = db.session.scalars(
+        select(OutcomeScore)
+        .options(joinedload(OutcomeScore.recorded_by))
+        .where(OutcomeScore.episode_id == episode.id)
+    ).all()
+    scores = score_map(rows)
+    by_time: dict[TimePoint, list[OutcomeScore]] = {}
+    for row in rows:
+        by_time.setdefault(row.time_point, []).append(row)
+    table = [
+        Row(
+            time_point=tp,
+            taken_on=by_time[tp][0].taken_on,
+            recorded_by=max(by_time[tp], key=lambda r: (r.recorded_at, r.version)).recorded_by,
+            cells=[Cell(i, scores[tp].get(i), change_from_baseline(scores, tp, i)) for i in Instrument],
+            version=version_token(by_time[tp]),
+        )
+        for tp in TimePoint
+        if tp in by_time
+    ]
+    closed = episode.status is EpisodeStatus.CLOSED
+    missing = baseline_missing(scores, episode.surgery_date, today)
+    return OutcomePanel(
+        rows=table,
+        flag=None if closed else outcome_flag(scores, thresholds),
+        notice=BASELINE_MISSING if missing else None,
+        closed=closed,
+    )

@@ -1,0 +1,85 @@
+"""Outcome scores of an episode: the table by time point, and recording or correcting them."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app import db
+from app.checklist.views import load_episode
+from app.domain.outcomes import Thresholds
+from app.domain.policy import Action, can
+from app.domain.vocab import TimePoint
+from app.outcomes import bp
+from app.outcomes.forms import ScoresForm
+from app.outcomes.panel import outcome_panel
+from app.services import outcomes as service
+from app.services.errors import Conflict, ServiceError
+from app.templating import fmt_datetime
+from app.web import commit, int_field, require, today
+
+
+def _thresholds() -> Thresholds:
+    return Thresholds.from_config(current_app.config)
+
+
+def _render(episode, form: ScoresForm, status: int = 200):
+    panel = outcome_panel(episode, today(), _thresholds())
+    may_record = can(current_user, Action.RECORD_OUTCOMES) and not panel.closed
+    return render_template(
+        "outcomes/scores.html", episode=episode, panel=panel, form=form, may_record=may_record
+    ), status
+
+
+def _correcting(episode, form: ScoresForm) -> None:
+    """Fill the form with a time point's recorded scores (?time_point=6w), to correct them."""
+    time_point = next((tp for tp in TimePoint if tp.value == request.args.get("time_point")), None)
+    row = outcome_panel(episode, today(), _thresholds()).row(time_point) if time_point else None
+    if row is None:
+        return
+    form.time_point.data, form.taken_on.data, form.version.data = time_point.value, row.taken_on, row.version
+    form.odi.data, form.nrs_back.data, form.nrs_leg.data = (c.value for c in row.cells)
+
+
+@bp.route("/episodes/<int:episode_id>/outcomes", methods=["GET", "POST"])
+@login_required
+def scores(episode_id: int):
+    episode = load_episode(episode_id)
+    form = ScoresForm()
+    if request.method == "GET":
+        _correcting(episode, form)
+        return _render(episode, form)
+    require(Action.RECORD_OUTCOMES)
+    if not form.validate_on_submit():
+        return _render(episode, form, 422)
+    version = int_field(form.version.data)
+    if version is None:
+        abort(400)
+    time_point = TimePoint(form.time_point.data)
+    try:
+        done = service.record_scores(
+            db.session, current_user, episode, time_point, form.taken_on.data,
+            form.odi.data, form.nrs_back.data, form.nrs_leg.data, today(), _thresholds(), version,
+        )  # fmt: skip
+        commit(f"The {time_point.label.lower()} scores")
+    except Conflict as exc:
+        db.session.rollback()
+        when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
+        flash(
+            f"{exc.what} were changed by {exc.by or 'someone else'}{when} — review and try again.", "warning"
+        )
+        return _render(load_episode(episode_id), ScoresForm(formdata=None), 409)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return _render(load_episode(episode_id), form, 422)
+    flash(_message(time_point, done), "success")
+    return redirect(url_for("outcomes.scores", episode_id=episode_id))
+
+
+def _message(time_point: TimePoint, done: service.Recorded) -> str:
+    verb = "Corrected" if done.corrected else "Recorded"
+    parts = [f"{verb}: {time_point.label} outcome scores" if done.changed else "Nothing changed"]
+    if done.item_completed:
+        parts.append("the protocol item is done")
+    if done.review_required:
+        parts.append(f"interdisciplinary review now required ({done.flag.text})")
+    return " — ".join(parts) + "."

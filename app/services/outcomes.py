@@ -1,0 +1,199 @@
+"""Record outcome scores (ODI, NRS back, NRS leg) at a time point; they complete the protocol's items."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import audit, clock
+from app.domain.outcomes import Thresholds, outcome_flag, recording_problems, value_problems
+from app.domain.policy import Action, can
+from app.domain.progress import Flag
+from app.domain.signoff import is_locked
+from app.domain.vocab import EpisodeStatus, Instrument, TimePoint
+from app.models import ChecklistItem, Episode, OutcomeScore, User
+from app.services import checklist
+from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
+from app.services.locks import lock_episode, refresh_items
+
+IDT_REVIEW = "post_idt_review"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a recording did, for the message the user sees."""
+
+    corrected: bool
+    changed: bool
+    item_completed: bool
+    flag: Flag | None
+    review_required: bool
+
+
+def scores_of(db: Session, episode_id: int) -> list[OutcomeScore]:
+    """The episode's outcome scores, in one query."""
+    return list(db.scalars(select(OutcomeScore).where(OutcomeScore.episode_id == episode_id)))
+
+
+def score_map(rows) -> dict[TimePoint, dict[Instrument, int]]:
+    """Scores by time point and instrument, as the domain rules take them."""
+    scores: dict[TimePoint, dict[Instrument, int]] = {}
+    for row in rows:
+        scores.setdefault(row.time_point, {})[row.instrument] = row.value
+    return scores
+
+
+def version_token(rows) -> int:
+    """The version a form carries for a time point: 0 when nothing is recorded yet.
+
+    The sum of the rows' versions grows whenever any of the three scores changes.
+    """
+    return sum(row.version for row in rows)
+
+
+def record_scores(
+    db: Session,
+    actor: User,
+    episode: Episode,
+    time_point: TimePoint,
+    taken_on: date,
+    odi: int,
+    nrs_back: int,
+    nrs_leg: int,
+    today: date,
+    thresholds: Thresholds | None = None,
+    expected_version: int = 0,
+) -> Recorded:
+    """Record (or correct) the three scores of a time point, in the caller's transaction.
+
+    Completes the protocol's value item for the time point (unless its phase is locked),
+    and makes the interdisciplinary review required when the episode is now Not improving.
+    """
+    if not can(actor, Action.RECORD_OUTCOMES):
+        raise NotPermitted("Only surgeons, coordinators and therapists record outcome scores.")
+    values = {Instrument.ODI: odi, Instrument.NRS_BACK: nrs_back, Instrument.NRS_LEG: nrs_leg}
+    problems = value_problems(values)
+    if taken_on is None:
+        problems.append("Enter the date the scores were taken.")
+    else:
+        problems += recording_problems(time_point, taken_on, episode.surgery_date, today)
+    if problems:
+        raise ServiceError(" ".join(problems))
+    signed, closed = lock_episode(db, episode.id)
+    if closed:
+        raise ServiceError("The episode is closed: its outcome scores can no longer change.")
+    refresh_items(db, episode.id)
+    rows = {
+        r.instrument: r
+        for r in db.scalars(
+            select(OutcomeScore)
+            .where(OutcomeScore.episode_id == episode.id, OutcomeScore.time_point == time_point)
+            .execution_options(populate_existing=True)
+        )
+    }
+    what = f"The {time_point.label.lower()} scores"
+    if version_token(rows.values()) != expected_version:
+        latest = max(rows.values(), key=lambda r: (r.recorded_at, r.version), default=None)
+        raise Conflict(
+            what,
+            by=latest.recorded_by.full_name if latest else None,
+            at=latest.recorded_at if latest else None,
+        )
+    corrected = bool(rows)
+    before = _state(rows)
+    now = clock.now()
+    for instrument, value in values.items():
+        row = rows.get(instrument)
+        if row is None:
+            row = OutcomeScore(episode_id=episode.id, time_point=time_point, instrument=instrument)
+            db.add(row)
+            rows[instrument] = row
+        elif row.value == value and row.taken_on == taken_on:
+            continue
+        row.value = value
+        row.taken_on = taken_on
+        row.recorded_by = actor
+        row.recorded_at = now
+    after = _state(rows)
+    changed = before != after
+    if changed:
+        flush_or_conflict(db, what)
+        audit.record(
+            db,
+            actor,
+            "outcome.correct" if corrected else "outcome.record",
+            f"{'Corrected' if corrected else 'Recorded'} {time_point.label.lower()} outcome scores: "
+            + ", ".join(f"{i.label} {v}" for i, v in values.items()),
+            target_type="outcome_score",
+            target_id=rows[Instrument.ODI].id,
+            patient_id=episode.patient_id,
+            episode_id=episode.id,
+            before=before or None,
+            after=after,
+        )
+    completed = _complete_item(db, actor, episode, time_point, str(odi), signed, closed)
+    flag = outcome_flag(score_map(scores_of(db, episode.id)), thresholds or Thresholds())
+    required = _require_review(db, actor, episode, flag, signed, closed)
+    return Recorded(corrected, changed, completed, flag, required)
+
+
+def _state(rows: dict[Instrument, OutcomeScore]) -> dict:
+    if not rows:
+        return {}
+    state = {i.value: rows[i].value for i in Instrument if i in rows}
+    state["taken_on"] = next(iter(rows.values())).taken_on.isoformat()
+    return state
+
+
+def _item(episode: Episode, predicate) -> ChecklistItem | None:
+    return next((i for i in episode.items if predicate(i)), None)
+
+
+def _complete_item(db, actor, episode, time_point, value, signed, closed) -> bool:
+    """Complete (or correct the value of) the time point's value item, unless its phase is locked."""
+    item = _item(episode, lambda i: i.step.outcome_time_point is time_point)
+    if item is None or is_locked(item.phase, signed, closed):
+        return False
+    because = f"the {time_point.label.lower()} outcome scores"
+    if checklist.complete_by_records(db, actor, item, value, because):
+        return True
+    checklist.correct_by_records(db, actor, item, value, because)
+    return False
+
+
+def _require_review(db, actor, episode, flag: Flag | None, signed, closed) -> bool:
+    """A Not-improving episode gets its interdisciplinary review made required (if still open)."""
+    if flag is None:
+        return False
+    item = _item(episode, lambda i: i.step.code == IDT_REVIEW)
+    if item is None or is_locked(item.phase, signed, closed):
+        return False
+    return checklist.make_required(db, actor, item, flag.text)
+
+
+def outcome_flags(db: Session, episode_ids: list[int], thresholds: Thresholds) -> dict[int, Flag]:
+    """The Not-improving flag of each open episode that raises one, in one query."""
+    if not episode_ids:
+        return {}
+    rows = db.execute(
+        select(OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value)
+        .join(Episode, Episode.id == OutcomeScore.episode_id)
+        .where(OutcomeScore.episode_id.in_(episode_ids), Episode.status != EpisodeStatus.CLOSED)
+    )
+    by_episode: dict[int, dict[TimePoint, dict[Instrument, int]]] = {}
+    for episode_id, time_point, instrument, value in rows:
+        by_episode.setdefault(episode_id, {}).setdefault(time_point, {})[instrument] = value
+    flags = {eid: outcome_flag(scores, thresholds) for eid, scores in by_episode.items()}
+    return {eid: flag for eid, flag in flags.items() if flag is not None}
+
+
+def not_improving_episode_ids(db: Session, thresholds: Thresholds) -> set[int]:
+    """Open episodes flagged Not improving (for counts), in one query."""
+    open_with_follow_ups = (
+        select(OutcomeScore.episode_id)
+        .join(Episode, Episode.id == OutcomeScore.episode_id)
+        .where(Episode.status != EpisodeStatus.CLOSED, OutcomeScore.time_point != TimePoint.BASELINE)
+        .distinct()
+    )
+    return set(outcome_flags(db, list(db.scalars(open_with_follow_ups)), thresholds))

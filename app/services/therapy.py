@@ -1,0 +1,237 @@
+"""Log, correct and add to therapy sessions; sessions steps complete themselves when satisfied."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from app import audit, clock
+from app.domain.policy import Action, can
+from app.domain.signoff import is_locked
+from app.domain.therapy import (
+    CORRECTION_HOURS,
+    MAX_ADDENDUM,
+    SessionInput,
+    plan_of,
+    satisfied,
+    session_problems,
+    sessions_label,
+)
+from app.domain.vocab import Attendance, Discipline, ItemStatus, StepKind
+from app.models import ChecklistItem, Episode, ProtocolStep, SessionAddendum, TherapySession, User
+from app.services.checklist import complete_by_records
+from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
+from app.services.locks import lock_episode
+
+CLOSED = "The episode is closed: its therapy sessions can no longer change."
+
+
+class InvalidSession(ServiceError):
+    """The entry has problems; `problems` maps each form field to its message."""
+
+    def __init__(self, problems: dict[str, str]):
+        self.problems = problems
+        super().__init__("Check the session: " + " ".join(problems.values()))
+
+
+def _permit(actor: User) -> None:
+    if not can(actor, Action.LOG_SESSION):
+        raise NotPermitted("Only therapists log therapy sessions.")
+
+
+def _open_episode(db: Session, episode: Episode) -> set:
+    signed, closed = lock_episode(db, episode.id)
+    if closed:
+        raise ServiceError(CLOSED)
+    return signed
+
+
+def _checked(entry: SessionInput, surgery_date: date | None, today: date) -> None:
+    problems = session_problems(entry, surgery_date, today)
+    if problems:
+        raise InvalidSession(problems)
+
+
+def _state(s: TherapySession) -> dict:
+    return {
+        "session_date": s.session_date.isoformat(),
+        "discipline": s.discipline.value,
+        "minutes": s.minutes,
+        "attendance": s.attendance.value,
+        "pain_before": s.pain_before,
+        "pain_after": s.pain_after,
+        "activities": s.activities,
+        "home_exercise_plan": s.home_exercise_plan,
+        "prehabilitation": s.prehabilitation,
+    }
+
+
+def _fill(s: TherapySession, entry: SessionInput) -> None:
+    s.session_date = entry.session_date
+    s.discipline = Discipline(entry.discipline)
+    s.minutes = entry.minutes
+    s.attendance = Attendance(entry.attendance)
+    s.pain_before = entry.pain_before
+    s.pain_after = entry.pain_after
+    s.activities = (entry.activities or "").strip()
+    s.home_exercise_plan = bool(entry.home_exercise_plan)
+    s.prehabilitation = bool(entry.prehabilitation)
+
+
+def _describe(s: TherapySession) -> str:
+    return f"{s.discipline.value} session on {s.session_date.isoformat()} ({s.attendance.label.lower()})"
+
+
+def log_session(
+    db: Session, actor: User, episode: Episode, entry: SessionInput, today: date
+) -> tuple[TherapySession, list[ChecklistItem]]:
+    """Log a session on an episode; returns it and the sessions items it completed."""
+    _permit(actor)
+    signed = _open_episode(db, episode)
+    _checked(entry, episode.surgery_date, today)
+    session = TherapySession(episode=episode, therapist=actor, created_at=clock.now())
+    _fill(session, entry)
+    db.add(session)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "session.logged",
+        f"Logged a {_describe(session)}",
+        target_type="therapy_session",
+        target_id=session.id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        after=_state(session),
+    )
+    return session, satisfy_items(db, actor, episode, signed)
+
+
+def correction_problem(actor: User, session: TherapySession) -> str | None:
+    """Why the actor may not correct the session now; None when they may."""
+    if session.therapist_id != actor.id:
+        return "Only the therapist who logged a session can correct it; add an addendum instead."
+    if clock.now() - session.created_at > timedelta(hours=CORRECTION_HOURS):
+        return (
+            f"A session can be corrected for {CORRECTION_HOURS} hours after it is logged; "
+            "add an addendum instead."
+        )
+    return None
+
+
+def correct_session(
+    db: Session,
+    actor: User,
+    session: TherapySession,
+    expected_version: int,
+    entry: SessionInput,
+    today: date,
+) -> list[ChecklistItem]:
+    """Correct one's own session within 24 hours of logging it; returns the items it completed."""
+    _permit(actor)
+    problem = correction_problem(actor, session)
+    if problem:
+        raise NotPermitted(problem)
+    if session.version != expected_version:
+        at = session.updated_at or session.created_at
+        raise Conflict("This session", by=session.therapist.full_name, at=at)
+    episode = session.episode
+    signed = _open_episode(db, episode)
+    _checked(entry, episode.surgery_date, today)
+    before = _state(session)
+    _fill(session, entry)
+    after = _state(session)
+    if after == before:
+        return []
+    session.updated_at = clock.now()
+    flush_or_conflict(db, "This session")
+    changed = [k for k in after if after[k] != before[k]]
+    audit.record(
+        db,
+        actor,
+        "session.corrected",
+        f"Corrected a {_describe(session)}: {', '.join(k.replace('_', ' ') for k in changed)}",
+        target_type="therapy_session",
+        target_id=session.id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        before={k: before[k] for k in changed},
+        after={k: after[k] for k in changed},
+    )
+    return satisfy_items(db, actor, episode, signed)
+
+
+def addendum_problem(actor: User, session: TherapySession) -> str | None:
+    """Why the actor may not add to the session now; None when they may."""
+    if not can(actor, Action.LOG_SESSION):
+        return "Only therapists add to therapy sessions."
+    recent = clock.now() - session.created_at <= timedelta(hours=CORRECTION_HOURS)
+    if session.therapist_id != actor.id and recent:
+        return (
+            f"For {CORRECTION_HOURS} hours after logging it, only {session.therapist.full_name} "
+            "can add to this session."
+        )
+    return None
+
+
+def add_addendum(db: Session, actor: User, session: TherapySession, text: str | None) -> SessionAddendum:
+    """Add a note to a session (its therapist, or any therapist once 24 hours have passed)."""
+    problem = addendum_problem(actor, session)
+    if problem:
+        raise NotPermitted(problem)
+    body = (text or "").strip()
+    if not body:
+        raise ServiceError("Enter the addendum text.")
+    if len(body) > MAX_ADDENDUM:
+        raise ServiceError(f"Keep the addendum to {MAX_ADDENDUM} characters.")
+    episode = session.episode
+    _open_episode(db, episode)
+    addendum = SessionAddendum(session=session, author=actor, created_at=clock.now(), text=body)
+    db.add(addendum)
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "session.addendum",
+        f"Added an addendum to a {_describe(session)}",
+        target_type="therapy_session",
+        target_id=session.id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        after={"addendum": body},
+    )
+    return addendum
+
+
+def satisfy_items(db: Session, actor: User, episode: Episode, signed: set) -> list[ChecklistItem]:
+    """Complete the episode's open sessions items that its attended sessions now satisfy.
+
+    Items in a signed-off phase are left alone; a completed item stays completed.
+    """
+    items = db.scalars(
+        select(ChecklistItem)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .options(joinedload(ChecklistItem.step))
+        .where(
+            ChecklistItem.episode_id == episode.id,
+            ChecklistItem.status == ItemStatus.OPEN,
+            ProtocolStep.kind == StepKind.SESSIONS,
+        )
+        .order_by(ChecklistItem.position)
+    ).all()
+    if not items:
+        return []
+    sessions = db.scalars(select(TherapySession).where(TherapySession.episode_id == episode.id)).all()
+    completed = []
+    for item in items:
+        if is_locked(item.phase, signed, False):
+            continue
+        plan = plan_of(item)
+        attended = satisfied(plan, sessions, episode.surgery_date)
+        if attended is None:
+            continue
+        value = sessions_label(plan.count, plan.discipline, attended)
+        because = f"{attended} attended {plan.discipline.value} session{'s' if attended != 1 else ''}"
+        if complete_by_records(db, actor, item, value, because):
+            completed.append(item)
+    return completed

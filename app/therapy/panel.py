@@ -1,0 +1,84 @@
+"""What the episode page's Therapy section shows: the session log and the pain chart."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app import db
+from app.domain.policy import Action, can
+from app.domain.vocab import EpisodeStatus, Instrument
+from app.models import Episode, OutcomeScore, SessionAddendum, TherapySession
+from app.services.therapy import addendum_problem, correction_problem
+from app.therapy.chart import Chart, pain_chart
+from app.therapy.forms import AddendumForm
+
+
+@dataclass
+class SessionRow:
+    session: TherapySession
+    may_correct: bool
+    may_add: bool
+
+
+@dataclass
+class TherapyPanel:
+    episode: Episode
+    rows: list[SessionRow]  # newest first
+    sessions: list[TherapySession]  # the same sessions, for counting items
+    chart: Chart
+    may_log: bool
+    addendum_form: AddendumForm
+
+
+def episode_sessions(episode_id: int) -> list[TherapySession]:
+    """The episode's sessions, newest first, with therapists and addenda (two queries)."""
+    return list(
+        db.session.scalars(
+            select(TherapySession)
+            .options(
+                joinedload(TherapySession.therapist),
+                selectinload(TherapySession.addenda).joinedload(SessionAddendum.author),
+            )
+            .where(TherapySession.episode_id == episode_id)
+            .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
+        )
+    )
+
+
+def therapy_panel(episode: Episode, user, today: date) -> TherapyPanel:
+    """The session log and pain chart of an episode, in a fixed number of queries (three)."""
+    sessions = episode_sessions(episode.id)
+    outcomes = db.session.execute(
+        select(OutcomeScore.instrument, OutcomeScore.taken_on, OutcomeScore.value).where(
+            OutcomeScore.episode_id == episode.id,
+            OutcomeScore.instrument.in_([Instrument.NRS_BACK, Instrument.NRS_LEG]),
+        )
+    ).all()
+    values: dict[str, list[tuple[date, int]]] = {"pain_before": [], "pain_after": []}
+    for s in sessions:
+        if s.pain_before is not None:
+            values["pain_before"].append((s.session_date, s.pain_before))
+        if s.pain_after is not None:
+            values["pain_after"].append((s.session_date, s.pain_after))
+    for instrument, taken_on, value in outcomes:
+        values.setdefault(Instrument(instrument).value, []).append((taken_on, value))
+    open_episode = episode.status is not EpisodeStatus.CLOSED
+    therapist = can(user, Action.LOG_SESSION)
+    rows = [
+        SessionRow(
+            session=s,
+            may_correct=therapist and open_episode and correction_problem(user, s) is None,
+            may_add=therapist and open_episode and addendum_problem(user, s) is None,
+        )
+        for s in sessions
+    ]
+    return TherapyPanel(
+        episode=episode,
+        rows=rows,
+        sessions=sessions,
+        chart=pain_chart(values),
+        may_log=therapist and open_episode,
+        addendum_form=AddendumForm(formdata=None),
+    )

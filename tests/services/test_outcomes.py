@@ -1,0 +1,296 @@
+"""Recording outcome scores: validation, correction, audit, the linked items and the review."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from app import db
+from app.domain.outcomes import Thresholds
+from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, TimePoint
+from app.models import AuditEvent, ChecklistItem, Episode, OutcomeScore
+from app.queries import episode_with_checklist
+from app.services import outcomes, signoffs
+from app.services.errors import Conflict, NotPermitted, ServiceError
+from tests import factories
+from tests.conftest import PASSWORD
+
+TODAY = date(2026, 6, 17)
+SURGERY = date(2026, 4, 1)  # 6-week follow-up due 13 May 2026
+BASE, W6, M3 = TimePoint.BASELINE, TimePoint.WEEKS_6, TimePoint.MONTHS_3
+
+
+@pytest.fixture
+def operated(app, coordinator, surgeon, protocol):
+    """An episode operated on 1 Apr 2026."""
+    return factories.episode(coordinator, surgeon, protocol, surgery_date=SURGERY)
+
+
+def fresh_episode(episode_id: int) -> Episode:
+    db.session.expire_all()
+    return episode_with_checklist(db.session, episode_id)
+
+
+def record(actor, episode, tp, taken_on, odi, back, leg, version=0, thresholds=None):
+    result = outcomes.record_scores(
+        db.session, actor, fresh_episode(episode.id), tp, taken_on, odi, back, leg, TODAY, thresholds, version
+    )
+    db.session.commit()
+    return result
+
+
+def stored(episode_id: int) -> dict:
+    db.session.expire_all()
+    rows = db.session.scalars(select(OutcomeScore).where(OutcomeScore.episode_id == episode_id))
+    return {(r.time_point, r.instrument): r.value for r in rows}
+
+
+def item(episode, code) -> ChecklistItem:
+    db.session.expire_all()
+    return db.session.get(ChecklistItem, factories.item(episode, code).id)
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+
+
+def version_of(episode_id: int, tp: TimePoint) -> int:
+    db.session.expire_all()
+    rows = db.session.scalars(
+        select(OutcomeScore).where(OutcomeScore.episode_id == episode_id, OutcomeScore.time_point == tp)
+    )
+    return outcomes.version_token(rows)
+
+
+# recording
+
+
+def test_recording_stores_the_three_scores_with_one_audit_event(session, operated, coordinator):
+    result = record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+
+    assert stored(operated.id) == {
+        (BASE, Instrument.ODI): 46,
+        (BASE, Instrument.NRS_BACK): 6,
+        (BASE, Instrument.NRS_LEG): 7,
+    }
+    (event,) = events("outcome.record")
+    assert event.summary == "Recorded baseline outcome scores: ODI 46, NRS back pain 6, NRS leg pain 7"
+    assert event.before is None
+    assert event.after == {"odi": 46, "nrs_back": 6, "nrs_leg": 7, "taken_on": "2026-03-20"}
+    assert event.episode_id == operated.id and event.actor_id == coordinator.id
+    assert not result.corrected and result.changed
+
+
+def test_recording_completes_the_linked_value_item_with_the_odi(session, operated, coordinator):
+    result = record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+
+    prom = item(operated, "pre_baseline_prom")
+    assert (prom.status, prom.value, prom.completed_by_id) == (ItemStatus.DONE, "46", coordinator.id)
+    assert result.item_completed
+    (event,) = events("item.satisfied")
+    assert event.summary.startswith("Completed by the baseline outcome scores")
+
+
+def test_a_follow_up_completes_its_own_item(session, operated, surgeon):
+    record(surgeon, operated, W6, date(2026, 5, 13), 20, 2, 2)
+    assert item(operated, "post_fu_6w").status is ItemStatus.DONE
+    assert item(operated, "post_fu_3m").status is ItemStatus.OPEN
+
+
+def test_therapists_record_and_nurses_may_not(session, operated, therapist, nurse, anaesthetist, admin):
+    record(therapist, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+    for user in (nurse, anaesthetist, admin):
+        with pytest.raises(NotPermitted):
+            record(user, operated, BASE, date(2026, 3, 20), 40, 6, 7, version=3)
+
+
+@pytest.mark.parametrize(
+    ("tp", "taken_on", "values", "message"),
+    [
+        (BASE, date(2026, 3, 20), (101, 6, 7), "ODI: enter a whole number from 0 to 100."),
+        (BASE, date(2026, 3, 20), (40, -1, 7), "NRS back pain: enter a whole number from 0 to 10."),
+        (BASE, date(2026, 3, 20), (40, 6, None), "NRS leg pain: enter a whole number from 0 to 10."),
+        (W6, date(2026, 6, 18), (20, 2, 2), "The date taken cannot be in the future."),
+        (
+            BASE,
+            date(2026, 4, 2),
+            (40, 6, 7),
+            "Baseline scores are taken before surgery: on or before 1 Apr 2026.",
+        ),
+        (W6, date(2026, 4, 1), (20, 2, 2), "Follow-up scores are taken after surgery: after 1 Apr 2026."),
+    ],
+)
+def test_bad_input_is_refused_and_saves_nothing(
+    session, operated, coordinator, tp, taken_on, values, message
+):
+    with pytest.raises(ServiceError, match=message):
+        record(coordinator, operated, tp, taken_on, *values)
+    session.rollback()
+    assert stored(operated.id) == {}
+    assert item(operated, "pre_baseline_prom").status is ItemStatus.OPEN
+
+
+def test_follow_ups_need_a_surgery_date(session, coordinator, surgeon, protocol):
+    unscheduled = factories.episode(coordinator, surgeon, protocol, surgery_date=None)
+    with pytest.raises(ServiceError, match="schedule the surgery first"):
+        record(coordinator, unscheduled, W6, TODAY, 20, 2, 2)
+    record(coordinator, unscheduled, BASE, TODAY, 40, 6, 7)  # baseline needs no surgery date
+
+
+# correcting
+
+
+def test_recording_a_time_point_again_corrects_it_with_before_and_after(
+    session, operated, coordinator, surgeon
+):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+    version = version_of(operated.id, BASE)
+
+    result = record(surgeon, operated, BASE, date(2026, 3, 21), 44, 6, 7, version=version)
+
+    assert result.corrected and result.changed
+    assert stored(operated.id)[(BASE, Instrument.ODI)] == 44
+    (event,) = events("outcome.correct")
+    assert event.before == {"odi": 46, "nrs_back": 6, "nrs_leg": 7, "taken_on": "2026-03-20"}
+    assert event.after == {"odi": 44, "nrs_back": 6, "nrs_leg": 7, "taken_on": "2026-03-21"}
+    assert version_of(operated.id, BASE) > version
+    assert item(operated, "pre_baseline_prom").value == "44"  # the item follows the correction
+
+
+def test_a_correction_from_an_out_of_date_page_is_a_conflict(session, operated, coordinator, surgeon):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+    stale = version_of(operated.id, BASE)
+    record(surgeon, operated, BASE, date(2026, 3, 20), 44, 6, 7, version=stale)
+
+    with pytest.raises(Conflict) as raised:
+        record(coordinator, operated, BASE, date(2026, 3, 20), 50, 6, 7, version=stale)
+    assert raised.value.by == surgeon.full_name
+    session.rollback()
+    assert stored(operated.id)[(BASE, Instrument.ODI)] == 44
+
+
+def test_recording_a_time_point_someone_just_recorded_is_a_conflict(session, operated, coordinator, surgeon):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+    with pytest.raises(Conflict):
+        record(surgeon, operated, BASE, date(2026, 3, 20), 40, 6, 7, version=0)
+
+
+def test_the_same_scores_again_change_nothing(session, operated, coordinator):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+    version = version_of(operated.id, BASE)
+    result = record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7, version=version)
+    assert not result.changed
+    assert events("outcome.correct") == []
+
+
+# locks
+
+
+def test_a_closed_episode_refuses_scores(session, operated, coordinator):
+    episode = fresh_episode(operated.id)
+    signoffs.close(session, coordinator, episode, episode.version, "Transferred")
+    session.commit()
+    with pytest.raises(ServiceError, match="The episode is closed"):
+        record(coordinator, operated, W6, date(2026, 5, 13), 20, 2, 2)
+    session.rollback()
+    assert stored(operated.id) == {}
+
+
+def test_a_signed_off_phase_keeps_its_item_but_the_scores_are_recorded(
+    session, operated, coordinator, surgeon
+):
+    """Scores taken before a sign-off are still recorded; the locked item is left as it is."""
+    from tests.services.test_signoffs import complete_phase
+
+    record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
+    complete_phase(session, fresh_episode(operated.id), Phase.BEFORE, surgeon, coordinator)
+    signoffs.sign(session, surgeon, fresh_episode(operated.id), Phase.BEFORE, PASSWORD, 5, 15)
+    session.commit()
+
+    result = record(coordinator, operated, BASE, date(2026, 3, 20), 48, 6, 7, version_of(operated.id, BASE))
+
+    assert result.changed and not result.item_completed
+    assert stored(operated.id)[(BASE, Instrument.ODI)] == 48
+    assert item(operated, "pre_baseline_prom").value == "46"
+
+
+# the interdisciplinary review
+
+
+def test_not_improving_makes_the_review_required_with_the_reason(session, operated, coordinator, surgeon):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
+    result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
+
+    assert result.flag is not None and result.review_required
+    review = item(operated, "post_idt_review")
+    assert review.required and review.status is ItemStatus.OPEN
+    (event,) = events("item.required")
+    assert event.reason == result.flag.text
+    assert event.reason.startswith("Not improving (6 weeks: ODI 40 → 36, improved 4 points (10%)")
+
+
+def test_improving_leaves_the_review_optional(session, operated, coordinator, surgeon):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
+    result = record(surgeon, operated, W6, date(2026, 5, 13), 20, 2, 2)
+    assert result.flag is None and not result.review_required
+    assert not item(operated, "post_idt_review").required
+
+
+def test_a_review_already_done_is_left_alone(session, operated, coordinator, surgeon):
+    from app.services import checklist
+
+    review = item(operated, "post_idt_review")
+    checklist.mark_done(session, coordinator, review, review.version)
+    session.commit()
+    record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
+    result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
+    assert result.flag is not None and not result.review_required
+    assert events("item.required") == []
+
+
+def test_thresholds_are_passed_in(session, operated, coordinator, surgeon):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
+    lenient = Thresholds(odi_points=3, nrs_points=1)
+    result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6, thresholds=lenient)
+    assert result.flag is None
+
+
+# flags for lists
+
+
+def test_outcome_flags_for_many_episodes_in_one_query(session, operated, coordinator, surgeon, protocol):
+    improving = factories.episode(coordinator, surgeon, protocol, surgery_date=SURGERY, family_name="Better")
+    record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
+    record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
+    record(coordinator, improving, BASE, date(2026, 3, 20), 40, 6, 7)
+    record(surgeon, improving, W6, date(2026, 5, 13), 10, 1, 1)
+
+    flags = outcomes.outcome_flags(session, [operated.id, improving.id], Thresholds())
+
+    assert set(flags) == {operated.id}
+    assert flags[operated.id].label == "Not improving"
+    assert outcomes.not_improving_episode_ids(session, Thresholds()) == {operated.id}
+    episode = fresh_episode(operated.id)
+    episode.status = EpisodeStatus.CLOSED  # a closed episode raises no flags
+    session.flush()
+    assert outcomes.outcome_flags(session, [operated.id], Thresholds()) == {}
+
+
+# demo data
+
+
+def test_demo_records_scores_and_one_patient_is_not_improving(session):
+    from app.models import Patient
+    from app.services import demo
+
+    demo.seed(session, TODAY)
+    session.commit()
+
+    episodes = {p.mrn: p.episodes[0] for p in session.scalars(select(Patient))}
+    flags = outcomes.outcome_flags(session, [e.id for e in episodes.values()], Thresholds())
+    assert set(flags) == {episodes["H204002"].id}
+    for mrn in ("H204001", "H204002", "H204003", "H204006"):  # operated, or surgery within days
+        assert item(episodes[mrn], "pre_baseline_prom").status is ItemStatus.DONE, mrn
+    assert item(episodes["H204002"], "post_fu_6w").status is ItemStatus.DONE
+    assert item(episodes["H204002"], "post_idt_review").required
+    assert not item(episodes["H204001"], "post_idt_review").required
