@@ -7,9 +7,21 @@ from datetime import date, timedelta
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app.domain.outcomes import Thresholds, outcome_flag
 from app.domain.progress import Flag, Progress, flags_from_facts
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase
-from app.models import ChecklistItem, Episode, ItemNote, Patient, ProtocolVersion, Signoff
+from app.domain.therapy import episode_therapy_flag
+from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
+from app.models import (
+    ChecklistItem,
+    Episode,
+    ItemNote,
+    OutcomeScore,
+    Patient,
+    ProtocolStep,
+    ProtocolVersion,
+    Signoff,
+    TherapySession,
+)
 
 _closed = ChecklistItem.status.in_([ItemStatus.DONE, ItemStatus.NOT_APPLICABLE])
 
@@ -51,9 +63,9 @@ def preop_signed():
 
 
 def episode_summaries(
-    db: Session, episode_ids: list[int], today: date, warning_days: int
+    db: Session, episode_ids: list[int], today: date, warning_days: int, thresholds: Thresholds
 ) -> dict[int, EpisodeSummary]:
-    """Progress per phase and flags for many episodes, in two queries."""
+    """Progress per phase and flags for many episodes, in a fixed number of queries."""
     summaries: dict[int, EpisodeSummary] = defaultdict(EpisodeSummary)
     if not episode_ids:
         return summaries
@@ -77,17 +89,23 @@ def episode_summaries(
             Episode.id.in_(episode_ids)
         )
     )
+    open_episodes: list[tuple[int, date | None, bool]] = []
     for episode_id, surgery_date, status, signed in facts:
         summary = summaries[episode_id]
         summary.preop_signed = bool(signed)
+        closed = status is EpisodeStatus.CLOSED
         summary.flags = flags_from_facts(
-            summary.postop_overdue,
-            surgery_date,
-            bool(signed),
-            status is EpisodeStatus.CLOSED,
-            today,
-            warning_days,
+            summary.postop_overdue, surgery_date, bool(signed), closed, today, warning_days
         )
+        if not closed:
+            open_episodes.append((episode_id, surgery_date, closed))
+    extra = (
+        therapy_flags(db, open_episodes, today),
+        outcome_flags(db, [episode_id for episode_id, _, _ in open_episodes], thresholds),
+    )
+    for flags in extra:
+        for episode_id, flag in flags.items():
+            summaries[episode_id].flags.append(flag)
     return summaries
 
 
@@ -100,10 +118,37 @@ def flagged_episode_ids(db: Session, today: date, warning_days: int) -> Select:
     )
 
 
-def flagged_episode_count(db: Session, today: date, warning_days: int) -> int:
+def flagged_ids(db: Session, today: date, warning_days: int, thresholds: Thresholds) -> set[int]:
+    """Every open episode with a flag, whichever rule raised it.
+
+    Overdue post-op steps and unsigned pre-op come straight from SQL; "Therapy behind plan"
+    and "Not improving" need the domain rules, run over the few candidates SQL finds.
+    """
+    ids = set(db.scalars(flagged_episode_ids(db, today, warning_days)))
+    ids |= not_improving_episode_ids(db, thresholds)
+    open_sessions_step = (
+        select(ChecklistItem.episode_id)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .where(
+            ChecklistItem.required.is_(True),
+            ChecklistItem.status == ItemStatus.OPEN,
+            ProtocolStep.kind == StepKind.SESSIONS,
+        )
+    )
+    candidates = db.execute(
+        select(Episode.id, Episode.surgery_date).where(
+            Episode.status != EpisodeStatus.CLOSED,
+            Episode.surgery_date.is_not(None),
+            Episode.id.in_(open_sessions_step),
+        )
+    ).all()
+    ids |= set(therapy_flags(db, [(eid, surgery, False) for eid, surgery in candidates], today))
+    return ids
+
+
+def flagged_episode_count(db: Session, today: date, warning_days: int, thresholds: Thresholds) -> int:
     """Episodes with at least one flag (the red count in the navigation bar)."""
-    ids = flagged_episode_ids(db, today, warning_days).subquery()
-    return db.scalar(select(func.count()).select_from(ids)) or 0
+    return len(flagged_ids(db, today, warning_days, thresholds))
 
 
 def patient_search(q: str = "") -> Select:
@@ -153,3 +198,64 @@ def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
             selectinload(Episode.signoffs),
         )
     )
+
+
+def sessions_facts(db: Session, episode_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    """The sessions items (with steps) and the sessions of many episodes, in two queries."""
+    items: dict[int, list] = defaultdict(list)
+    sessions: dict[int, list] = defaultdict(list)
+    for item in db.scalars(
+        select(ChecklistItem)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .options(joinedload(ChecklistItem.step))
+        .where(ChecklistItem.episode_id.in_(episode_ids), ProtocolStep.kind == StepKind.SESSIONS)
+    ):
+        items[item.episode_id].append(item)
+    for row in db.execute(
+        select(
+            TherapySession.episode_id,
+            TherapySession.id,
+            TherapySession.session_date,
+            TherapySession.discipline,
+            TherapySession.attendance,
+            TherapySession.prehabilitation,
+        ).where(TherapySession.episode_id.in_(episode_ids))
+    ):
+        sessions[row.episode_id].append(row)
+    return items, sessions
+
+
+def therapy_flags(db: Session, episodes: list[tuple[int, date | None, bool]], today: date) -> dict[int, Flag]:
+    """The "Therapy behind plan" flag of many episodes (id, surgery date, closed), in two queries."""
+    items, sessions = sessions_facts(db, [episode_id for episode_id, _, _ in episodes])
+    flags = {}
+    for episode_id, surgery_date, closed in episodes:
+        flag = episode_therapy_flag(items[episode_id], sessions[episode_id], surgery_date, today, closed)
+        if flag:
+            flags[episode_id] = flag
+    return flags
+
+
+def outcome_flags(db: Session, episode_ids: list[int], thresholds: Thresholds) -> dict[int, Flag]:
+    """The Not-improving flag of each open episode that raises one, in one query."""
+    rows = db.execute(
+        select(OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value)
+        .join(Episode, Episode.id == OutcomeScore.episode_id)
+        .where(OutcomeScore.episode_id.in_(episode_ids), Episode.status != EpisodeStatus.CLOSED)
+    )
+    by_episode: dict[int, dict[TimePoint, dict[Instrument, int]]] = {}
+    for episode_id, time_point, instrument, value in rows:
+        by_episode.setdefault(episode_id, {}).setdefault(time_point, {})[instrument] = value
+    flags = {eid: outcome_flag(scores, thresholds) for eid, scores in by_episode.items()}
+    return {eid: flag for eid, flag in flags.items() if flag is not None}
+
+
+def not_improving_episode_ids(db: Session, thresholds: Thresholds) -> set[int]:
+    """Open episodes flagged Not improving (for counts), in one query."""
+    open_with_follow_ups = (
+        select(OutcomeScore.episode_id)
+        .join(Episode, Episode.id == OutcomeScore.episode_id)
+        .where(Episode.status != EpisodeStatus.CLOSED, OutcomeScore.time_point != TimePoint.BASELINE)
+        .distinct()
+    )
+    return set(outcome_flags(db, list(db.scalars(open_with_follow_ups)), thresholds))

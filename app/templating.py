@@ -11,7 +11,7 @@ from app.auth.forms import ButtonForm
 from app.domain.policy import Action, can
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
 from app.queries import flagged_episode_count
-from app.web import today, warning_days
+from app.web import thresholds, today, warning_days
 
 
 def _local(moment: datetime) -> datetime:
@@ -52,5 +52,7 @@ def init_app(app: Flask) -> None:
     def _per_request():
         values = {"button_form": ButtonForm(), "nav_flag_count": 0}
         if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
-            values["nav_flag_count"] = flagged_episode_count(db.session, today(), warning_days())
+            values["nav_flag_count"] = flagged_episode_count(
+                db.session, today(), warning_days(), thresholds()
+            )
         return values

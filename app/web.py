@@ -9,7 +9,9 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, db
+from app.domain.outcomes import Thresholds
 from app.domain.policy import Action, can
+from app.queries import episode_with_checklist
 from app.services.errors import Conflict, ServiceError
 
 T = TypeVar("T")
@@ -17,6 +19,11 @@ T = TypeVar("T")
 
 def today() -> date:
     return clock.today(current_app.config["TIMEZONE"])
+
+
+def thresholds() -> Thresholds:
+    """The site's "Not improving" thresholds (configuration)."""
+    return Thresholds.from_config(current_app.config)
 
 
 def warning_days() -> int:
@@ -67,3 +74,12 @@ def int_field(raw) -> int | None:
         return int(raw)
     except (TypeError, ValueError):
         return None
+
+
+def load_episode(episode_id: int):
+    """The episode with its checklist, for a user who may see patients (else 403/404)."""
+    require(Action.VIEW_PATIENTS)
+    episode = episode_with_checklist(db.session, episode_id)
+    if episode is None:
+        abort(404)
+    return episode

@@ -1,17 +1,17 @@
 """Each role's home-page worklist: fixed numbers of queries, whatever the data size."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from app.domain.outcomes import Thresholds
 from app.domain.progress import Flag
-from app.domain.therapy import episode_therapy_flag, plan_of, step_progress, therapy_flag
+from app.domain.therapy import plan_of, step_progress, therapy_flag
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind
-from app.models import ChecklistItem, Episode, ProtocolStep, Signoff, TherapySession
-from app.queries import flagged_episode_ids, postop_overdue, preop_signed
+from app.models import ChecklistItem, Episode, ProtocolStep, Signoff
+from app.queries import flagged_ids, postop_overdue, preop_signed, sessions_facts
 
 LIMIT = 100
 
@@ -55,7 +55,9 @@ def surgery_soon(db: Session, surgeon_id: int, today: date, days: int = 7) -> li
     )
 
 
-def flagged(db: Session, today: date, warning_days: int, surgeon_id: int | None = None) -> list[Episode]:
+def flagged(
+    db: Session, today: date, warning_days: int, thresholds: Thresholds, surgeon_id: int | None = None
+) -> list[Episode]:
     """Flagged open episodes (of one surgeon, or all), most overdue post-op items first."""
     overdue = (
         select(ChecklistItem.episode_id, func.count().label("n"))
@@ -63,7 +65,7 @@ def flagged(db: Session, today: date, warning_days: int, surgeon_id: int | None 
         .group_by(ChecklistItem.episode_id)
         .subquery()
     )
-    where = Episode.id.in_(flagged_episode_ids(db, today, warning_days))
+    where = Episode.id.in_(sorted(flagged_ids(db, today, warning_days, thresholds)))
     if surgeon_id is not None:
         where = and_(where, Episode.surgeon_id == surgeon_id)
     stmt = _episodes(where, func.coalesce(overdue.c.n, 0).desc(), Episode.surgery_date).outerjoin(
@@ -109,44 +111,6 @@ class CaseloadRow:
     attended: int  # attended sessions counting toward the open After-surgery sessions steps
     planned: int  # the sessions those steps plan
     flag: Flag | None
-
-
-def sessions_facts(db: Session, episode_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
-    """The sessions items (with steps) and the sessions of many episodes, in two queries."""
-    items: dict[int, list] = defaultdict(list)
-    sessions: dict[int, list] = defaultdict(list)
-    if not episode_ids:
-        return items, sessions
-    for item in db.scalars(
-        select(ChecklistItem)
-        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-        .options(joinedload(ChecklistItem.step))
-        .where(ChecklistItem.episode_id.in_(episode_ids), ProtocolStep.kind == StepKind.SESSIONS)
-    ):
-        items[item.episode_id].append(item)
-    for row in db.execute(
-        select(
-            TherapySession.episode_id,
-            TherapySession.id,
-            TherapySession.session_date,
-            TherapySession.discipline,
-            TherapySession.attendance,
-            TherapySession.prehabilitation,
-        ).where(TherapySession.episode_id.in_(episode_ids))
-    ):
-        sessions[row.episode_id].append(row)
-    return items, sessions
-
-
-def therapy_flags(db: Session, episodes: list[tuple[int, date | None, bool]], today: date) -> dict[int, Flag]:
-    """The "Therapy behind plan" flag of many episodes (id, surgery date, closed), in two queries."""
-    items, sessions = sessions_facts(db, [episode_id for episode_id, _, _ in episodes])
-    flags = {}
-    for episode_id, surgery_date, closed in episodes:
-        flag = episode_therapy_flag(items[episode_id], sessions[episode_id], surgery_date, today, closed)
-        if flag:
-            flags[episode_id] = flag
-    return flags
 
 
 def therapy_caseload(db: Session, today: date) -> list[CaseloadRow]:

@@ -1,5 +1,6 @@
 """Turn an episode and its items into what the episode page shows."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -7,6 +8,7 @@ from app.domain.policy import Action, can
 from app.domain.progress import Flag, Progress, episode_flags, phase_progress
 from app.domain.schedule import age_on, item_state, relative_hint
 from app.domain.signoff import SIGNABLE_PHASES, is_locked, signoff_blockers
+from app.domain.therapy import sessions_text
 from app.domain.values import range_text
 from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, StepKind, ValueType
 from app.models import ChecklistItem, Episode, Signoff
@@ -58,7 +60,9 @@ def _value_hint(item: ChecklistItem) -> str:
     return {ValueType.YES_NO: "yes or no", ValueType.TIME: "HH:MM", ValueType.TEXT: "text"}[step.value_type]
 
 
-def _item_view(item: ChecklistItem, user, today: date, due_soon_days: int, locked: bool) -> ItemView:
+def _item_view(
+    item: ChecklistItem, user, today: date, due_soon_days: int, locked: bool, sessions: list
+) -> ItemView:
     state = item_state(item.status, item.due_date, today, due_soon_days)
     step = item.step
     may_work = can(user, Action.WORK_ITEM, item)
@@ -74,15 +78,26 @@ def _item_view(item: ChecklistItem, user, today: date, due_soon_days: int, locke
         may_mark_done=may_change and item.status is ItemStatus.OPEN and not by_records,
         value_hint=_value_hint(item),
         sessions_text=(
-            f"0 of {step.session_count} {step.discipline} sessions"
+            sessions_text(item, sessions, item.episode.surgery_date)
             if is_sessions and item.status is ItemStatus.OPEN
             else ""
         ),
     )
 
 
-def episode_view(episode: Episode, user, today: date, due_soon_days: int, warning_days: int) -> EpisodeView:
+def episode_view(
+    episode: Episode,
+    user,
+    today: date,
+    due_soon_days: int,
+    warning_days: int,
+    sessions: Iterable = (),
+    extra_flags: Iterable[Flag | None] = (),
+) -> EpisodeView:
+    """Everything the episode page shows; the sessions and the extra flags (therapy, outcomes)
+    come from their own panels, already loaded."""
     items = episode.items
+    sessions = list(sessions)
     active = active_signoffs(episode)
     signed = set(active)
     closed = episode.status is EpisodeStatus.CLOSED
@@ -93,7 +108,9 @@ def episode_view(episode: Episode, user, today: date, due_soon_days: int, warnin
         view = PhaseView(
             phase=phase,
             progress=phase_progress(items, phase),
-            items=[_item_view(i, user, today, due_soon_days, locked) for i in items if i.phase is phase],
+            items=[
+                _item_view(i, user, today, due_soon_days, locked, sessions) for i in items if i.phase is phase
+            ],
             locked=locked,
         )
         if phase in SIGNABLE_PHASES:
@@ -106,7 +123,8 @@ def episode_view(episode: Episode, user, today: date, due_soon_days: int, warnin
     return EpisodeView(
         episode=episode,
         age=age_on(episode.patient.date_of_birth, today),
-        flags=episode_flags(items, today, episode.surgery_date, Phase.BEFORE in signed, closed, warning_days),
+        flags=episode_flags(items, today, episode.surgery_date, Phase.BEFORE in signed, closed, warning_days)
+        + ([] if closed else [f for f in extra_flags if f]),
         phases=phases,
         closed=closed,
         may_close=can(user, Action.CLOSE_EPISODE) and not closed,

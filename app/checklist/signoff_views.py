@@ -6,13 +6,12 @@ from flask_login import current_user, login_required
 from app import db
 from app.checklist import bp
 from app.checklist.forms import CloseEpisodeForm, ReasonForm, SignForm
-from app.checklist.views import load_episode
 from app.domain.policy import Action
 from app.domain.signoff import MEANINGS, SIGNABLE_PHASES, signoff_blockers
 from app.domain.vocab import EpisodeStatus, Phase
 from app.services import signoffs as service
 from app.services.errors import ServiceError
-from app.web import attempt, int_field, require
+from app.web import attempt, int_field, load_episode, require
 
 
 def _phase(value: str) -> Phase:

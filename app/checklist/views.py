@@ -7,30 +7,40 @@ from app.checklist import bp
 from app.checklist.forms import ItemForm
 from app.checklist.presenter import episode_view
 from app.domain.policy import Action
+from app.domain.therapy import episode_therapy_flag
+from app.domain.vocab import EpisodeStatus
 from app.models import AuditEvent, ChecklistItem
-from app.queries import episode_with_checklist
+from app.outcomes.panel import outcome_panel
 from app.services import checklist as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import fmt_datetime, fmt_time
-from app.web import commit, int_field, require, today, warning_days
+from app.therapy.panel import therapy_panel
+from app.web import commit, int_field, load_episode, require, thresholds, today, warning_days
 
 HISTORY_LIMIT = 500
 
 
-def load_episode(episode_id: int):
-    """The episode with its checklist, for a user who may see patients (else 403/404)."""
-    require(Action.VIEW_PATIENTS)
-    episode = episode_with_checklist(db.session, episode_id)
-    if episode is None:
-        abort(404)
-    return episode
-
-
 def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
-    view = episode_view(episode, current_user, today(), current_app.config["DUE_SOON_DAYS"], warning_days())
+    therapy = therapy_panel(episode, current_user, today())
+    outcomes = outcome_panel(episode, today(), thresholds())
+    closed = episode.status is EpisodeStatus.CLOSED
+    therapy_flag = episode_therapy_flag(
+        episode.items, therapy.sessions, episode.surgery_date, today(), closed
+    )
+    view = episode_view(
+        episode,
+        current_user,
+        today(),
+        current_app.config["DUE_SOON_DAYS"],
+        warning_days(),
+        sessions=therapy.sessions,
+        extra_flags=(therapy_flag, outcomes.flag),
+    )
     return render_template(
         "checklist/episode.html",
         view=view,
+        therapy=therapy,
+        outcomes=outcomes,
         failed_item_id=failed_item_id,
         failed_form=form,
         item_form=ItemForm(),

@@ -8,7 +8,7 @@ from app.domain.schedule import item_state
 from app.domain.vocab import Role
 from app.main import bp
 from app.queries import episode_summaries
-from app.web import today, warning_days
+from app.web import thresholds, today, warning_days
 
 
 @bp.route("/")
@@ -29,14 +29,14 @@ def home():
 
 def _summaries(*episode_lists):
     ids = {e.id for episodes in episode_lists for e in episodes}
-    return episode_summaries(db.session, sorted(ids), today(), warning_days())
+    return episode_summaries(db.session, sorted(ids), today(), warning_days(), thresholds())
 
 
 def _home_for_surgeon():
     me = current_user.id
     awaiting = worklists.awaiting_signoff(db.session, me)
     soon = worklists.surgery_soon(db.session, me, today())
-    flagged = worklists.flagged(db.session, today(), warning_days(), surgeon_id=me)
+    flagged = worklists.flagged(db.session, today(), warning_days(), thresholds(), surgeon_id=me)
     summaries = _summaries(awaiting, soon, flagged)
     ready = [e for e in awaiting if summaries[e.id].ready_to_sign]
     awaiting = ready + [e for e in awaiting if not summaries[e.id].ready_to_sign]
@@ -58,15 +58,11 @@ def _home_for_items(role):
 def _home_for_therapist():
     caseload = worklists.therapy_caseload(db.session, today())
     summaries = _summaries([row.episode for row in caseload])
-    for row in caseload:
-        flags = summaries[row.episode.id].flags
-        if row.flag and all(f.code != row.flag.code for f in flags):
-            flags.append(row.flag)
     return render_template("main/home_therapist.html", caseload=caseload, summaries=summaries)
 
 
 def _home_for_coordinator():
-    flagged = worklists.flagged(db.session, today(), warning_days())
+    flagged = worklists.flagged(db.session, today(), warning_days(), thresholds())
     return render_template("main/home.html", episodes=flagged, summaries=_summaries(flagged))
 
 

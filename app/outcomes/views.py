@@ -4,7 +4,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 
 from app import db
-from app.checklist.views import load_episode
 from app.domain.outcomes import Thresholds
 from app.domain.policy import Action, can
 from app.domain.vocab import TimePoint
@@ -14,7 +13,7 @@ from app.outcomes.panel import outcome_panel
 from app.services import outcomes as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import fmt_datetime
-from app.web import commit, int_field, require, today
+from app.web import commit, int_field, load_episode, require, today
 
 
 def _thresholds() -> Thresholds:

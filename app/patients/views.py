@@ -14,7 +14,7 @@ from app.queries import episode_summaries, latest_episodes, patient_search
 from app.services import patients as service
 from app.services.errors import ServiceError
 from app.services.protocols import current_versions
-from app.web import attempt, get_or_404, int_field, require, today, warning_days
+from app.web import attempt, get_or_404, int_field, require, thresholds, today, warning_days
 
 PAGE_SIZE = 50
 
@@ -49,7 +49,9 @@ def index():
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     patients = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     latest = latest_episodes(db.session, [p.id for p in patients])
-    summaries = episode_summaries(db.session, [e.id for e in latest.values()], today(), warning_days())
+    summaries = episode_summaries(
+        db.session, [e.id for e in latest.values()], today(), warning_days(), thresholds()
+    )
     return render_template(
         "patients/index.html",
         patients=patients,
@@ -98,7 +100,7 @@ def detail(patient_id: int):
         .where(Episode.patient_id == patient.id)
         .order_by(Episode.id.desc())
     ).all()
-    summaries = episode_summaries(db.session, [e.id for e in episodes], today(), warning_days())
+    summaries = episode_summaries(db.session, [e.id for e in episodes], today(), warning_days(), thresholds())
     return render_template("patients/detail.html", patient=patient, episodes=episodes, summaries=summaries)
 
 

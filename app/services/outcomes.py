@@ -11,7 +11,7 @@ from app.domain.outcomes import Thresholds, outcome_flag, recording_problems, va
 from app.domain.policy import Action, can
 from app.domain.progress import Flag
 from app.domain.signoff import is_locked
-from app.domain.vocab import EpisodeStatus, Instrument, TimePoint
+from app.domain.vocab import Instrument, TimePoint
 from app.models import ChecklistItem, Episode, OutcomeScore, User
 from app.services import checklist
 from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
@@ -170,30 +170,3 @@ def _require_review(db, actor, episode, flag: Flag | None, signed, closed) -> bo
     if item is None or is_locked(item.phase, signed, closed):
         return False
     return checklist.make_required(db, actor, item, flag.text)
-
-
-def outcome_flags(db: Session, episode_ids: list[int], thresholds: Thresholds) -> dict[int, Flag]:
-    """The Not-improving flag of each open episode that raises one, in one query."""
-    if not episode_ids:
-        return {}
-    rows = db.execute(
-        select(OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value)
-        .join(Episode, Episode.id == OutcomeScore.episode_id)
-        .where(OutcomeScore.episode_id.in_(episode_ids), Episode.status != EpisodeStatus.CLOSED)
-    )
-    by_episode: dict[int, dict[TimePoint, dict[Instrument, int]]] = {}
-    for episode_id, time_point, instrument, value in rows:
-        by_episode.setdefault(episode_id, {}).setdefault(time_point, {})[instrument] = value
-    flags = {eid: outcome_flag(scores, thresholds) for eid, scores in by_episode.items()}
-    return {eid: flag for eid, flag in flags.items() if flag is not None}
-
-
-def not_improving_episode_ids(db: Session, thresholds: Thresholds) -> set[int]:
-    """Open episodes flagged Not improving (for counts), in one query."""
-    open_with_follow_ups = (
-        select(OutcomeScore.episode_id)
-        .join(Episode, Episode.id == OutcomeScore.episode_id)
-        .where(Episode.status != EpisodeStatus.CLOSED, OutcomeScore.time_point != TimePoint.BASELINE)
-        .distinct()
-    )
-    return set(outcome_flags(db, list(db.scalars(open_with_follow_ups)), thresholds))

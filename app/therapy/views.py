@@ -16,7 +16,7 @@ from app.therapy.forms import AddendumForm, SessionForm
 from app.web import attempt, commit, int_field, require, today
 
 
-def load_episode(episode_id: int) -> Episode:
+def load_for_sessions(episode_id: int) -> Episode:
     """The episode, for a user who may log sessions (else 403/404)."""
     require(Action.LOG_SESSION)
     episode = db.session.scalar(
@@ -75,7 +75,7 @@ def _save(call, form: SessionForm) -> tuple[bool, int]:
 @bp.route("/episodes/<int:episode_id>/sessions/new", methods=["GET", "POST"])
 @login_required
 def new_session(episode_id: int):
-    episode = load_episode(episode_id)
+    episode = load_for_sessions(episode_id)
     form = SessionForm()
     if request.method == "GET":
         form.session_date.data = today()
@@ -90,14 +90,14 @@ def new_session(episode_id: int):
             _saved("Session logged", session, completed)
             return _back(episode_id, session.id)
         status = result
-        episode = load_episode(episode_id)
+        episode = load_for_sessions(episode_id)
     return render_template("therapy/session_form.html", episode=episode, form=form, session=None), status
 
 
 @bp.route("/episodes/<int:episode_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_session(episode_id: int, session_id: int):
-    episode = load_episode(episode_id)
+    episode = load_for_sessions(episode_id)
     session = load_session(episode, session_id)
     form = SessionForm(obj=session if request.method == "GET" else None)
     status = 200
@@ -116,7 +116,7 @@ def edit_session(episode_id: int, session_id: int):
                 _saved("Session corrected", session, result)
                 return _back(episode_id, session.id)
             status = result
-            episode = load_episode(episode_id)
+            episode = load_for_sessions(episode_id)
             session = load_session(episode, session_id)
             if status == 409:
                 form.version.data = session.version
@@ -134,7 +134,7 @@ def edit_session(episode_id: int, session_id: int):
 @bp.route("/episodes/<int:episode_id>/sessions/<int:session_id>/addendum", methods=["POST"])
 @login_required
 def add_addendum(episode_id: int, session_id: int):
-    episode = load_episode(episode_id)
+    episode = load_for_sessions(episode_id)
     session = load_session(episode, session_id)
     form = AddendumForm()
     if not form.validate_on_submit():

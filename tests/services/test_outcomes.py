@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app import db
+from app import db, queries
 from app.domain.outcomes import Thresholds
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, TimePoint
 from app.models import AuditEvent, ChecklistItem, Episode, OutcomeScore
@@ -265,15 +265,15 @@ def test_outcome_flags_for_many_episodes_in_one_query(session, operated, coordin
     record(coordinator, improving, BASE, date(2026, 3, 20), 40, 6, 7)
     record(surgeon, improving, W6, date(2026, 5, 13), 10, 1, 1)
 
-    flags = outcomes.outcome_flags(session, [operated.id, improving.id], Thresholds())
+    flags = queries.outcome_flags(session, [operated.id, improving.id], Thresholds())
 
     assert set(flags) == {operated.id}
     assert flags[operated.id].label == "Not improving"
-    assert outcomes.not_improving_episode_ids(session, Thresholds()) == {operated.id}
+    assert queries.not_improving_episode_ids(session, Thresholds()) == {operated.id}
     episode = fresh_episode(operated.id)
     episode.status = EpisodeStatus.CLOSED  # a closed episode raises no flags
     session.flush()
-    assert outcomes.outcome_flags(session, [operated.id], Thresholds()) == {}
+    assert queries.outcome_flags(session, [operated.id], Thresholds()) == {}
 
 
 # demo data
@@ -287,7 +287,7 @@ def test_demo_records_scores_and_one_patient_is_not_improving(session):
     session.commit()
 
     episodes = {p.mrn: p.episodes[0] for p in session.scalars(select(Patient))}
-    flags = outcomes.outcome_flags(session, [e.id for e in episodes.values()], Thresholds())
+    flags = queries.outcome_flags(session, [e.id for e in episodes.values()], Thresholds())
     assert set(flags) == {episodes["H204002"].id}
     for mrn in ("H204001", "H204002", "H204003", "H204006"):  # operated, or surgery within days
         assert item(episodes[mrn], "pre_baseline_prom").status is ItemStatus.DONE, mrn

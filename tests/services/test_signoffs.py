@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import audit, clock, db
+from app.domain.outcomes import Thresholds
 from app.domain.signoff import content_digest
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
 from app.models import AuditEvent, ChecklistItem, Episode, ItemNote, Signoff, User
@@ -557,10 +558,11 @@ def test_a_closed_episode_locks_every_item_sign_off_and_revocation(
 def test_a_closed_episode_raises_no_flags(session, coordinator, surgeon, protocol):
     late = factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date() - timedelta(days=3))
     today = NOW.date()
-    flags = episode_summaries(session, [late.id], today, 2)[late.id].flags
-    assert {f.code for f in flags} == {"incomplete_postop", "preop_unsigned"}
-    assert flagged_episode_count(session, today, 2) == 1
+    flags = episode_summaries(session, [late.id], today, 2, Thresholds())[late.id].flags
+    # No PT session three days after surgery: behind plan too.
+    assert {f.code for f in flags} == {"incomplete_postop", "preop_unsigned", "therapy_behind"}
+    assert flagged_episode_count(session, today, 2, Thresholds()) == 1
     signoffs.close(session, coordinator, late, late.version, "Patient transferred")
     session.commit()
-    assert episode_summaries(session, [late.id], today, 2)[late.id].flags == []
-    assert flagged_episode_count(session, today, 2) == 0
+    assert episode_summaries(session, [late.id], today, 2, Thresholds())[late.id].flags == []
+    assert flagged_episode_count(session, today, 2, Thresholds()) == 0
