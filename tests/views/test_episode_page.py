@@ -1,0 +1,83 @@
+"""The episode page brings the checklist, sessions and outcomes together: counts and flags."""
+
+import re
+from datetime import date, timedelta
+
+from app import db
+from app.domain.outcomes import Thresholds
+from app.domain.therapy import SessionInput
+from app.domain.vocab import TimePoint
+from app.queries import episode_with_checklist
+from app.services import outcomes, therapy
+from tests import factories
+from tests.conftest import NOW, login
+
+TODAY = NOW.date()
+
+
+def _operated(coordinator, surgeon, protocol, days_ago: int):
+    return factories.episode(coordinator, surgeon, protocol, surgery_date=TODAY - timedelta(days=days_ago))
+
+
+def _session(therapist, episode, on: date, attendance="attended", discipline="PT"):
+    entry = SessionInput(on, discipline, 45, attendance, 5, 3, "Gait training", True, False)
+    with db.write_unit():
+        therapy.log_session(
+            db.session, therapist, episode_with_checklist(db.session, episode.id), entry, TODAY
+        )
+        db.session.commit()
+
+
+def _row(page: str, code: str) -> str:
+    return page[page.index(f'data-code="{code}"') :].split("</li>")[0]
+
+
+def _flags(page: str) -> str:
+    return page[page.index('id="episode-flags"') :].split("</div>")[0]
+
+
+def test_sessions_items_show_live_counts_and_the_behind_plan_flag(
+    client, coordinator, surgeon, therapist, protocol
+):
+    episode = _operated(coordinator, surgeon, protocol, days_ago=30)
+    login(client, coordinator)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    assert "0 of 1 PT sessions" in _row(page, "post_mobilise")
+    assert "Therapy behind plan" in _flags(page)
+
+    _session(therapist, episode, TODAY - timedelta(days=29))  # day 1: mobilisation
+    _session(therapist, episode, TODAY - timedelta(days=10))  # day 20: outpatient PT
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    assert 'data-state="done"' in _row(page, "post_mobilise")
+    assert "1 of 8 PT sessions" in _row(page, "post_pt_adherence")
+    assert "Gait training" in page[page.index('id="therapy"') :]
+
+
+def test_not_improving_shows_on_the_page_in_the_list_and_in_the_nav_count(
+    client, coordinator, surgeon, protocol
+):
+    episode = _operated(coordinator, surgeon, protocol, days_ago=50)
+    with db.write_unit():
+        current = episode_with_checklist(db.session, episode.id)
+        outcomes.record_scores(
+            db.session, coordinator, current, TimePoint.BASELINE, TODAY - timedelta(days=60), 40, 6, 7, TODAY
+        )
+        outcomes.record_scores(
+            db.session, coordinator, current, TimePoint.WEEKS_6, TODAY - timedelta(days=5), 38, 6, 7, TODAY
+        )
+        db.session.commit()
+    login(client, coordinator)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    assert "Not improving" in _flags(page)
+    listing = client.get("/patients").get_data(as_text=True)
+    assert "Not improving" in listing[listing.index(f'data-mrn="{episode.patient.mrn}"') :].split("</tr>")[0]
+    count = int(re.search(r"data-flag-count>(\d+)<", page).group(1))
+    assert count == 1
+    home = client.get("/").get_data(as_text=True)
+    assert f'data-episode="{episode.id}"' in home
+
+
+def test_thresholds_come_from_configuration(app):
+    app.config["MCID_ODI_POINTS"] = 5
+    with app.app_context():
+        assert Thresholds.from_config(app.config).odi_points == 5
