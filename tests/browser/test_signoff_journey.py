@@ -6,10 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from app import db
-from app.domain.vocab import ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
-from app.models import Signoff, User
-from app.queries import episode_with_checklist
-from app.services import checklist, outcomes
+from app.domain.vocab import Phase
+from app.models import Signoff
+from tests import factories
 from tests.conftest import NOW, PASSWORD
 
 TODAY = NOW.date()
@@ -25,38 +24,10 @@ def log_in(page, expect, user) -> None:
     expect(page.locator("#nav-user")).to_contain_text(user.full_name)
 
 
-def complete_before_surgery(episode_id: int, surgeon, coordinator) -> None:
-    """Close every required Before-surgery item through the services (optional ones stay open)."""
-    values = {ValueType.YES_NO: "no", ValueType.TEXT: "L4-L5"}
-    with db.write_unit():
-        episode = episode_with_checklist(db.session, episode_id)
-        surgeon_ = db.session.get(User, surgeon.id)
-        coordinator_ = db.session.get(User, coordinator.id)
-        for item in episode.items:
-            if item.phase is not Phase.BEFORE or not item.required or item.status is not ItemStatus.OPEN:
-                continue
-            actor = coordinator_ if item.role is Role.COORDINATOR else surgeon_
-            step = item.step
-            value = None
-            if step.kind is StepKind.VALUE:
-                value = (
-                    f"{step.min_value:g}" if step.value_type is ValueType.NUMBER else values[step.value_type]
-                )
-            if step.outcome_time_point is TimePoint.BASELINE:  # completed by recording the scores
-                taken_on = min(episode.surgery_date or TODAY, TODAY)
-                outcomes.record_scores(
-                    db.session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, TODAY
-                )
-                continue
-            checklist.mark_done(db.session, actor, item, item.version, value)
-        db.session.commit()
-    db.session.remove()
-
-
 def test_surgeon_signs_off_a_complete_pre_op_phase_and_its_items_lock(
     page, expect, surgeon, coordinator, episode
 ):
-    complete_before_surgery(episode.id, surgeon, coordinator)
+    factories.complete_phase_by_id(episode.id, Phase.BEFORE, surgeon, coordinator)
     log_in(page, expect, surgeon)
     page.goto(f"/episodes/{episode.id}")
 

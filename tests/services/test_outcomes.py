@@ -200,10 +200,9 @@ def test_a_signed_off_phase_keeps_its_item_but_the_scores_are_recorded(
     session, operated, coordinator, surgeon
 ):
     """Scores taken before a sign-off are still recorded; the locked item is left as it is."""
-    from tests.services.test_signoffs import complete_phase
 
     record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
-    complete_phase(session, fresh_episode(operated.id), Phase.BEFORE, surgeon, coordinator)
+    factories.complete_phase(session, fresh_episode(operated.id), Phase.BEFORE, surgeon, coordinator)
     signoffs.sign(session, surgeon, fresh_episode(operated.id), Phase.BEFORE, PASSWORD, 5, 15)
     session.commit()
 

@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from app import audit, clock, db
 from app.domain.outcomes import Thresholds
 from app.domain.signoff import content_digest
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role
 from app.models import AuditEvent, ChecklistItem, Episode, ItemNote, Signoff, User
 from app.queries import episode_summaries, flagged_episode_count
-from app.services import checklist, outcomes, signoffs
+from app.services import checklist, signoffs
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from app.services.signoffs import SignatureRefused
 from tests import factories
@@ -22,38 +22,6 @@ MAX_FAILURES, LOCK_MINUTES = 5, 15
 STATEMENT = (
     "I confirm the pre-operative protocol for Jane Doe (MRN {mrn}), L4-L5 microdiscectomy is complete."
 )
-
-
-def a_value(item: ChecklistItem) -> str | None:
-    """A valid value for a value step (None for check steps)."""
-    step = item.step
-    if step.kind is not StepKind.VALUE:
-        return None
-    return {
-        ValueType.NUMBER: lambda: f"{step.min_value or 0:g}",
-        ValueType.YES_NO: lambda: "no",
-        ValueType.TIME: lambda: "08:30",
-        ValueType.TEXT: lambda: "L4-L5",
-    }[step.value_type]()
-
-
-def complete_phase(session, episode, phase: Phase, surgeon, coordinator, not_applicable=False) -> None:
-    """Close every required item of the phase through the services (done, or not applicable)."""
-    for item in episode.items:
-        if item.phase is not phase or not item.required or item.status is not ItemStatus.OPEN:
-            continue
-        actor = coordinator if item.role is Role.COORDINATOR else surgeon
-        if item.step.outcome_time_point is TimePoint.BASELINE and not not_applicable:
-            # Completed by recording the baseline scores (follow-ups: not applicable below).
-            taken_on = min(episode.surgery_date or NOW.date(), NOW.date())
-            outcomes.record_scores(
-                session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, NOW.date()
-            )
-        elif not_applicable or item.step.kind is StepKind.SESSIONS or item.step.outcome_time_point:
-            checklist.mark_not_applicable(session, actor, item, item.version, "Not needed here")
-        else:
-            checklist.mark_done(session, actor, item, item.version, a_value(item))
-    session.commit()
 
 
 def sign(session, actor, episode, phase=Phase.BEFORE, password=PASSWORD) -> Signoff:
@@ -81,7 +49,7 @@ def wrong(session, actor, episode, times: int = 1) -> None:
 @pytest.fixture
 def ready(session, episode, surgeon, coordinator):
     """The episode with every required Before-surgery item done."""
-    complete_phase(session, episode, Phase.BEFORE, surgeon, coordinator)
+    factories.complete_phase(session, episode, Phase.BEFORE, surgeon, coordinator)
     return episode
 
 
@@ -264,7 +232,7 @@ def test_a_phase_cannot_be_signed_twice(session, ready, surgeon, surgeon2):
 
 
 def test_during_surgery_is_signed_after_before_surgery(session, ready, surgeon, coordinator):
-    complete_phase(session, ready, Phase.DURING, surgeon, coordinator)
+    factories.complete_phase(session, ready, Phase.DURING, surgeon, coordinator)
     with pytest.raises(ServiceError, match="Before surgery must be signed off first."):
         sign(session, surgeon, ready, Phase.DURING)
     session.rollback()
@@ -413,7 +381,7 @@ def test_two_sessions_signing_the_same_phase_the_second_is_told_it_is_signed(
 ):
     """Both surgeons loaded the page unsigned; the second signature re-reads under the lock."""
     with db.write_unit():
-        complete_phase(db.session, episode, Phase.BEFORE, surgeon, coordinator)
+        factories.complete_phase(db.session, episode, Phase.BEFORE, surgeon, coordinator)
     db.session.rollback()  # no transaction left open in the app's session
     first, episode_1, surgeon_1 = load_in_new_session(Episode, episode.id, surgeon.id)
     second, episode_2, surgeon_2 = load_in_new_session(Episode, episode.id, surgeon2.id)
@@ -448,7 +416,7 @@ def test_the_database_refuses_a_second_active_signoff_of_a_phase(app, episode, s
     from sqlalchemy.exc import IntegrityError
 
     with db.write_unit():
-        complete_phase(db.session, episode, Phase.BEFORE, surgeon, coordinator)
+        factories.complete_phase(db.session, episode, Phase.BEFORE, surgeon, coordinator)
         first = sign(db.session, surgeon, episode)
         db.session.commit()
         duplicate = Signoff(
@@ -500,7 +468,7 @@ def test_coordinator_closes_with_a_documented_reason(session, episode, coordinat
 
 
 def test_surgeon_closes_a_complete_after_phase_without_a_reason(session, episode, surgeon, coordinator):
-    complete_phase(session, episode, Phase.AFTER, surgeon, coordinator, not_applicable=True)
+    factories.complete_phase(session, episode, Phase.AFTER, surgeon, coordinator, not_applicable=True)
     assert signoffs.close_blockers(episode) == []
     signoffs.close(session, surgeon, episode, episode.version, "")
     session.commit()

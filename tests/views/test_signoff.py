@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock, db
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
+from app.domain.vocab import EpisodeStatus, Phase, Role
 from app.models import AuditEvent, ChecklistItem, Episode, Signoff, User
 from app.queries import episode_with_checklist
-from app.services import checklist, outcomes, signoffs
+from app.services import signoffs
 from tests import factories
 from tests.conftest import NOW, PASSWORD, login
 
@@ -20,43 +20,6 @@ SIGNED_LINE = "Signed off by Dr Sara Surgeon on 17 Jun 2026 12:00 — pre-operat
 
 
 # preparing data through the services
-
-
-def _value(item: ChecklistItem) -> str | None:
-    step = item.step
-    if step.kind is not StepKind.VALUE:
-        return None
-    return {
-        ValueType.NUMBER: f"{step.min_value or 0:g}",
-        ValueType.YES_NO: "no",
-        ValueType.TIME: "08:30",
-    }.get(step.value_type, "L4-L5")
-
-
-def complete_phase(episode_id: int, phase: Phase, surgeon, coordinator) -> None:
-    """Close every required item of the phase (done, or not applicable for session items)."""
-    with db.write_unit():
-        episode = episode_with_checklist(db.session, episode_id)
-        by_role = {
-            Role.COORDINATOR: db.session.get(User, coordinator.id),
-            None: db.session.get(User, surgeon.id),
-        }
-        for item in episode.items:
-            if item.phase is not phase or not item.required or item.status is not ItemStatus.OPEN:
-                continue
-            actor = by_role.get(item.role, by_role[None])
-            if item.step.outcome_time_point is TimePoint.BASELINE:
-                # Completed by recording the baseline scores (follow-ups: not applicable below).
-                taken_on = min(episode.surgery_date or TODAY, TODAY)
-                outcomes.record_scores(
-                    db.session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, TODAY
-                )
-            elif item.step.kind is StepKind.SESSIONS or item.step.outcome_time_point:
-                checklist.mark_not_applicable(db.session, actor, item, item.version, "Not needed")
-            else:
-                checklist.mark_done(db.session, actor, item, item.version, _value(item))
-        db.session.commit()
-    db.session.remove()
 
 
 def sign_now(episode_id: int, surgeon, phase: Phase = Phase.BEFORE) -> int:
@@ -102,7 +65,7 @@ def sign_url(episode, phase="before") -> str:
 @pytest.fixture
 def ready(episode, surgeon, coordinator):
     """The episode with every required Before-surgery item done."""
-    complete_phase(episode.id, Phase.BEFORE, surgeon, coordinator)
+    factories.complete_phase_by_id(episode.id, Phase.BEFORE, surgeon, coordinator)
     return episode
 
 
@@ -277,7 +240,7 @@ def test_signing_an_already_signed_phase_is_refused(client, surgeon2, surgeon, r
 
 def test_during_surgery_is_signed_the_same_way(client, surgeon, coordinator, ready):
     sign_now(ready.id, surgeon)
-    complete_phase(ready.id, Phase.DURING, surgeon, coordinator)
+    factories.complete_phase_by_id(ready.id, Phase.DURING, surgeon, coordinator)
     login(client, surgeon)
     assert f'href="/episodes/{ready.id}/sign/during">Sign off During surgery</a>' in page_of(client, ready.id)
     page = client.get(sign_url(ready, "during")).get_data(as_text=True)
@@ -448,7 +411,7 @@ def test_preop_flag_on_the_episode_the_patient_list_and_the_nav_count(client, co
 
 def test_signing_clears_the_preop_flag(client, coordinator, surgeon, protocol):
     tomorrow = factories.episode(coordinator, surgeon, protocol, surgery_date=TODAY + timedelta(days=1))
-    complete_phase(tomorrow.id, Phase.BEFORE, surgeon, coordinator)
+    factories.complete_phase_by_id(tomorrow.id, Phase.BEFORE, surgeon, coordinator)
     login(client, surgeon)
     assert _nav_count(page_of(client, tomorrow.id)) == 1
     client.form_post(sign_url(tomorrow), {"password": PASSWORD})
@@ -519,7 +482,7 @@ def test_a_closed_episode_shows_no_sign_off_button_to_a_surgeon(client, coordina
 
 
 def test_closing_a_complete_after_phase_needs_no_reason(client, surgeon, coordinator, episode):
-    complete_phase(episode.id, Phase.AFTER, surgeon, coordinator)
+    factories.complete_phase_by_id(episode.id, Phase.AFTER, surgeon, coordinator)
     login(client, surgeon)
     form = client.get(f"/episodes/{episode.id}/close").get_data(as_text=True)
     assert "Every required After-surgery item is done or not applicable." in form
