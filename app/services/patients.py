@@ -12,6 +12,8 @@ from app.domain.schedule import due_date
 from app.domain.vocab import EpisodeStatus, Role, Sex
 from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, User
 from app.services.errors import Conflict, ServiceError, flush_or_conflict
+from app.services.locks import lock_episode
+from app.services.therapy import satisfy_items
 
 
 @dataclass(frozen=True)
@@ -217,4 +219,8 @@ def update_episode(
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
     )
+    if rescheduled:
+        # Sessions already logged may now fall inside a sessions step's window.
+        signed, _ = lock_episode(db, episode.id)
+        satisfy_items(db, actor, episode, signed)
     return True

@@ -321,3 +321,18 @@ def test_addendum_text_is_required_and_limited(session, therapist, operated, tex
     assert str(caught.value) == message
     session.rollback()
     assert count(SessionAddendum) == 0
+
+
+def test_rescheduling_surgery_re_checks_sessions_items(session, therapist, coordinator, operated):
+    """A session on day 25 counts for outpatient PT; with surgery moved 24 days later it is day 1."""
+    from app.services.patients import EpisodeDetails, update_episode
+
+    log(session, therapist, operated, 25)
+    assert item(operated, "post_mobilise").status is ItemStatus.OPEN
+    assert item(operated, "post_pt_start").status is ItemStatus.DONE
+    episode = episode_with_checklist(session, operated.id)
+    details = EpisodeDetails(episode.procedure, episode.levels, episode.surgeon_id, day(24))
+    assert update_episode(session, coordinator, episode, details, episode.version)
+    session.commit()
+    mobilise = item(operated, "post_mobilise")
+    assert mobilise.status is ItemStatus.DONE and mobilise.value == "1 of 1 PT sessions"
