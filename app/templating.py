@@ -34,6 +34,12 @@ def fmt_datetime(value: datetime | None) -> str:
     return "" if value is None else f"{fmt_date(value)} {fmt_time(value)}"
 
 
+def conflict_message(exc, verb: str = "was", review: str = "review and try again") -> str:
+    """Say who changed a record first, and when: "… was changed by X at 17 Jun 2026 12:00 — …"."""
+    when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
+    return f"{exc.what} {verb} changed by {exc.by or 'someone else'}{when} — {review}."
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_date, "date")
     app.add_template_filter(fmt_time, "time")

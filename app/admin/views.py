@@ -16,7 +16,7 @@ from app.domain.vocab import Role
 from app.models import User
 from app.services import users as service
 from app.services.errors import Conflict, ServiceError
-from app.templating import fmt_datetime
+from app.templating import conflict_message
 from app.web import attempt, commit, get_or_404, int_field, require
 
 T = TypeVar("T")
@@ -131,9 +131,7 @@ def _attempt(call: Callable[[], T]) -> tuple[bool, T | Any]:
         commit("The account")
     except Conflict as exc:
         db.session.rollback()
-        by = exc.by or "someone else"
-        when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
-        flash(f"{exc.what} was changed by {by}{when} — review it below and try again.", "warning")
+        flash(conflict_message(exc, review="review it below and try again"), "warning")
         return False, users_page(409)
     except ServiceError as exc:
         db.session.rollback()

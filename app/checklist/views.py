@@ -13,7 +13,7 @@ from app.models import AuditEvent, ChecklistItem
 from app.outcomes.panel import outcome_panel
 from app.services import checklist as service
 from app.services.errors import Conflict, ServiceError
-from app.templating import fmt_datetime, fmt_time
+from app.templating import conflict_message, fmt_time
 from app.therapy.panel import therapy_panel
 from app.web import commit, int_field, load_episode, require, thresholds, today, warning_days
 
@@ -100,9 +100,7 @@ def item_action(episode_id: int, item_id: int, action: str):
 
 
 def _conflict(episode_id: int, exc: Conflict):
-    when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
-    by = exc.by or "someone else"
-    flash(f"{exc.what} was changed by {by}{when} — review and try again.", "warning")
+    flash(conflict_message(exc), "warning")
     return _render(load_episode(episode_id), status=409)
 
 

@@ -1,10 +1,9 @@
 """Outcome scores of an episode: the table by time point, and recording or correcting them."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import db
-from app.domain.outcomes import Thresholds
 from app.domain.policy import Action, can
 from app.domain.vocab import TimePoint
 from app.outcomes import bp
@@ -12,16 +11,12 @@ from app.outcomes.forms import ScoresForm
 from app.outcomes.panel import outcome_panel
 from app.services import outcomes as service
 from app.services.errors import Conflict, ServiceError
-from app.templating import fmt_datetime
-from app.web import commit, int_field, load_episode, require, today
-
-
-def _thresholds() -> Thresholds:
-    return Thresholds.from_config(current_app.config)
+from app.templating import conflict_message
+from app.web import commit, int_field, load_episode, require, thresholds, today
 
 
 def _render(episode, form: ScoresForm, status: int = 200):
-    panel = outcome_panel(episode, today(), _thresholds())
+    panel = outcome_panel(episode, today(), thresholds())
     may_record = can(current_user, Action.RECORD_OUTCOMES) and not panel.closed
     return render_template(
         "outcomes/scores.html", episode=episode, panel=panel, form=form, may_record=may_record
@@ -31,7 +26,7 @@ def _render(episode, form: ScoresForm, status: int = 200):
 def _correcting(episode, form: ScoresForm) -> None:
     """Fill the form with a time point's recorded scores (?time_point=6w), to correct them."""
     time_point = next((tp for tp in TimePoint if tp.value == request.args.get("time_point")), None)
-    row = outcome_panel(episode, today(), _thresholds()).row(time_point) if time_point else None
+    row = outcome_panel(episode, today(), thresholds()).row(time_point) if time_point else None
     if row is None:
         return
     form.time_point.data, form.taken_on.data, form.version.data = time_point.value, row.taken_on, row.version
@@ -56,15 +51,12 @@ def scores(episode_id: int):
     try:
         done = service.record_scores(
             db.session, current_user, episode, time_point, form.taken_on.data,
-            form.odi.data, form.nrs_back.data, form.nrs_leg.data, today(), _thresholds(), version,
+            form.odi.data, form.nrs_back.data, form.nrs_leg.data, today(), thresholds(), version,
         )  # fmt: skip
         commit(f"The {time_point.label.lower()} scores")
     except Conflict as exc:
         db.session.rollback()
-        when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
-        flash(
-            f"{exc.what} were changed by {exc.by or 'someone else'}{when} — review and try again.", "warning"
-        )
+        flash(conflict_message(exc, verb="were"), "warning")
         return _render(load_episode(episode_id), ScoresForm(formdata=None), 409)
     except ServiceError as exc:
         db.session.rollback()

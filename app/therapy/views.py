@@ -10,7 +10,7 @@ from app.domain.policy import Action
 from app.models import Episode, TherapySession
 from app.services import therapy as service
 from app.services.errors import Conflict, ServiceError
-from app.templating import fmt_date, fmt_datetime, fmt_time
+from app.templating import conflict_message, fmt_date, fmt_time
 from app.therapy import bp
 from app.therapy.forms import AddendumForm, SessionForm
 from app.web import attempt, commit, int_field, require, today
@@ -61,9 +61,7 @@ def _save(call, form: SessionForm) -> tuple[bool, int]:
         return False, 422
     except Conflict as exc:
         db.session.rollback()
-        when = f" at {fmt_datetime(exc.at)}" if exc.at else ""
-        by = exc.by or "someone else"
-        flash(f"{exc.what} was changed by {by}{when} — review and try again.", "warning")
+        flash(conflict_message(exc), "warning")
         return False, 409
     except ServiceError as exc:
         db.session.rollback()
