@@ -94,3 +94,10 @@ def complete_phase_by_id(episode_id: int, phase: Phase, surgeon, coordinator) ->
             db.session, episode, phase, db.session.get(User, surgeon.id), db.session.get(User, coordinator.id)
         )
     db.session.remove()
+
+
+def fresh_read() -> None:
+    """End any read snapshot in the app's session and forget what it loaded: the next read
+    sees what other sessions committed."""
+    db.session.rollback()
+    db.session.expire_all()

@@ -489,9 +489,7 @@ def test_concurrent_change_in_another_session_is_a_conflict_and_first_change_sur
         first.close()
         second.close()
 
-    db.session.rollback()  # end any read snapshot...
-
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     fresh = db.session.get(ChecklistItem, item_id)
     assert fresh.status is ItemStatus.DONE
     assert fresh.version == 2
@@ -526,8 +524,7 @@ def test_concurrent_change_in_second_session_raises_stale_data_at_commit(app, ep
     finally:
         first.close()
         second.close()
-    db.session.rollback()  # end any read snapshot...
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     fresh = db.session.get(ChecklistItem, item_id)
     assert (fresh.value, fresh.version) == ("first", 2)
     db.session.rollback()

@@ -412,9 +412,7 @@ def test_concurrent_reschedules_the_second_is_a_conflict_and_the_first_survives(
         first.close()
         second.close()
 
-    db.session.rollback()  # end any read snapshot...
-
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     fresh = db.session.get(Episode, episode.id)
     assert (fresh.surgery_date, fresh.version) == (SURGERY, 2)
     assert {i.due_date - timedelta(days=i.step.due_offset_days) for i in fresh.items} == {SURGERY}
@@ -439,9 +437,7 @@ def test_reschedule_after_a_concurrent_tick_keeps_the_tick(app, episode, coordin
         first.close()
         second.close()
 
-    db.session.rollback()  # end any read snapshot...
-
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     fresh = db.session.get(ChecklistItem, item_id)
     assert fresh.status.value == "done"
     assert fresh.completed_by_id == nurse.id
@@ -471,9 +467,7 @@ def test_reschedule_over_stale_items_is_a_conflict(app, episode, coordinator, nu
         first.close()
         second.close()
 
-    db.session.rollback()  # end any read snapshot...
-
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     assert db.session.get(Episode, episode.id).surgery_date == TODAY
     fresh = db.session.get(ChecklistItem, item_id)
     assert (fresh.status.value, fresh.due_date, fresh.version) == ("done", TODAY, 2)
@@ -504,8 +498,7 @@ def test_concurrent_patient_edits_the_second_is_a_conflict(app, episode, coordin
     finally:
         first.close()
         second.close()
-    db.session.rollback()  # end any read snapshot...
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     assert db.session.get(Patient, episode.patient_id).family_name == "Roe"
     assert len(events("patient.update")) == 1
     db.session.rollback()

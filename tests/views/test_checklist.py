@@ -14,8 +14,7 @@ from tests.querycount import counting_queries
 
 
 def _item(item_id: int) -> ChecklistItem:
-    db.session.rollback()  # end any read snapshot...
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     return db.session.get(ChecklistItem, item_id)
 
 

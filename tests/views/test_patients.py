@@ -175,8 +175,7 @@ def test_edit_patient_saves_and_audits(client, coordinator, episode):
         },
     )
     assert response.status_code == 302
-    db.session.rollback()  # end any read snapshot...
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     assert db.session.get(Patient, patient.id).family_name == "Doe-Smith"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "patient.update"))
     assert event.before == {"family_name": "Doe"} and event.after == {"family_name": "Doe-Smith"}
@@ -198,8 +197,7 @@ def test_edit_patient_with_a_stale_version_changes_nothing(client, coordinator, 
     )
     assert response.status_code == 422
     assert "changed by someone else" in response.get_data(as_text=True)
-    db.session.rollback()  # end any read snapshot...
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     assert db.session.get(Patient, patient.id).family_name == "Doe"
 
 
@@ -216,8 +214,7 @@ def test_rescheduling_surgery_moves_every_due_date(client, surgeon, episode):
         },
     )
     assert response.status_code == 302
-    db.session.rollback()  # end any read snapshot...
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     items = db.session.scalars(select(ChecklistItem).where(ChecklistItem.episode_id == episode.id)).all()
     assert all(i.due_date == date(2026, 7, 17) + timedelta(days=i.step.due_offset_days) for i in items)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "episode.update"))
@@ -237,8 +234,7 @@ def test_clearing_the_surgery_date_unschedules_every_item(client, surgeon, episo
             "version": str(episode.version),
         },
     )
-    db.session.rollback()  # end any read snapshot...
-    db.session.expire_all()  # ...and forget what was loaded in it
+    factories.fresh_read()
     dues = db.session.scalars(
         select(ChecklistItem.due_date).where(ChecklistItem.episode_id == episode.id)
     ).all()
