@@ -9,7 +9,7 @@ from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from app import db, passwords
+from app import clock, db, passwords
 from config import config_class
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(settings)
     app.config["PERIOP_ENV"] = cls.ENV_NAME
 
+    clock.set_site_zone(app.config["TIMEZONE"])
     passwords.configure(
         app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"], app.config["ARGON2_PARALLELISM"]
     )
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
     from app.checklist import bp as checklist_bp
+    from app.dashboard import bp as dashboard_bp
     from app.main import bp as main_bp
     from app.outcomes import bp as outcomes_bp
     from app.patients import bp as patients_bp
@@ -112,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(checklist_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(outcomes_bp)
     app.register_blueprint(therapy_bp)

@@ -133,6 +133,17 @@ def write_unit() -> Iterator[None]:
         writing.reset(token)
 
 
+@contextlib.contextmanager
+def read_unit() -> Iterator[None]:
+    """Mark the enclosed work as reading only, even inside a POST (a long export after its
+    audit event is committed), so SQLite starts it with a plain BEGIN and holds no write lock."""
+    token = writing.set(False)
+    try:
+        yield
+    finally:
+        writing.reset(token)
+
+
 def worker_warning(url: str, workers: int) -> str | None:
     """The warning to log when several worker processes would share one SQLite file."""
     if workers > 1 and is_sqlite(url):

@@ -275,6 +275,14 @@ class ChecklistItem(Base):
     __table_args__ = (
         UniqueConstraint("episode_id", "step_id"),
         Index("ix_checklist_item_open_due", "status", "due_date"),
+        # Open items by due date: the dashboard's order, counts and overdue report.
+        Index(
+            "ix_checklist_item_open_by_due",
+            "due_date",
+            "id",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -291,6 +299,8 @@ class ChecklistItem(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The site's local date of completion, compared with due_date for "completed on time".
+    completed_on: Mapped[date | None] = mapped_column(Date)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -151,20 +151,27 @@ def flagged_episode_count(db: Session, today: date, warning_days: int, threshold
     return len(flagged_ids(db, today, warning_days, thresholds))
 
 
+def patient_matches(q: str):
+    """The condition "the patient's MRN or name contains q" (case-insensitive; % and _ literal)."""
+    fragment = q.strip().lower()
+    return or_(
+        *(
+            column.contains(fragment, autoescape=True)
+            for column in (
+                func.lower(Patient.mrn),
+                func.lower(Patient.family_name),
+                func.lower(Patient.given_name),
+                func.lower(Patient.given_name + " " + Patient.family_name),
+            )
+        )
+    )
+
+
 def patient_search(q: str = "") -> Select:
     """Patients matching a name or MRN fragment, by family name."""
     stmt = select(Patient).order_by(Patient.family_name, Patient.given_name, Patient.id)
-    q = q.strip()
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Patient.mrn).like(like),
-                func.lower(Patient.family_name).like(like),
-                func.lower(Patient.given_name).like(like),
-                func.lower(Patient.given_name + " " + Patient.family_name).like(like),
-            )
-        )
+    if q.strip():
+        stmt = stmt.where(patient_matches(q))
     return stmt
 
 

@@ -6,12 +6,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_login import current_user
 
-from app import db
 from app.auth.forms import ButtonForm
 from app.domain.policy import Action, can
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.queries import flagged_episode_count
-from app.web import thresholds, today, warning_days
+from app.web import flagged_episode_ids
 
 
 def _local(moment: datetime) -> datetime:
@@ -58,7 +56,5 @@ def init_app(app: Flask) -> None:
     def _per_request():
         values = {"button_form": ButtonForm(), "nav_flag_count": 0}
         if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
-            values["nav_flag_count"] = flagged_episode_count(
-                db.session, today(), warning_days(), thresholds()
-            )
+            values["nav_flag_count"] = len(flagged_episode_ids())
         return values

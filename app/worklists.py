@@ -6,12 +6,11 @@ from datetime import date, timedelta
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.domain.outcomes import Thresholds
 from app.domain.progress import Flag
 from app.domain.therapy import plan_of, step_progress, therapy_flag
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind
 from app.models import ChecklistItem, Episode, ProtocolStep, Signoff
-from app.queries import flagged_ids, postop_overdue, preop_signed, sessions_facts
+from app.queries import postop_overdue, preop_signed, sessions_facts
 
 LIMIT = 100
 
@@ -55,17 +54,18 @@ def surgery_soon(db: Session, surgeon_id: int, today: date, days: int = 7) -> li
     )
 
 
-def flagged(
-    db: Session, today: date, warning_days: int, thresholds: Thresholds, surgeon_id: int | None = None
-) -> list[Episode]:
-    """Flagged open episodes (of one surgeon, or all), most overdue post-op items first."""
+def flagged(db: Session, flagged_ids: set[int], today: date, surgeon_id: int | None = None) -> list[Episode]:
+    """Flagged open episodes (of one surgeon, or all), most overdue post-op items first.
+
+    `flagged_ids` are the flagged episodes (queries.flagged_ids), worked out once per request.
+    """
     overdue = (
         select(ChecklistItem.episode_id, func.count().label("n"))
         .where(postop_overdue(today))
         .group_by(ChecklistItem.episode_id)
         .subquery()
     )
-    where = Episode.id.in_(sorted(flagged_ids(db, today, warning_days, thresholds)))
+    where = Episode.id.in_(sorted(flagged_ids))
     if surgeon_id is not None:
         where = and_(where, Episode.surgeon_id == surgeon_id)
     stmt = _episodes(where, func.coalesce(overdue.c.n, 0).desc(), Episode.surgery_date).outerjoin(

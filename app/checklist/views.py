@@ -1,4 +1,4 @@
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 
@@ -15,7 +15,7 @@ from app.services import checklist as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import conflict_message, fmt_time
 from app.therapy.panel import therapy_panel
-from app.web import commit, int_field, load_episode, require, thresholds, today, warning_days
+from app.web import commit, due_soon_days, int_field, load_episode, require, thresholds, today, warning_days
 
 HISTORY_LIMIT = 500
 
@@ -31,7 +31,7 @@ def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = 
         episode,
         current_user,
         today(),
-        current_app.config["DUE_SOON_DAYS"],
+        due_soon_days(),
         warning_days(),
         sessions=therapy.sessions,
         extra_flags=(therapy_flag, outcomes.flag),

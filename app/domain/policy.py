@@ -20,6 +20,8 @@ class Action(StrEnum):
     RECORD_OUTCOMES = "record_outcomes"
     MANAGE_USERS = "manage_users"
     LOG_SESSION = "log_session"
+    EXPORT_OUTSTANDING = "export_outstanding"
+    VIEW_COMPLIANCE = "view_compliance"
 
 
 class Actor(Protocol):
@@ -45,6 +47,9 @@ _BY_ROLE: dict[Action, frozenset[Role]] = {
     Action.RECORD_OUTCOMES: frozenset({Role.SURGEON, Role.COORDINATOR, Role.THERAPIST}),
     Action.MANAGE_USERS: frozenset({Role.ADMIN}),
     Action.LOG_SESSION: frozenset({Role.THERAPIST}),
+    # A bulk export of patient identifiers: the roles that run and audit the protocol.
+    Action.EXPORT_OUTSTANDING: frozenset({Role.SURGEON, Role.COORDINATOR}),
+    Action.VIEW_COMPLIANCE: CLINICAL_ROLES,
 }
 
 

@@ -1,4 +1,4 @@
-from flask import current_app, render_template
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app import db, worklists
@@ -8,7 +8,7 @@ from app.domain.schedule import item_state
 from app.domain.vocab import Role
 from app.main import bp
 from app.queries import episode_summaries
-from app.web import thresholds, today, warning_days
+from app.web import due_soon_days, flagged_episode_ids, thresholds, today, warning_days
 
 
 @bp.route("/")
@@ -36,7 +36,7 @@ def _home_for_surgeon():
     me = current_user.id
     awaiting = worklists.awaiting_signoff(db.session, me)
     soon = worklists.surgery_soon(db.session, me, today())
-    flagged = worklists.flagged(db.session, today(), warning_days(), thresholds(), surgeon_id=me)
+    flagged = worklists.flagged(db.session, flagged_episode_ids(), today(), surgeon_id=me)
     summaries = _summaries(awaiting, soon, flagged)
     ready = [e for e in awaiting if summaries[e.id].ready_to_sign]
     awaiting = ready + [e for e in awaiting if not summaries[e.id].ready_to_sign]
@@ -47,10 +47,7 @@ def _home_for_surgeon():
 
 def _home_for_items(role):
     items = worklists.open_items_for_role(db.session, role)
-    rows = [
-        (item, item_state(item.status, item.due_date, today(), current_app.config["DUE_SOON_DAYS"]))
-        for item in items
-    ]
+    rows = [(item, item_state(item.status, item.due_date, today(), due_soon_days())) for item in items]
     summaries = _summaries([i.episode for i in items])
     return render_template("main/home_items.html", rows=rows, summaries=summaries, today=today())
 
@@ -62,8 +59,7 @@ def _home_for_therapist():
 
 
 def _home_for_coordinator():
-    flagged = worklists.flagged(db.session, today(), warning_days(), thresholds())
-    return render_template("main/home.html", episodes=flagged, summaries=_summaries(flagged))
+    return redirect(url_for("dashboard.index"))
 
 
 @bp.route("/health")

@@ -56,6 +56,13 @@ def _short(item: ChecklistItem) -> str:
     return title if len(title) <= 60 else title[:57] + "…"
 
 
+def _completed(item: ChecklistItem, actor: User) -> None:
+    """Record who completed the item, when, and on which local day (for "on time")."""
+    item.completed_by = actor
+    item.completed_at = clock.now()
+    item.completed_on = clock.site_today()
+
+
 def _apply(
     db: Session,
     actor: User,
@@ -128,8 +135,7 @@ def mark_done(
     item.status = ItemStatus.DONE
     item.value = cleaned
     item.reason = None
-    item.completed_by = actor
-    item.completed_at = clock.now()
+    _completed(item, actor)
     _apply(db, actor, item, "item.done", "Marked done", before)
     if note and note.strip():
         _add_note(db, actor, item, note)
@@ -150,8 +156,7 @@ def mark_not_applicable(
     item.status = ItemStatus.NOT_APPLICABLE
     item.value = None
     item.reason = text
-    item.completed_by = actor
-    item.completed_at = clock.now()
+    _completed(item, actor)
     _apply(db, actor, item, "item.not_applicable", "Marked not applicable", before, text)
 
 
@@ -169,6 +174,7 @@ def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int,
     item.reason = None
     item.completed_by = None
     item.completed_at = None
+    item.completed_on = None
     _apply(db, actor, item, "item.reopen", "Reopened", before, text)
 
 
@@ -213,8 +219,7 @@ def complete_by_records(
     item.status = ItemStatus.DONE
     item.value = value
     item.reason = None
-    item.completed_by = actor
-    item.completed_at = clock.now()
+    _completed(item, actor)
     _apply(db, actor, item, "item.satisfied", f"Completed by {because}", before)
     return True
 

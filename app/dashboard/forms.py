@@ -1,0 +1,167 @@
+"""The dashboard's filter form: read from the URL (bookmarkable), so no CSRF token."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional, ValidationError
+
+from app.domain.compliance import Month, period_problem
+from app.domain.outstanding import MAX_SEARCH, OPEN_STATES, OutstandingFilters, date_range_problem
+from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
+from app.patients.forms import IsoDateField
+
+VIEWS = (("items", "Items"), ("episodes", "By episode"))
+NO = (False, "false", "", "0", "no", "off")
+
+
+class ListChoice(SelectField):
+    """A select whose unknown values get a message naming the field, not "Not a valid choice"."""
+
+    def pre_validate(self, form):
+        if self.data not in {c[0] for c in self.iter_choices()} and self.data not in (None, ""):
+            raise ValidationError(f"Choose a {self.label.text.lower()} from the list.")
+
+
+def _blank_is_none(value):
+    return value or None
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value or None  # kept as typed, so validation names it
+
+
+def _page(value) -> int | str:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value if value not in (None, "") else 1
+
+
+class SurgeonFilter(FlaskForm):
+    """A filter form with a surgeon choice, offered from the surgeons passed in."""
+
+    class Meta:
+        csrf = False  # a GET filter: nothing changes, and the URL can be shared
+
+    surgeon = ListChoice("Surgeon", coerce=_int_or_none, validate_choice=False)
+
+    def set_surgeons(self, surgeons) -> None:
+        """Offer every surgeon who has operated or will (inactive ones too: their episodes remain)."""
+        self.surgeon.choices = [SelectChoice("", "Any surgeon")] + [
+            SelectChoice(u.id, u.full_name + ("" if u.active else " (inactive)")) for u in surgeons
+        ]
+
+
+class OutstandingFilterForm(SurgeonFilter):
+    phase = ListChoice(
+        "Phase",
+        choices=[SelectChoice("", "Any phase")] + [SelectChoice(p.value, p.label) for p in Phase],
+        coerce=_blank_is_none,
+        validate_choice=False,
+    )
+    state = ListChoice(
+        "State",
+        choices=[SelectChoice("", "Any state")] + [SelectChoice(s.value, s.label) for s in OPEN_STATES],
+        coerce=_blank_is_none,
+        validate_choice=False,
+    )
+    role = ListChoice(
+        "Responsible role",
+        choices=[SelectChoice("", "Any role")]
+        + [SelectChoice(r.value, r.label) for r in Role if r in CLINICAL_ROLES],
+        coerce=_blank_is_none,
+        validate_choice=False,
+    )
+    due_from = IsoDateField("Due from", validators=[Optional()])
+    due_to = IsoDateField("Due to", validators=[Optional()])
+    required = BooleanField("Required only", false_values=NO)
+    flagged = BooleanField("Flagged episodes only", false_values=NO)
+    q = StringField(
+        "Patient",
+        validators=[Length(max=MAX_SEARCH, message=f"Keep the search to {MAX_SEARCH} characters.")],
+        render_kw={"placeholder": "Name or MRN", "type": "search"},
+    )
+    view = ListChoice("View", choices=[SelectChoice(v, label) for v, label in VIEWS], validate_choice=False)
+    page = StringField("Page", filters=[_page])
+
+    def validate_due_to(self, field):
+        problem = date_range_problem(self.due_from.data, field.data)
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_page(self, field):
+        if not isinstance(field.data, int) or field.data < 1:
+            raise ValidationError("Enter a page number from 1.")
+
+    @property
+    def page_number(self) -> int:
+        return self.page.data if isinstance(self.page.data, int) and self.page.data >= 1 else 1
+
+    @property
+    def by_episode(self) -> bool:
+        return self.view.data == "episodes"
+
+    def filters(self) -> OutstandingFilters:
+        """The filters as typed values (call after validate())."""
+        return OutstandingFilters(
+            phase=Phase(self.phase.data) if self.phase.data else None,
+            state=ItemState(self.state.data) if self.state.data else None,
+            role=Role(self.role.data) if self.role.data else None,
+            surgeon_id=self.surgeon.data,
+            due_from=self.due_from.data,
+            due_to=self.due_to.data,
+            required_only=bool(self.required.data),
+            flagged_only=bool(self.flagged.data),
+            patient=(self.q.data or "").strip(),
+        )
+
+
+MONTH_MESSAGE = "Enter a month as YYYY-MM."
+
+
+class MonthField(StringField):
+    """A YYYY-MM month (the browser shows a month picker); data is a Month or None."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"type": "month", "placeholder": "YYYY-MM"})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.raw_data = [raw]
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = Month.parse(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError(MONTH_MESSAGE) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.key if self.data else ""
+
+
+class ComplianceFilterForm(SurgeonFilter):
+    start = MonthField("From month")
+    end = MonthField("To month")
+
+    def period(self, this_month: Month) -> tuple[Month, Month]:
+        """The months asked for: by default the twelve months up to this one."""
+        last = self.end.data or this_month
+        return self.start.data or last.minus(11), last
+
+    def period_valid(self, this_month: Month) -> bool:
+        """validate(), then check the period; problems are put on the "to" field."""
+        if not self.validate():
+            return False
+        problem = period_problem(*self.period(this_month))
+        if problem:
+            self.end.errors = [*self.end.errors, problem]
+            return False
+        return True

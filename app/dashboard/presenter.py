@@ -1,0 +1,127 @@
+"""Turn the outstanding-items queries into what the dashboard shows, in a fixed number of queries."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from app.domain.outcomes import Thresholds
+from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, days_overdue, page_count
+from app.domain.schedule import item_state, relative_hint
+from app.domain.vocab import ItemState
+from app.models import Episode
+from app.outstanding import (
+    EpisodeGroup,
+    count_rows,
+    episode_groups,
+    group_rows,
+    items_of_episodes,
+    outstanding_items,
+    state_counts,
+)
+from app.queries import EpisodeSummary, episode_summaries
+
+
+@dataclass(frozen=True)
+class Today:
+    """What "now" means for the page: the date and the site's thresholds."""
+
+    date: date
+    due_soon_days: int
+    warning_days: int
+    thresholds: Thresholds
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    row: object  # a row of outstanding.outstanding_items
+    state: ItemState
+    hint: str
+    days_overdue: int
+
+
+@dataclass(frozen=True)
+class GroupView:
+    episode: Episode
+    group: EpisodeGroup
+    summary: EpisodeSummary
+    items: list[ItemRow]
+
+
+@dataclass
+class OutstandingPage:
+    counts: dict[ItemState, int]
+    total: int  # items (or episodes, by episode) that pass the filters
+    page: int
+    by_episode: bool
+    rows: list[ItemRow] = field(default_factory=list)
+    groups: list[GroupView] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return page_count(self.total)
+
+    @property
+    def past_end(self) -> bool:
+        return self.page > self.pages
+
+    @property
+    def first_shown(self) -> int:
+        return min((self.page - 1) * PAGE_SIZE + 1, self.total)
+
+    @property
+    def last_shown(self) -> int:
+        return min(self.page * PAGE_SIZE, self.total)
+
+
+def item_row(row, today: Today) -> ItemRow:
+    state = item_state(row.status, row.due_date, today.date, today.due_soon_days)
+    return ItemRow(
+        row=row,
+        state=state,
+        hint=relative_hint(row.due_date, today.date, state),
+        days_overdue=days_overdue(row.due_date, today.date),
+    )
+
+
+def outstanding_page(
+    db: Session,
+    filters: OutstandingFilters,
+    page: int,
+    by_episode: bool,
+    today: Today,
+    flagged: set[int],
+) -> OutstandingPage:
+    """One page of outstanding items (or of episodes with their items) and the counts per state."""
+    counts = state_counts(db, filters, today.date, today.due_soon_days, flagged)
+    offset = (page - 1) * PAGE_SIZE
+    if not by_episode:
+        total = counts[filters.state] if filters.state else sum(counts.values())
+        result = OutstandingPage(counts, total, page, by_episode=False)
+        if not result.past_end and total:
+            stmt = outstanding_items(filters, today.date, today.due_soon_days, flagged)
+            result.rows = [item_row(r, today) for r in db.execute(stmt.limit(PAGE_SIZE).offset(offset))]
+        return result
+    groups_stmt = episode_groups(filters, today.date, today.due_soon_days, flagged)
+    result = OutstandingPage(counts, count_rows(db, groups_stmt), page, by_episode=True)
+    if result.past_end or not result.total:
+        return result
+    groups = group_rows(db, groups_stmt, PAGE_SIZE, offset)
+    ids = [g.episode_id for g in groups]
+    episodes = {
+        e.id: e
+        for e in db.scalars(
+            select(Episode)
+            .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
+            .where(Episode.id.in_(ids))
+        )
+    }
+    summaries = episode_summaries(db, ids, today.date, today.warning_days, today.thresholds)
+    items: dict[int, list[ItemRow]] = {i: [] for i in ids}
+    for row in db.execute(items_of_episodes(filters, ids, today.date, today.due_soon_days, flagged)):
+        items[row.episode_id].append(item_row(row, today))
+    result.groups = [
+        GroupView(episodes[g.episode_id], g, summaries[g.episode_id], items[g.episode_id]) for g in groups
+    ]
+    return result

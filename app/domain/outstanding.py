@@ -1,0 +1,97 @@
+"""Outstanding items: the dashboard's filters and the due-date window of each state.
+
+Pure rules: the query turns a state into its window on the indexed due date, and the page
+shows the state from the same `item_state()` the episode page uses, so both always agree.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from app.domain.vocab import ItemState, Phase, Role
+
+# The states an open item can be in, in the dashboard's order (overdue first).
+OPEN_STATES = (ItemState.OVERDUE, ItemState.DUE_SOON, ItemState.PENDING, ItemState.UNSCHEDULED)
+PAGE_SIZE = 50
+MAX_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class Window:
+    """Due dates from `first` to `last`, inclusive; None is open-ended. `scheduled` False means
+    the items with no due date (surgery not yet scheduled)."""
+
+    first: date | None = None
+    last: date | None = None
+    scheduled: bool = True
+
+
+def state_window(state: ItemState, today: date, due_soon_days: int) -> Window:
+    """The due dates at which an open item shows `state` today."""
+    if state is ItemState.OVERDUE:
+        return Window(last=today - timedelta(days=1))
+    if state is ItemState.DUE_SOON:
+        return Window(first=today, last=today + timedelta(days=due_soon_days))
+    if state is ItemState.PENDING:
+        return Window(first=today + timedelta(days=due_soon_days + 1))
+    if state is ItemState.UNSCHEDULED:
+        return Window(scheduled=False)
+    raise ValueError(f"{state} is not a state of an open item")
+
+
+def days_overdue(due: date | None, today: date) -> int:
+    """Whole days past the due date (0 when not overdue or not scheduled)."""
+    return 0 if due is None or due >= today else (today - due).days
+
+
+@dataclass(frozen=True)
+class OutstandingFilters:
+    """What the dashboard shows: every field narrows the list; the defaults show everything."""
+
+    phase: Phase | None = None
+    state: ItemState | None = None
+    role: Role | None = None
+    surgeon_id: int | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    required_only: bool = False
+    flagged_only: bool = False
+    patient: str = ""
+
+    def without_state(self) -> "OutstandingFilters":
+        """The same filters for every state (the counts at the top of the page)."""
+        return OutstandingFilters(**{**self.__dict__, "state": None})
+
+    def describe(self, surgeon_name: str | None = None) -> str:
+        """The filters in words, for exports and the audit trail ("all outstanding items")."""
+        parts = []
+        if self.phase:
+            parts.append(self.phase.label)
+        if self.state:
+            parts.append(self.state.label)
+        if self.role:
+            parts.append(f"{self.role.label} items")
+        if self.surgeon_id is not None:
+            parts.append(f"surgeon {surgeon_name or self.surgeon_id}")
+        if self.due_from:
+            parts.append(f"due from {self.due_from.isoformat()}")
+        if self.due_to:
+            parts.append(f"due to {self.due_to.isoformat()}")
+        if self.required_only:
+            parts.append("required only")
+        if self.flagged_only:
+            parts.append("flagged episodes only")
+        if self.patient:
+            parts.append(f"patient “{self.patient}”")
+        return "; ".join(parts) if parts else "all outstanding items"
+
+
+def date_range_problem(due_from: date | None, due_to: date | None) -> str | None:
+    """Why a due-date range cannot be used, or None."""
+    if due_from and due_to and due_from > due_to:
+        return "The “due from” date is after the “due to” date."
+    return None
+
+
+def page_count(total: int, page_size: int = PAGE_SIZE) -> int:
+    """Pages needed for `total` rows (at least one, so an empty list still has page 1)."""
+    return max((total + page_size - 1) // page_size, 1)
