@@ -1,0 +1,1 @@
+"""The benchmark: a synthetic site, the app and two floor endpoints under load (`make bench`)."""
