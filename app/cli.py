@@ -1,4 +1,4 @@
-"""Command-line tasks: flask migrate, load-protocols, create-user, seed-demo."""
+"""Command-line tasks: flask migrate, load-protocols, create-user, seed-demo, overdue-report."""
 
 import click
 from flask import Flask, current_app
@@ -6,15 +6,25 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from app import clock, db, migrate
-from app.domain.vocab import Role
+from app.domain.outstanding import OutstandingFilters
+from app.domain.vocab import CLINICAL_ROLES, ItemState, Role
+from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record, overdue_text
 from app.models import User
+from app.outstanding import outstanding_items
 from app.services import demo, protocols
 from app.services.errors import ServiceError
+from app.services.exports import record_export
 from app.services.users import create_user
 
 
 def init_app(app: Flask) -> None:
-    for command in (migrate_command, load_protocols_command, create_user_command, seed_demo_command):
+    for command in (
+        migrate_command,
+        load_protocols_command,
+        create_user_command,
+        seed_demo_command,
+        overdue_report_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -74,3 +84,32 @@ def seed_demo_command() -> None:
             db.session.commit()
             click.echo("Demo data loaded.")
     click.echo(demo.logins_text())
+
+
+@click.command("overdue-report")
+@with_appcontext
+@click.option(
+    "--role",
+    type=click.Choice(sorted(r.value for r in CLINICAL_ROLES)),
+    help="Only the items this role is responsible for.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True)
+def overdue_report_command(role: str | None, fmt: str) -> None:
+    """Print the overdue items of open episodes, most overdue first (for a daily e-mail)."""
+    today = clock.today(current_app.config["TIMEZONE"])
+    due_soon = current_app.config["DUE_SOON_DAYS"]
+    filters = OutstandingFilters(state=ItemState.OVERDUE, role=Role(role) if role else None)
+    with db.write_unit():
+        record_export(db.session, None, "Printed the overdue report", filters.describe(), "export.overdue")
+        db.session.commit()
+    with db.read_unit():
+        rows = db.session.execute(
+            outstanding_items(filters, today, due_soon).execution_options(yield_per=1000)
+        )
+        if fmt == "csv":
+            records = (outstanding_record(r, today, due_soon) for r in rows)
+            for chunk in csv_chunks(OUTSTANDING_HEADER, records):
+                click.echo(chunk, nl=False)
+            return
+        for line in overdue_text(rows, today, Role(role) if role else None):
+            click.echo(line)

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.auth.forms import ButtonForm
 from app.domain.policy import Action, can
+from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
 from app.web import flagged_episode_ids
 
@@ -21,7 +22,7 @@ def fmt_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = _local(value)
-    return f"{value.day} {value:%b %Y}"
+    return day_text(value)
 
 
 def fmt_time(value: datetime | None) -> str:

@@ -25,6 +25,7 @@ def _report():
     if not form.period_valid(Month.of(today())):
         return form, None
     first, last = form.period(Month.of(today()))
+    form.start.data, form.end.data = first, last  # show the period the report covers
     names = {u.id: u.full_name for u in surgeons}
     return form, build_report(db.session, first, last, form.surgeon.data, names, today())
 

@@ -142,7 +142,7 @@ class MonthField(StringField):
             raise ValueError(MONTH_MESSAGE) from None
 
     def _value(self):
-        if self.raw_data:
+        if self.raw_data and self.raw_data[0]:
             return self.raw_data[0]
         return self.data.key if self.data else ""
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.domain.progress import Flag
+from app.domain.schedule import day_text
 from app.domain.vocab import Instrument, TimePoint
 
 Scores = Mapping[TimePoint, Mapping[Instrument, int]]
@@ -177,11 +178,13 @@ def recording_problems(
         problems.append("The date taken cannot be in the future.")
     if time_point is TimePoint.BASELINE:
         if surgery_date is not None and taken_on > surgery_date:
-            problems.append(f"Baseline scores are taken before surgery: on or before {_day(surgery_date)}.")
+            problems.append(
+                f"Baseline scores are taken before surgery: on or before {day_text(surgery_date)}."
+            )
     elif surgery_date is None:
         problems.append("Follow-up scores need a surgery date: schedule the surgery first.")
     elif taken_on <= surgery_date:
-        problems.append(f"Follow-up scores are taken after surgery: after {_day(surgery_date)}.")
+        problems.append(f"Follow-up scores are taken after surgery: after {day_text(surgery_date)}.")
     return problems
 
 
@@ -194,7 +197,3 @@ def value_problems(values: Mapping[Instrument, int | None]) -> list[str]:
         or isinstance(values.get(instrument), bool)
         or not 0 <= values[instrument] <= instrument.maximum
     ]
-
-
-def _day(value: date) -> str:
-    return f"{value.day} {value:%b %Y}"

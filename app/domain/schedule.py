@@ -39,6 +39,11 @@ def relative_hint(due: date | None, today: date, state: ItemState) -> str:
     return f"due in {days} day{'s' if days != 1 else ''}"
 
 
+def day_text(value: date) -> str:
+    """A date as the interface shows it: "24 Nov 2026"."""
+    return f"{value.day} {value:%b %Y}"
+
+
 def age_on(date_of_birth: date, today: date) -> int:
     """Return the age in whole years on a given day."""
     before_birthday = (today.month, today.day) < (date_of_birth.month, date_of_birth.day)
