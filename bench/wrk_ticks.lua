@@ -29,6 +29,8 @@ function init(args)
    end
    next_item = 1
    exhausted = 0
+   -- wrk.format uses wrk.headers (with the -H cookie) only when given no headers of its own.
+   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 end
 
 function request()
@@ -39,12 +41,8 @@ function request()
    end
    next_item = next_item + 1
    local episode, item, version = line:match("(%d+) (%d+) (%d+)")
-   return wrk.format(
-      "POST",
-      "/episodes/" .. episode .. "/items/" .. item .. "/done",
-      { ["Content-Type"] = "application/x-www-form-urlencoded" },
-      "csrf_token=" .. token .. "&version=" .. version
-   )
+   local path = "/episodes/" .. episode .. "/items/" .. item .. "/done"
+   return wrk.format("POST", path, nil, "csrf_token=" .. token .. "&version=" .. version)
 end
 
 function done(summary, latency, requests)
