@@ -159,15 +159,17 @@ class EpisodeGroup:
 def episode_groups(
     filters: OutstandingFilters, today: date, due_soon_days: int, flagged: set[int] | None = None
 ) -> Select:
-    """One row per episode with outstanding items that pass the filters, the most overdue first."""
+    """One row per episode with outstanding items that pass the filters: the most overdue items
+    first, then the earliest due."""
     overdue = _in_window(ItemState.OVERDUE, today, due_soon_days)
     due_soon = _in_window(ItemState.DUE_SOON, today, due_soon_days)
     first_due = func.min(ChecklistItem.due_date)
+    overdue_count = func.sum(case((overdue, 1), else_=0))
     stmt = _joined(
         select(
             ChecklistItem.episode_id,
             func.count().label("items"),
-            func.sum(case((overdue, 1), else_=0)).label("overdue"),
+            overdue_count.label("overdue"),
             func.sum(case((due_soon, 1), else_=0)).label("due_soon"),
             first_due.label("first_due"),
         ).select_from(ChecklistItem),
@@ -178,7 +180,7 @@ def episode_groups(
     return (
         stmt.where(*_conditions(filters, today, due_soon_days, flagged))
         .group_by(ChecklistItem.episode_id)
-        .order_by(nulls_last(first_due.asc()), ChecklistItem.episode_id)
+        .order_by(overdue_count.desc(), nulls_last(first_due.asc()), ChecklistItem.episode_id)
     )
 
 

@@ -222,6 +222,14 @@ def episode(app, coordinator, surgeon, protocol):
 
 
 @pytest.fixture
+def world(protocol, users, surgeon2):
+    """Makes episodes in given states through the services (tests/world.py)."""
+    from tests.world import World  # imports this module: load it late
+
+    return World(protocol, users, surgeon2)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -232,7 +240,7 @@ class CsrfClient(FlaskClient):
     def csrf_token(self) -> str:
         page = self.get("/login", follow_redirects=False)
         if page.status_code == 302:
-            page = self.get("/")
+            page = self.get("/", follow_redirects=True)  # a coordinator's home is the dashboard
         match = _CSRF_RE.search(page.get_data(as_text=True))
         assert match, "no CSRF token on the page"
         return match.group(1) or match.group(2)

@@ -370,7 +370,8 @@ def test_admin_actions_refuse_get(admin_client, nurse):
 def test_every_user_finds_change_password_in_the_navigation(client, users):
     for user in users.values():
         login(client, user)
-        assert 'href="/account/password">Change password</a>' in client.get("/").get_data(as_text=True)
+        home = client.get("/", follow_redirects=True).get_data(as_text=True)
+        assert 'href="/account/password">Change password</a>' in home
         client.form_post("/logout")
 
 

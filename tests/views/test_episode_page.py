@@ -73,8 +73,9 @@ def test_not_improving_shows_on_the_page_in_the_list_and_in_the_nav_count(
     assert "Not improving" in listing[listing.index(f'data-mrn="{episode.patient.mrn}"') :].split("</tr>")[0]
     count = int(re.search(r"data-flag-count>(\d+)<", page).group(1))
     assert count == 1
-    home = client.get("/").get_data(as_text=True)
-    assert f'data-episode="{episode.id}"' in home
+    flagged = client.get("/dashboard?view=episodes&flagged=1").get_data(as_text=True)
+    assert f'data-episode="{episode.id}"' in flagged
+    assert "Not improving" in flagged[flagged.index(f'data-episode="{episode.id}"') :].split("</tr>")[0]
 
 
 def test_thresholds_come_from_configuration(app):

@@ -5,88 +5,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from app import db
-from app.domain.vocab import ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
-from app.models import ChecklistItem, User
-from app.queries import episode_with_checklist
-from app.services import checklist, outcomes, signoffs
+from app.domain.vocab import Phase, Role
 from tests import factories
-from tests.conftest import PASSWORD, login
+from tests.conftest import login
 from tests.querycount import counting_queries
 
 TODAY = date(2026, 6, 17)
-
-
-def _value(item: ChecklistItem) -> str | None:
-    step = item.step
-    if step.kind is not StepKind.VALUE:
-        return None
-    return {
-        ValueType.NUMBER: f"{step.min_value or 0:g}",
-        ValueType.YES_NO: "no",
-        ValueType.TIME: "08:30",
-    }.get(step.value_type, "L4-L5")
-
-
-class World:
-    """Makes episodes in given states through the services."""
-
-    def __init__(self, protocol, users, surgeon2):
-        self.protocol = protocol
-        self.users = users
-        self.surgeon2 = surgeon2
-        self.names = iter(f"Patient{chr(65 + a)}{chr(65 + b)}" for a in range(26) for b in range(26))
-
-    def episode(
-        self,
-        days: int | None,
-        surgeon=None,
-        complete: tuple[Phase, ...] = (),
-        sign: bool = False,
-        close: bool = False,
-        therapy_done: bool = False,
-    ):
-        surgeon = surgeon or self.users[Role.SURGEON]
-        created = factories.episode(
-            self.users[Role.COORDINATOR],
-            surgeon,
-            self.protocol,
-            surgery_date=None if days is None else TODAY + timedelta(days=days),
-            family_name=next(self.names),
-        )
-        if complete or sign or close or therapy_done:
-            with db.write_unit():
-                episode = episode_with_checklist(db.session, created.id)
-                signer = db.session.get(User, surgeon.id)
-                coordinator = db.session.get(User, self.users[Role.COORDINATOR].id)
-                for item in episode.items:
-                    if item.status is not ItemStatus.OPEN:
-                        continue
-                    if item.phase in complete and item.required:
-                        actor = coordinator if item.role is Role.COORDINATOR else signer
-                        if item.step.outcome_time_point is TimePoint.BASELINE:
-                            taken_on = min(episode.surgery_date or TODAY, TODAY)
-                            outcomes.record_scores(
-                                db.session, actor, episode, TimePoint.BASELINE, taken_on, 40, 6, 7, TODAY
-                            )
-                        elif item.step.kind is StepKind.SESSIONS or item.step.outcome_time_point:
-                            checklist.mark_not_applicable(db.session, actor, item, item.version, "No")
-                        else:
-                            checklist.mark_done(db.session, actor, item, item.version, _value(item))
-                    elif therapy_done and item.phase is Phase.AFTER and item.role is Role.THERAPIST:
-                        checklist.mark_not_applicable(db.session, signer, item, item.version, "Transferred")
-                if sign:
-                    signoffs.sign(db.session, signer, episode, Phase.BEFORE, PASSWORD, 5, 15)
-                if close:
-                    signoffs.close(db.session, coordinator, episode, episode.version, "Patient transferred")
-                db.session.commit()
-            db.session.remove()
-        return created
-
-
-@pytest.fixture
-def world(protocol, users, surgeon2):
-    return World(protocol, users, surgeon2)
 
 
 def home(client) -> str:
@@ -316,39 +240,16 @@ def test_therapist_home_lists_episodes_after_surgery_with_therapy_open(client, w
 # coordinator
 
 
-def test_coordinator_home_lists_all_flagged_episodes_most_overdue_first(client, world, coordinator, surgeon2):
-    three_days_ago = world.episode(-3, complete=(Phase.BEFORE,), sign=True)
-    preop_tomorrow = world.episode(1)
-    twenty_days_ago = world.episode(-20, surgeon=surgeon2, complete=(Phase.BEFORE,), sign=True)
-    preop_today = world.episode(0)
-    not_flagged = world.episode(10)
-    signed_tomorrow = world.episode(1, complete=(Phase.BEFORE,), sign=True)
-    closed = world.episode(-30, close=True)
-
+def test_coordinator_home_is_the_outstanding_items_dashboard(client, world, coordinator):
+    world.episode(-3)
     login(client, coordinator)
-    page = home(client)
-    assert episode_ids(page, "flagged") == [
-        twenty_days_ago.id,
-        three_days_ago.id,
-        preop_today.id,
-        preop_tomorrow.id,
-    ]
-    for excluded in (not_flagged, signed_tomorrow, closed):
-        assert f"/episodes/{excluded.id}" not in page
-    row = table_row(page, "flagged", twenty_days_ago)
-    assert_row_shows_the_episode(row, twenty_days_ago)
-    assert "Dr Tom Second" in row
-    assert "Incomplete post-op steps (6 overdue)" in row
-    assert "Pre-op not signed off (surgery tomorrow)" in table_row(page, "flagged", preop_tomorrow)
-    assert re.search(r"data-flag-count>4<", page)
 
+    response = client.get("/")
 
-def test_coordinator_home_when_nothing_is_flagged(client, world, coordinator):
-    world.episode(10)
-    login(client, coordinator)
-    page = home(client)
-    assert 'data-empty="flagged"' in page
-    assert re.search(r"data-flag-count>0<", page)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/dashboard")
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert '<h1 class="h3 mb-0">Outstanding items</h1>' in page
 
 
 def test_home_needs_a_login(client):
@@ -369,9 +270,7 @@ def _populate(world, surgeon, surgeon2, copies: int) -> None:
         world.episode(None)  # unscheduled
 
 
-@pytest.mark.parametrize(
-    "role", [Role.SURGEON, Role.NURSE, Role.ANAESTHETIST, Role.THERAPIST, Role.COORDINATOR]
-)
+@pytest.mark.parametrize("role", [Role.SURGEON, Role.NURSE, Role.ANAESTHETIST, Role.THERAPIST])
 def test_home_pages_run_a_fixed_number_of_queries(app, client, world, users, surgeon2, role):
     engine = app.extensions["periop_engine"]
     surgeon = users[Role.SURGEON]
