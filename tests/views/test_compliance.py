@@ -1,0 +1,235 @@
+"""The compliance report: figures per month of surgery, surgeon and phase worked by hand, filters,
+bad input, the chart, the CSV and the items most often late."""
+
+import csv
+import io
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+
+from app import clock, db
+from app.exports import BOM, COMPLIANCE_HEADER
+from app.models import User
+from app.queries import episode_with_checklist
+from app.services import checklist, signoffs
+from tests import factories
+from tests.conftest import NOW, login
+
+
+def work(episode_id: int, actor_id: int, code: str, on: date, not_applicable: bool = False) -> None:
+    """Complete one item on a given day (the clock moved there and back)."""
+    clock.set_now(datetime(on.year, on.month, on.day, 12, tzinfo=UTC))
+    try:
+        with db.write_unit():
+            episode = episode_with_checklist(db.session, episode_id)
+            item = factories.item(episode, code)
+            actor = db.session.get(User, actor_id)
+            if not_applicable:
+                checklist.mark_not_applicable(db.session, actor, item, item.version, "Not a smoker")
+            else:
+                checklist.mark_done(db.session, actor, item, item.version, factories.sample_value(item))
+            db.session.commit()
+    finally:
+        clock.set_now(NOW)
+        db.session.remove()
+
+
+@pytest.fixture
+def report_site(coordinator, surgeon, surgeon2, protocol):
+    """May: surgeon's episode partly worked; June: surgeon2's, nothing done; July: a closed one;
+    and one not yet scheduled."""
+    may = factories.episode(coordinator, surgeon, protocol, surgery_date=date(2026, 5, 20), family_name="May")
+    for code, on in (
+        ("pre_conservative_care", date(2026, 5, 6)),  # on its due date: on time
+        ("pre_education_consent", date(2026, 5, 1)),  # early: on time
+        ("pre_site_mark", date(2026, 5, 21)),  # a day late
+        ("pre_opioid_review", date(2026, 6, 17)),  # due 20 Apr: late
+        ("post_vte", date(2026, 5, 20)),  # on time
+    ):
+        work(may.id, surgeon.id, code, on)
+    work(may.id, surgeon.id, "pre_smoking", date(2026, 4, 10), not_applicable=True)  # on time
+    june = factories.episode(
+        coordinator, surgeon2, protocol, surgery_date=date(2026, 6, 10), family_name="June"
+    )
+    july = factories.episode(
+        coordinator, surgeon, protocol, surgery_date=date(2026, 7, 5), family_name="July"
+    )
+    with db.write_unit():
+        episode = episode_with_checklist(db.session, july.id)
+        signoffs.close(
+            db.session, db.session.get(User, coordinator.id), episode, episode.version, "Transferred"
+        )
+        db.session.commit()
+    db.session.remove()
+    factories.episode(coordinator, surgeon, protocol, surgery_date=None, family_name="Later")
+    return {"may": may, "june": june, "july": july}
+
+
+def report(client, **args) -> str:
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    response = client.get(f"/dashboard/compliance?{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def cell(page: str, table_id: str, row: str, phase: str) -> tuple[str, str, str]:
+    """(completed %, on time %, "n of m") shown in one cell of a report table."""
+    table = page[page.index(f'id="{table_id}"') :].split("</table>")[0]
+    tr = table[table.index(f'data-row="{row}"') :].split("</tr>")[0]
+    td = tr[tr.index(f'data-phase="{phase}"') :].split("</td>")[0]
+    if "data-completed" not in td:
+        return ("–", "–", "")
+    completed = re.search(r'data-completed="(\d+)"', td).group(1)
+    on_time = re.search(r'data-on-time="(\d+)"', td).group(1)
+    counts = re.search(r"(\d+ of \d+)", td).group(1)
+    return completed, on_time, counts
+
+
+def test_figures_per_month_and_phase_are_the_share_due_that_was_completed_and_on_time(
+    client, coordinator, report_site
+):
+    login(client, coordinator)
+    page = report(client)
+
+    assert "Jul 2025 – Jun 2026 · all surgeons" in page
+    # Before: 11 required, all due; 5 completed (4 done, 1 not applicable); 3 on time.
+    assert cell(page, "by-month", "2026-05", "before") == ("45", "27", "5 of 11")
+    # During: 9 required, due on the day of surgery, none done.
+    assert cell(page, "by-month", "2026-05", "during") == ("0", "0", "0 of 9")
+    # After: 6 of 12 required are due by 17 Jun; one done on time; the rest are not yet due.
+    assert cell(page, "by-month", "2026-05", "after") == ("17", "17", "1 of 6")
+    assert cell(page, "by-month", "2026-05", "overall") == ("23", "15", "6 of 26")
+    assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 25")
+    assert cell(page, "by-month", "2026-04", "overall") == ("–", "–", "")
+
+
+def test_figures_per_surgeon_cover_the_period(client, coordinator, report_site):
+    login(client, coordinator)
+    page = report(client)
+
+    assert cell(page, "by-surgeon", str(report_site["may"].surgeon_id), "overall") == ("23", "15", "6 of 26")
+    assert cell(page, "by-surgeon", str(report_site["june"].surgeon_id), "overall") == ("0", "0", "0 of 25")
+    assert "Overall:" in page and "6 of 51" in page
+
+
+def test_episodes_not_yet_scheduled_are_left_out_and_said_so(client, coordinator, report_site):
+    login(client, coordinator)
+    page = report(client)
+    assert "1 open episode not yet scheduled is not counted (no month of surgery)." in page
+
+
+def test_a_closed_episode_counts_its_open_items_as_not_done(client, coordinator, report_site):
+    login(client, coordinator)
+    page = report(client, start="2026-07", end="2026-07")
+
+    assert "Jul 2026 – Jul 2026" in page
+    assert cell(page, "by-month", "2026-07", "overall") == ("0", "0", "0 of 32")
+
+
+def test_surgeon_filter_reports_one_surgeon(client, coordinator, surgeon2, report_site):
+    login(client, coordinator)
+    page = report(client, surgeon=surgeon2.id)
+
+    assert "· Dr Tom Second" in page
+    assert cell(page, "by-month", "2026-05", "overall") == ("–", "–", "")
+    assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 25")
+    assert "not yet scheduled" not in page  # the unscheduled episode is the other surgeon's
+
+
+def test_the_period_defaults_to_the_last_twelve_months_and_shows_in_the_form(
+    client, coordinator, report_site
+):
+    login(client, coordinator)
+    page = report(client)
+
+    assert re.findall(r'data-row="(\d{4}-\d{2})"', page.split('id="by-surgeon"')[0]) == [
+        f"{y}-{m:02d}" for y, m in [(2025, m) for m in range(7, 13)] + [(2026, m) for m in range(1, 7)]
+    ]
+    assert 'value="2025-07"' in page and 'value="2026-06"' in page
+
+
+def test_items_most_often_late_come_first(client, coordinator, report_site):
+    login(client, coordinator)
+    page = report(client)
+
+    table = page[page.index('id="most-late"') :].split("</table>")[0]
+    late = [int(n) for n in re.findall(r"data-late>(\d+)<", table)]
+    assert late == sorted(late, reverse=True)
+    assert late[0] == 2  # missed in May and in June
+    assert len(late) == 10
+    assert 'data-step="intra_antibiotic"' in table  # ties go by code
+    assert 'data-step="pre_conservative_care"' not in table  # on time in May, so late once only
+
+
+def test_the_chart_is_drawn_on_the_server_with_its_figures(client, coordinator, report_site):
+    login(client, coordinator)
+    page = report(client)
+
+    chart = page[page.index('id="compliance-chart"') :].split("</figure>")[0]
+    assert "<svg" in chart and "<script" not in chart
+    assert "<title>May 2026: 23% completed</title>" in chart
+    assert "<title>May 2026: 15% on time</title>" in chart
+    assert "70% high-compliance cut-off" in chart
+
+
+def test_nothing_due_in_the_period_says_so(client, coordinator, report_site):
+    login(client, coordinator)
+    page = report(client, start="2024-01", end="2024-03")
+    assert 'data-empty="compliance-chart"' in page
+    assert 'data-empty="most-late"' in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"start": "2026-13"}, "Enter a month as YYYY-MM."),
+        ({"end": "June"}, "Enter a month as YYYY-MM."),
+        ({"start": "2026-06", "end": "2026-01"}, "The “from” month is after the “to” month."),
+        ({"start": "2020-01", "end": "2025-02"}, "Choose at most 60 months."),
+        ({"start": "2027-01"}, "The “from” month is after the “to” month."),
+        ({"surgeon": "abc"}, "Choose a surgeon from the list."),
+        ({"surgeon": "424242"}, "Choose a surgeon from the list."),
+    ],
+)
+def test_bad_periods_get_a_clear_message_and_no_report(client, coordinator, report_site, args, message):
+    login(client, coordinator)
+    page = report(client, **args)
+
+    assert message in page
+    assert "Correct the period above to see the report." in page
+    assert 'id="by-month"' not in page
+    csv_response = client.get("/dashboard/compliance.csv?" + "&".join(f"{k}={v}" for k, v in args.items()))
+    assert csv_response.status_code == 400
+
+
+def test_csv_has_one_row_per_month_surgeon_and_phase(client, coordinator, report_site):
+    login(client, coordinator)
+    response = client.get("/dashboard/compliance.csv?start=2026-05&end=2026-06")
+
+    assert response.status_code == 200
+    assert (
+        response.headers["Content-Disposition"] == 'attachment; filename="compliance-2026-05-to-2026-06.csv"'
+    )
+    text = response.get_data(as_text=True)
+    assert text.startswith(BOM)
+    rows = list(csv.reader(io.StringIO(text[len(BOM) :])))
+    assert tuple(rows[0]) == COMPLIANCE_HEADER
+    assert rows[1:] == [
+        ["2026-05", "Dr Sara Surgeon", "Before surgery", "11", "5", "3", "45.5", "27.3", "0"],
+        ["2026-05", "Dr Sara Surgeon", "During surgery", "9", "0", "0", "0.0", "0.0", "0"],
+        ["2026-05", "Dr Sara Surgeon", "After surgery", "6", "1", "1", "16.7", "16.7", "6"],
+        ["2026-06", "Dr Tom Second", "Before surgery", "11", "0", "0", "0.0", "0.0", "0"],
+        ["2026-06", "Dr Tom Second", "During surgery", "9", "0", "0", "0.0", "0.0", "0"],
+        ["2026-06", "Dr Tom Second", "After surgery", "5", "0", "0", "0.0", "0.0", "7"],
+    ]
+
+
+def test_the_report_links_from_the_dashboard_and_every_clinical_role_opens_it(client, users, report_site):
+    for user in users.values():
+        login(client, user)
+        response = client.get("/dashboard/compliance")
+        assert response.status_code == (403 if user.role.value == "admin" else 200)
+        client.form_post("/logout")
+    login(client, users[next(iter(users))])
+    assert 'href="/dashboard/compliance"' in client.get("/dashboard").get_data(as_text=True)
