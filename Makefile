@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := PERIOP_ENV=development $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format install install-test db clean
+.PHONY: run test lint format install install-test db clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ format: install-test
 
 test: lint
 	$(BIN)/pytest
+
+# Benchmark: make bench [PATIENTS=50000] [DB=postgresql] (see bench/README.md).
+PATIENTS ?= 5000
+DB ?= sqlite
+bench: install
+	$(BIN)/python -m bench.run --patients $(PATIENTS) --database $(DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
