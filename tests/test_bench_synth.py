@@ -1,0 +1,113 @@
+"""The benchmark's synthetic site: a small one is consistent and its audit chain holds.
+
+Only the generator is checked here (a few seconds); the benchmark itself prints figures and
+asserts none (`make bench`).
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app import audit, clock, db
+from app.domain.vocab import ItemStatus
+from app.models import ChecklistItem, Episode, OutcomeScore, Patient, ProtocolStep, Signoff, TherapySession
+from bench import synth
+from tests.conftest import NOW
+
+PATIENTS = 20
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+
+    clock.set_now(NOW)  # the module fixture runs before the autouse clock of each test
+    url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'site.db'}"
+    counts = synth.generate(url, PATIENTS, seed=3, password_cost=(1, 8, 1), log=lambda *_: None)
+    engine = db.make_engine(url)
+    yield engine, counts
+    engine.dispose()
+
+
+def test_one_item_per_step_per_episode(site):
+    engine, counts = site
+    with Session(engine) as s:
+        steps = s.scalar(select(func.count()).select_from(ProtocolStep))
+        assert s.scalar(select(func.count()).select_from(Patient)) == PATIENTS
+        assert s.scalar(select(func.count()).select_from(Episode)) == PATIENTS
+        per_episode = s.execute(
+            select(ChecklistItem.episode_id, func.count(func.distinct(ChecklistItem.step_id))).group_by(
+                ChecklistItem.episode_id
+            )
+        ).all()
+        assert len(per_episode) == PATIENTS
+        assert {n for _, n in per_episode} == {steps}
+        assert counts["checklist_item"] == PATIENTS * steps
+        assert counts["user_account"] == sum(synth.USER_COUNTS.values())
+
+
+def test_items_copy_their_step_and_surgery_date(site):
+    engine, _ = site
+    with Session(engine) as s:
+        rows = s.execute(
+            select(ChecklistItem, ProtocolStep, Episode.surgery_date)
+            .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+            .join(Episode, Episode.id == ChecklistItem.episode_id)
+        ).all()
+        for item, step, surgery in rows:
+            assert (item.phase, item.position, item.role) == (step.phase, step.position, step.role)
+            expected = surgery + timedelta(days=step.due_offset_days) if surgery else None
+            assert item.due_date == expected
+
+
+def test_completed_items_say_who_when_and_on_which_day(site):
+    engine, _ = site
+    with Session(engine) as s:
+        items = s.scalars(select(ChecklistItem)).all()
+        done = [i for i in items if i.status is not ItemStatus.OPEN]
+        assert done, "a two-year site has completed items"
+        for item in done:
+            assert item.completed_on is not None
+            assert item.completed_at is not None and item.completed_by_id is not None
+            assert item.completed_at <= NOW
+            assert item.version == 2
+        for item in items:
+            if item.status is ItemStatus.NOT_APPLICABLE:
+                assert item.reason
+            if item.status is ItemStatus.OPEN:
+                assert item.completed_on is None and item.completed_by_id is None
+
+
+def test_records_are_in_the_past_and_unique(site):
+    engine, _ = site
+    with Session(engine) as s:
+        assert all(t.session_date <= NOW.date() for t in s.scalars(select(TherapySession)))
+        scores = s.scalars(select(OutcomeScore)).all()
+        keys = {(o.episode_id, o.time_point, o.instrument) for o in scores}
+        assert len(keys) == len(scores)
+        assert all(o.taken_on <= NOW.date() for o in scores)
+        assert all(sig.revoked_at is None for sig in s.scalars(select(Signoff)))
+
+
+def test_audit_chain_verifies_and_the_app_extends_it(site):
+    engine, counts = site
+    with Session(engine) as s:
+        assert audit.verify_chain(s) == []
+        assert counts["audit_event"] > counts["patient"]
+    with db.write_unit(), Session(engine) as s:
+        audit.record(s, None, "bench.check", "One more event after the synthetic ones", target_type="test")
+        s.commit()
+    with Session(engine) as s:
+        assert audit.verify_chain(s) == []
+
+
+def test_the_site_is_marked_complete(site):
+    engine, _ = site
+    info = synth.site_info(engine)
+    assert info is not None and info["patients"] == str(PATIENTS)
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(text("SELECT count(*) FROM episode WHERE status = 'closed' AND closed_at IS NULL"))
+            == 0
+        )
