@@ -1,0 +1,113 @@
+"""Pages run a fixed number of SQL queries whatever the number of patients, items, sessions and
+scores: grow the data tenfold and the count stays the same (the home pages' own test is in
+test_home.py)."""
+
+from datetime import date, timedelta
+
+from app import db
+from app.domain.therapy import SessionInput
+from app.domain.vocab import Phase, Role, TimePoint
+from app.models import User
+from app.queries import episode_with_checklist
+from app.services import outcomes, therapy
+from tests.conftest import login
+from tests.querycount import counting_queries
+
+TODAY = date(2026, 6, 17)
+
+
+def _with_sessions_and_scores(world, therapist_id: int, coordinator_id: int, sessions: int):
+    """An operated episode 50 days after surgery with therapy sessions and outcome scores."""
+    created = world.episode(-50, complete=(Phase.BEFORE,), sign=True)
+    with db.write_unit():
+        episode = episode_with_checklist(db.session, created.id)
+        therapist = db.session.get(User, therapist_id)
+        for n in range(sessions):
+            entry = SessionInput(
+                session_date=episode.surgery_date + timedelta(days=1 + n % 45),
+                discipline="PT" if n % 3 else "OT",
+                minutes=45,
+                attendance="attended" if n % 4 else "missed",
+                pain_before=6,
+                pain_after=4,
+                activities="Walked",
+                home_exercise_plan=False,
+                prehabilitation=False,
+            )
+            therapy.log_session(db.session, therapist, episode, entry, TODAY)
+        outcomes.record_scores(
+            db.session,
+            db.session.get(User, coordinator_id),
+            episode,
+            TimePoint.WEEKS_6,
+            TODAY - timedelta(days=5),
+            38,
+            6,
+            7,
+            TODAY,
+        )
+        db.session.commit()
+    db.session.remove()
+    return created
+
+
+def _populate(world, users, surgeon2, copies: int) -> list:
+    made = []
+    for _ in range(copies):
+        made.append(_with_sessions_and_scores(world, users[Role.THERAPIST].id, users[Role.COORDINATOR].id, 2))
+        made.append(world.episode(1))  # pre-op flagged
+        made.append(world.episode(-4, surgeon=surgeon2, complete=(Phase.BEFORE,), sign=True))
+        made.append(world.episode(20))
+        made.append(world.episode(None))
+        made.append(world.episode(-30, close=True))
+    return made
+
+
+def _count(app, client, url: str, method: str = "GET") -> int:
+    engine = app.extensions["periop_engine"]
+    send = (lambda: client.get(url)) if method == "GET" else (lambda: client.form_post(url, {}))
+    send()  # warm up what is loaded once
+    with counting_queries(engine) as statements:
+        response = send()
+        assert response.status_code == 200, url
+        response.get_data()  # a streamed body runs its queries while it is read
+    return len(statements)
+
+
+PAGES = [
+    "/dashboard",
+    "/dashboard?state=overdue&phase=after",
+    "/dashboard?flagged=1",
+    "/dashboard?view=episodes",
+    "/dashboard?view=episodes&flagged=1&required=1",
+    "/dashboard?q=patient&page=2",
+    "/dashboard/compliance",
+    "/dashboard/compliance.csv",
+]
+
+
+def test_dashboard_pages_and_the_export_run_a_fixed_number_of_queries(app, client, world, users, surgeon2):
+    login(client, users[Role.COORDINATOR])
+    _populate(world, users, surgeon2, 1)
+    baseline = {url: _count(app, client, url) for url in PAGES}
+    baseline["export"] = _count(app, client, "/dashboard/export.csv", "POST")
+
+    _populate(world, users, surgeon2, 9)
+
+    grown = {url: _count(app, client, url) for url in PAGES}
+    grown["export"] = _count(app, client, "/dashboard/export.csv", "POST")
+    assert grown == baseline
+
+
+def test_the_episode_page_runs_a_fixed_number_of_queries_whatever_the_sessions_and_patients(
+    app, client, world, users, surgeon2
+):
+    login(client, users[Role.NURSE])
+    quiet = _with_sessions_and_scores(world, users[Role.THERAPIST].id, users[Role.COORDINATOR].id, 2)
+    _populate(world, users, surgeon2, 1)
+    baseline = _count(app, client, f"/episodes/{quiet.id}")
+
+    busy = _with_sessions_and_scores(world, users[Role.THERAPIST].id, users[Role.COORDINATOR].id, 20)
+    _populate(world, users, surgeon2, 9)
+    assert _count(app, client, f"/episodes/{busy.id}") == baseline
+    assert _count(app, client, f"/episodes/{quiet.id}") == baseline
