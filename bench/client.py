@@ -13,11 +13,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+# Pages whose forms carry the logged-in session's CSRF token (the first that answers is used).
+TOKEN_PAGES = ("/account/password", "/patients", "/")
 
 # What one request is: method, path and form fields (None for no body).
 Request = tuple[str, str, dict[str, str] | None]
@@ -105,8 +109,14 @@ def login(host: str, port: int, username: str, password: str) -> tuple[Connectio
     if answer.status != 302:
         raise ClientError(f"login as {username} answered {answer.status}, not 302")
     # The session changed at login: take the token of the new session from a page.
-    home = conn.request("GET", "/account/password")
-    return conn, csrf_token(home.body)
+    statuses = []
+    for path in TOKEN_PAGES:
+        page = conn.request("GET", path)
+        statuses.append(f"{path} {page.status}")
+        if page.status == 200:
+            with suppress(ClientError):
+                return conn, csrf_token(page.body)
+    raise ClientError(f"logged in as {username}, but no page gave a CSRF token ({', '.join(statuses)})")
 
 
 @dataclass
@@ -118,6 +128,7 @@ class Result:
     errors: int = 0
     seconds: float = 0.0
     exhausted: bool = False
+    capped: bool = False  # stopped by its time limit before its count
 
     @property
     def requests(self) -> int:
@@ -164,20 +175,35 @@ def _one(conn: Connection, request: Request, result: Result) -> None:
         result.errors += 1
 
 
-def sequential(conn: Connection, requests: Iterator[Request], count: int, warmup: int = 0) -> Result:
-    """One client, one request at a time: `warmup` requests unmeasured, then `count` measured."""
+def sequential(
+    conn: Connection,
+    requests: Iterator[Request],
+    count: int,
+    warmup: int = 0,
+    max_seconds: float | None = None,
+) -> Result:
+    """One client, one request at a time: `warmup` requests unmeasured, then `count` measured.
+
+    With `max_seconds`, the measured requests stop once that much time has passed (and the
+    warm-up after a fifth of it), so a slow page bounds the run's time, not its count.
+    """
     scratch = Result()
+    deadline = time.perf_counter() + (max_seconds / 5 if max_seconds else float("inf"))
     for _ in range(warmup):
         request = next(requests, None)
-        if request is None:
+        if request is None or time.perf_counter() > deadline:
             break
         _one(conn, request, scratch)
     result = Result()
     started = time.perf_counter()
+    deadline = started + (max_seconds if max_seconds else float("inf"))
     for _ in range(count):
         request = next(requests, None)
         if request is None:
             result.exhausted = True
+            break
+        if time.perf_counter() > deadline:
+            result.capped = True
             break
         _one(conn, request, result)
     result.seconds = time.perf_counter() - started

@@ -61,6 +61,8 @@ CONNECTIONS = 16
 WRK_THREADS = 2
 LATENCY_REQUESTS = 200
 WARMUP_REQUESTS = 20
+# A latency run stops after this many seconds even if its requests are not all sent.
+LATENCY_SECONDS = 30.0
 # Workers and threads per database, as the README recommends.
 SERVING = {"sqlite": (1, 8), "postgresql": (2, 4)}
 PG_SERVER = os.environ.get("PERIOP_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/")
@@ -354,8 +356,8 @@ def _ms(seconds: float | None) -> float | None:
     return round(seconds * 1000, 2) if seconds is not None else None
 
 
-def latency(conn: client.Connection, requests, count: int, warmup: int) -> dict:
-    result = client.sequential(conn, requests, count, warmup)
+def latency(conn: client.Connection, requests, count: int, warmup: int, max_seconds: float) -> dict:
+    result = client.sequential(conn, requests, count, warmup, max_seconds)
     return {
         "requests": result.requests,
         "median_ms": _ms(result.median),
@@ -363,6 +365,7 @@ def latency(conn: client.Connection, requests, count: int, warmup: int) -> dict:
         "errors": result.errors,
         "statuses": {str(k): v for k, v in sorted(result.statuses.items())},
         "exhausted": result.exhausted,
+        "time_capped": result.capped,
     }
 
 
@@ -556,7 +559,7 @@ def measure(args, url: str, work: Work, figures: dict) -> None:
     print(f"Serving the app: gunicorn -w {app.workers} --threads {app.threads} on port {app.port}")
     dash, dash_token = client.login(HOST, app.port, DASHBOARD_USER, synth.BENCH_PASSWORD)
     ticker, tick_token = client.login(HOST, app.port, TICK_USER, synth.BENCH_PASSWORD)
-    n, warm = args.requests, WARMUP_REQUESTS
+    n, warm, cap = args.requests, WARMUP_REQUESTS, args.latency_seconds
     lat = figures["latency"]
     available = {}
     for key, path in (("dashboard", DASHBOARD), ("dashboard_filtered", DASHBOARD_FILTERED)):
@@ -567,14 +570,14 @@ def measure(args, url: str, work: Work, figures: dict) -> None:
             print(f"  {path}: answered {status}; its figures are left out.")
             continue
         print(f"  latency: GET {path} x {n} ...")
-        lat[key] = latency(dash, client.repeat(("GET", path, None)), n, warm)
+        lat[key] = latency(dash, client.repeat(("GET", path, None)), n, warm, cap)
     episodes = itertools.cycle([("GET", EPISODE.format(episode_id=e), None) for e in work.episodes])
     print(f"  latency: GET {EPISODE} x {n} ...")
-    lat["episode"] = latency(ticker, episodes, n, warm)
+    lat["episode"] = latency(ticker, episodes, n, warm, cap)
     tick_items = work.ticks[: n + warm]
     rest = work.ticks[n + warm :]
     print(f"  latency: POST {TICK} x {n} (distinct open items) ...")
-    lat["tick"] = latency(ticker, _ticks(tick_items, tick_token), n, warm)
+    lat["tick"] = latency(ticker, _ticks(tick_items, tick_token), n, warm, cap)
 
     print(f"  export: POST {EXPORT} (every outstanding item) ...")
     exported = export_csv(dash, dash_token, app)
@@ -685,7 +688,8 @@ def table(figures: dict, patients: int, database: str) -> list[tuple[str, str, s
         elif key == "episode" and at_reference:
             goal, ok = f"p95 < {GOAL_EPISODE_P95_MS} ms", p95 is not None and p95 < GOAL_EPISODE_P95_MS
         errors = f", {data['errors']} errors" if data.get("errors") else ""
-        value = f"median {fmt(data.get('median_ms'))} ms, p95 {fmt(p95)} ms{errors}"
+        capped = f" (n={data['requests']}, time limit)" if data.get("time_capped") else ""
+        value = f"median {fmt(data.get('median_ms'))} ms, p95 {fmt(p95)} ms{errors}{capped}"
         rows.append((f"latency {label}", value, goal, _verdict(p95, ok) if goal else ""))
     for key, label, floor_key in (
         ("dashboard", "dashboard first page", "hello"),
@@ -750,15 +754,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--duration", type=int, default=10, help="seconds per throughput run (default 10)")
     parser.add_argument("--requests", type=int, default=LATENCY_REQUESTS, help="requests per latency run")
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=LATENCY_SECONDS,
+        help=f"time limit of each latency run, warm-up included (default {LATENCY_SECONDS:g})",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rebuild", action="store_true", help="build the synthetic site again")
     parser.add_argument(
         "--python-client", action="store_true", help="use bench/client.py even if wrk is there"
     )
     args = parser.parse_args(argv)
-    if not 1 <= args.duration <= 300 or not 1 <= args.requests <= 10_000:
-        parser.error("keep --duration within 1..300 s and --requests within 1..10000")
+    if (
+        not 1 <= args.duration <= 300
+        or not 1 <= args.requests <= 10_000
+        or not 1 <= args.latency_seconds <= 600
+    ):
+        parser.error(
+            "keep --duration within 1..300 s, --requests within 1..10000, --latency-seconds within 1..600"
+        )
 
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe
     clock.set_site_zone(os.environ.get("TIMEZONE") or "UTC")
     today = clock.site_today()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -797,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
         "connections": CONNECTIONS,
         "duration_s": args.duration,
         "latency_requests": args.requests,
+        "latency_seconds_limit": args.latency_seconds,
         "load": f"wrk ({wrk_version()})"
         if shutil.which("wrk") and not args.python_client
         else "bench/client.py",

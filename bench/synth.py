@@ -1075,6 +1075,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)
     url = args.database_url or f"sqlite:///bench/results/sqlite-{args.patients}.db"
     print(f"Synthetic site: {args.patients} patients into {url}")
     counts = generate(url, args.patients, args.seed)
