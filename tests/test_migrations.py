@@ -124,3 +124,183 @@ def test_migrations_keep_existing_data_down_and_up(empty_engine):
     upgrade(empty_engine)
     assert counts() == before
     assert _drift(empty_engine) == []
+
+
+# 0004: the local day of completion, backfilled
+
+
+def _insert(conn, table: str, **values) -> None:
+    columns = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({params})"), values)
+
+
+# (id, status, completed_at in UTC)
+ITEMS_AT_0003 = [
+    (1, "done", "2026-06-17 20:00:00"),
+    (2, "not_applicable", "2026-06-17 10:00:00"),
+    (3, "done", "2026-06-17 14:59:59"),
+    (4, "done", "2026-06-18 03:00:00"),
+    (5, "open", None),
+]
+
+
+def _timestamp(conn, utc: str | None) -> str | None:
+    """A UTC time as each database keeps it (SQLite: without the zone, as the app writes it)."""
+    if utc is None:
+        return None
+    return f"{utc}.000000" if conn.dialect.name == "sqlite" else f"{utc}+00"
+
+
+@pytest.fixture
+def engine_at_0003(empty_engine):
+    """A database at revision 0003 with one episode and the items above."""
+    engine = empty_engine
+    upgrade(engine, "0003")
+    with db.write_unit(), engine.connect() as conn:
+        created = _timestamp(conn, "2026-06-01 09:00:00")
+        _insert(
+            conn,
+            "user_account",
+            id=1,
+            username="surgeon",
+            full_name="Dr S",
+            role="surgeon",
+            password_hash="x",
+            active=True,
+            failed_logins=0,
+            created_at=created,
+            version=1,
+        )
+        _insert(
+            conn,
+            "patient",
+            id=1,
+            mrn="MRN12345",
+            family_name="Doe",
+            given_name="Jane",
+            date_of_birth="1970-01-01",
+            sex="female",
+            created_at=created,
+            version=1,
+        )
+        _insert(conn, "protocol_template", id=1, slug="lumbar-fbss", name="Lumbar")
+        _insert(
+            conn,
+            "protocol_version",
+            id=1,
+            template_id=1,
+            number=1,
+            content_sha256="0" * 64,
+            created_at=created,
+        )
+        for ident, _, _ in ITEMS_AT_0003:
+            _insert(
+                conn,
+                "protocol_step",
+                id=ident,
+                version_id=1,
+                phase="after",
+                position=ident,
+                code=f"post_step_{ident}",
+                title=f"Step {ident}",
+                guidance="",
+                role="nurse",
+                required=True,
+                due_offset_days=0,
+                kind="check",
+            )
+        _insert(
+            conn,
+            "episode",
+            id=1,
+            patient_id=1,
+            procedure="L4-L5 microdiscectomy",
+            levels="L4-L5",
+            surgeon_id=1,
+            surgery_date="2026-06-17",
+            protocol_version_id=1,
+            status="operated",
+            created_at=created,
+            version=1,
+        )
+        for ident, status, completed_at in ITEMS_AT_0003:
+            _insert(
+                conn,
+                "checklist_item",
+                id=ident,
+                episode_id=1,
+                step_id=ident,
+                phase="after",
+                position=ident,
+                required=True,
+                role="nurse",
+                status=status,
+                due_date="2026-06-17",
+                completed_by_id=None if completed_at is None else 1,
+                completed_at=_timestamp(conn, completed_at),
+                version=1,
+            )
+        conn.commit()
+    return engine
+
+
+def _completed_on(engine) -> dict[int, str | None]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, completed_on FROM checklist_item ORDER BY id")).all()
+    return {ident: None if day is None else str(day) for ident, day in rows}
+
+
+@pytest.mark.parametrize(
+    ("zone", "days"),
+    [
+        ("Asia/Tokyo", ["2026-06-18", "2026-06-17", "2026-06-17", "2026-06-18"]),
+        ("UTC", ["2026-06-17", "2026-06-17", "2026-06-17", "2026-06-18"]),
+        ("America/Los_Angeles", ["2026-06-17", "2026-06-17", "2026-06-17", "2026-06-17"]),
+    ],
+)
+def test_0004_dates_completed_items_by_their_completion_time_in_the_site_zone(
+    engine_at_0003, monkeypatch, zone, days
+):
+    monkeypatch.setenv("TIMEZONE", zone)
+    upgrade(engine_at_0003)
+    assert _completed_on(engine_at_0003) == {1: days[0], 2: days[1], 3: days[2], 4: days[3], 5: None}
+
+
+def test_0004_backfills_in_utc_when_no_time_zone_is_set(engine_at_0003, monkeypatch):
+    monkeypatch.delenv("TIMEZONE", raising=False)
+    upgrade(engine_at_0003)
+    assert _completed_on(engine_at_0003) == {
+        1: "2026-06-17",
+        2: "2026-06-17",
+        3: "2026-06-17",
+        4: "2026-06-18",
+        5: None,
+    }
+
+
+def test_0004_downgrade_removes_the_completion_day_and_keeps_the_items(engine_at_0003, monkeypatch):
+    monkeypatch.setenv("TIMEZONE", "Asia/Tokyo")
+    upgrade(engine_at_0003)
+    downgrade(engine_at_0003, "0003")
+    columns = {c["name"] for c in inspect(engine_at_0003).get_columns("checklist_item")}
+    assert "completed_on" not in columns
+    assert "completed_at" in columns
+    indexes = {i["name"] for i in inspect(engine_at_0003).get_indexes("checklist_item")}
+    assert "ix_checklist_item_open_by_due" not in indexes
+    with engine_at_0003.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, status, completed_at IS NOT NULL FROM checklist_item ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows] == [(i, status, at is not None) for i, status, at in ITEMS_AT_0003]
+
+
+def test_0004_upgrade_after_a_downgrade_backfills_again(engine_at_0003, monkeypatch):
+    monkeypatch.setenv("TIMEZONE", "UTC")
+    upgrade(engine_at_0003)
+    downgrade(engine_at_0003, "0003")
+    monkeypatch.setenv("TIMEZONE", "Asia/Tokyo")
+    upgrade(engine_at_0003)
+    assert _completed_on(engine_at_0003)[1] == "2026-06-18"
+    indexes = {i["name"] for i in inspect(engine_at_0003).get_indexes("checklist_item")}
+    assert "ix_checklist_item_open_by_due" in indexes

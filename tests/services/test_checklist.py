@@ -1,13 +1,15 @@
 """Working checklist items: done, not applicable, reopen, notes; permissions and conflicts."""
 
+from datetime import UTC, date, datetime
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import audit, db
-from app.domain.vocab import ItemStatus
+from app import audit, clock, db
+from app.domain.vocab import ItemStatus, TimePoint
 from app.models import AuditEvent, ChecklistItem, ItemNote
-from app.services import checklist
+from app.services import checklist, outcomes
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from tests import factories
 from tests.conftest import NOW
@@ -528,3 +530,119 @@ def test_concurrent_change_in_second_session_raises_stale_data_at_commit(app, ep
     fresh = db.session.get(ChecklistItem, item_id)
     assert (fresh.value, fresh.version) == ("first", 2)
     db.session.rollback()
+
+
+# completed_on: the site's local day of completion
+
+
+@pytest.fixture
+def site_zone():
+    """Set the site's time zone for one test; back to UTC afterwards."""
+    try:
+        yield clock.set_site_zone
+    finally:
+        clock.set_site_zone("UTC")
+
+
+def test_mark_done_records_the_local_day_of_completion(session, episode, nurse):
+    item = factories.item(episode, "post_vte")
+    assert reloaded(item).completed_on is None
+    checklist.mark_done(session, nurse, item, 1)
+    session.commit()
+    assert reloaded(item).completed_on == date(2026, 6, 17)
+
+
+def test_mark_not_applicable_records_the_local_day_of_completion(session, episode, anaesthetist):
+    item = factories.item(episode, "pre_hba1c")
+    checklist.mark_not_applicable(session, anaesthetist, item, 1, "Not diabetic")
+    session.commit()
+    assert reloaded(item).completed_on == date(2026, 6, 17)
+
+
+def test_complete_by_records_records_the_local_day_of_completion(session, episode, therapist):
+    item = factories.item(episode, "post_pt_adherence")
+    assert checklist.complete_by_records(session, therapist, item, "6 of 6", "6 PT sessions") is True
+    session.commit()
+    fresh = reloaded(item)
+    assert (fresh.status, fresh.completed_on, fresh.completed_at) == (ItemStatus.DONE, date(2026, 6, 17), NOW)
+
+
+def test_recording_baseline_scores_dates_the_baseline_item(session, episode, coordinator):
+    outcomes.record_scores(
+        session, coordinator, episode, TimePoint.BASELINE, date(2026, 6, 17), 40, 6, 7, date(2026, 6, 17)
+    )
+    session.commit()
+    fresh = reloaded(factories.item(episode, "pre_baseline_prom"))
+    assert (fresh.status, fresh.completed_on) == (ItemStatus.DONE, date(2026, 6, 17))
+
+
+def test_complete_by_records_leaves_the_day_of_an_item_already_done(session, episode, nurse, therapist):
+    item = factories.item(episode, "post_vte")
+    checklist.mark_done(session, nurse, item, 1)
+    session.commit()
+    clock.set_now(datetime(2026, 6, 19, 9, 0, tzinfo=UTC))
+    assert checklist.complete_by_records(session, therapist, item, None, "records") is False
+    session.commit()
+    assert reloaded(item).completed_on == date(2026, 6, 17)
+
+
+@pytest.mark.parametrize(("code", "role_fixture"), [("post_vte", "nurse"), ("pre_hba1c", "anaesthetist")])
+def test_reopen_clears_the_day_of_completion(request, session, episode, code, role_fixture):
+    actor = request.getfixturevalue(role_fixture)
+    item = factories.item(episode, code)
+    if code == "post_vte":
+        checklist.mark_done(session, actor, item, 1)
+    else:
+        checklist.mark_not_applicable(session, actor, item, 1, "Not diabetic")
+    session.commit()
+    checklist.reopen(session, actor, item, 2, "Entered on the wrong patient")
+    session.commit()
+    assert reloaded(item).completed_on is None
+
+
+def test_item_done_again_after_reopening_gets_the_new_day(session, episode, nurse):
+    item = factories.item(episode, "post_vte")
+    checklist.mark_done(session, nurse, item, 1)
+    session.commit()
+    checklist.reopen(session, nurse, item, 2, "Not yet in place")
+    session.commit()
+    clock.set_now(datetime(2026, 6, 20, 8, 0, tzinfo=UTC))
+    checklist.mark_done(session, nurse, item, 3)
+    session.commit()
+    assert reloaded(item).completed_on == date(2026, 6, 20)
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "day"),
+    [
+        ("Asia/Tokyo", datetime(2026, 6, 17, 20, 0, tzinfo=UTC), date(2026, 6, 18)),
+        ("Asia/Tokyo", datetime(2026, 6, 17, 14, 59, tzinfo=UTC), date(2026, 6, 17)),
+        ("Asia/Tokyo", datetime(2026, 6, 17, 15, 0, tzinfo=UTC), date(2026, 6, 18)),
+        ("America/Los_Angeles", datetime(2026, 6, 18, 3, 0, tzinfo=UTC), date(2026, 6, 17)),
+        ("UTC", datetime(2026, 6, 17, 23, 59, tzinfo=UTC), date(2026, 6, 17)),
+    ],
+)
+def test_completion_day_is_the_day_in_the_site_time_zone(
+    session, episode, nurse, site_zone, zone, moment, day
+):
+    site_zone(zone)
+    clock.set_now(moment)
+    item = factories.item(episode, "post_vte")
+    checklist.mark_done(session, nurse, item, 1)
+    session.commit()
+    fresh = reloaded(item)
+    assert fresh.completed_at == moment
+    assert fresh.completed_on == day
+
+
+@pytest.mark.parametrize("action", ["not_applicable", "records"])
+def test_every_completion_dates_by_the_site_time_zone(session, episode, anaesthetist, site_zone, action):
+    site_zone("Asia/Tokyo")
+    clock.set_now(datetime(2026, 6, 17, 20, 0, tzinfo=UTC))
+    item = factories.item(episode, "pre_hba1c")
+    if action == "not_applicable":
+        checklist.mark_not_applicable(session, anaesthetist, item, 1, "Not diabetic")
+    else:
+        checklist.complete_by_records(session, anaesthetist, item, None, "records")
+    session.commit()
+    assert reloaded(item).completed_on == date(2026, 6, 18)
