@@ -930,7 +930,7 @@ def _setup(engine: Engine, today: date, cost: tuple[int, int, int]):
     return users, steps, version_id
 
 
-def _counts(engine: Engine, today: date) -> dict:
+def site_counts(engine: Engine, today: date) -> dict:
     with engine.connect() as conn:
         counts = {}
         for name in ("user_account", *TABLES):
@@ -1030,7 +1030,7 @@ def generate(
         site.events.clear()
         _finish_database(engine)
         seconds = time.perf_counter() - started
-        counts = _counts(engine, today)
+        counts = site_counts(engine, today)
         mark_complete(
             engine,
             {"patients": patients, "seed": seed, "built_on": today.isoformat(), "seconds": f"{seconds:.1f}"},
