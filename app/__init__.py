@@ -9,7 +9,8 @@ from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
-from app import clock, db, passwords
+from app import clock, db, flags, passwords
+from app.domain.outcomes import Thresholds
 from config import config_class
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["PERIOP_ENV"] = cls.ENV_NAME
 
     clock.set_site_zone(app.config["TIMEZONE"])
+    flags.configure(Thresholds.from_config(app.config))
+    flags.install()
     passwords.configure(
         app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"], app.config["ARGON2_PARALLELISM"]
     )

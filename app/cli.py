@@ -5,7 +5,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from app import clock, db, migrate
+from app import clock, db, flags, migrate
 from app.domain.outstanding import OutstandingFilters
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Role
 from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record, overdue_text
@@ -15,6 +15,7 @@ from app.services import demo, protocols
 from app.services.errors import ServiceError
 from app.services.exports import record_export
 from app.services.users import create_user
+from app.web import site_day
 
 
 def init_app(app: Flask) -> None:
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
         create_user_command,
         seed_demo_command,
         overdue_report_command,
+        refresh_flags_command,
     ):
         app.cli.add_command(command)
 
@@ -37,7 +39,12 @@ def _engine():
 def migrate_command() -> None:
     """Bring the database schema up to date (Alembic upgrade head)."""
     migrate.upgrade(_engine())
-    click.echo("Database schema is up to date.")
+    with db.write_unit():
+        filled = flags.refresh_missing(db.session)
+        db.session.commit()
+    click.echo(
+        "Database schema is up to date." + (f" Flags worked out for {filled} episodes." if filled else "")
+    )
 
 
 @click.command("load-protocols")
@@ -96,20 +103,27 @@ def seed_demo_command() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "csv"]), default="text", show_default=True)
 def overdue_report_command(role: str | None, fmt: str) -> None:
     """Print the overdue items of open episodes, most overdue first (for a daily e-mail)."""
-    today = clock.today(current_app.config["TIMEZONE"])
-    due_soon = current_app.config["DUE_SOON_DAYS"]
+    day = site_day()
     filters = OutstandingFilters(state=ItemState.OVERDUE, role=Role(role) if role else None)
     with db.write_unit():
         record_export(db.session, None, "Printed the overdue report", filters.describe(), "export.overdue")
         db.session.commit()
     with db.read_unit():
-        rows = db.session.execute(
-            outstanding_items(filters, today, due_soon).execution_options(yield_per=1000)
-        )
+        rows = db.session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
         if fmt == "csv":
-            records = (outstanding_record(r, today, due_soon) for r in rows)
+            records = (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
             for chunk in csv_chunks(OUTSTANDING_HEADER, records):
                 click.echo(chunk, nl=False)
             return
-        for line in overdue_text(rows, today, Role(role) if role else None):
+        for line in overdue_text(rows, day.date, Role(role) if role else None):
             click.echo(line)
+
+
+@click.command("refresh-flags")
+@with_appcontext
+def refresh_flags_command() -> None:
+    """Work out every episode's flags again (after changing the warning or MCID settings)."""
+    with db.write_unit():
+        count = flags.refresh_all(db.session)
+        db.session.commit()
+    click.echo(f"Flags worked out again for {count} episodes.")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy import Enum as SAEnum
@@ -275,13 +276,25 @@ class ChecklistItem(Base):
     __table_args__ = (
         UniqueConstraint("episode_id", "step_id"),
         Index("ix_checklist_item_open_due", "status", "due_date"),
-        # Open items by due date: the dashboard's order, counts and overdue report.
+        # Outstanding items by due date: the dashboard's order and its counts per state, read
+        # off the index alone for the phase, role and required filters; the overdue report.
         Index(
-            "ix_checklist_item_open_by_due",
+            "ix_checklist_item_outstanding",
             "due_date",
+            "phase",
+            "role",
+            "required",
             "id",
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("outstanding = 1"),
+            postgresql_where=text("outstanding"),
+        ),
+        # ... and by episode: the dashboard's "by episode" view.
+        Index(
+            "ix_checklist_item_outstanding_episode",
+            "episode_id",
+            "due_date",
+            sqlite_where=text("outstanding = 1"),
+            postgresql_where=text("outstanding"),
         ),
     )
 
@@ -301,6 +314,8 @@ class ChecklistItem(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The site's local date of completion, compared with due_date for "completed on time".
     completed_on: Mapped[date | None] = mapped_column(Date)
+    # Open, in an open episode, in a phase not signed off: kept in step by app/flags.py.
+    outstanding: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -483,3 +498,23 @@ class OutcomeScore(Base):
 
     def __repr__(self) -> str:
         return f"<OutcomeScore {self.episode_id} {self.time_point} {self.instrument}={self.value}>"
+
+
+class EpisodeFlagDate(Base):
+    """When an open episode raises its flags, kept in step with every change to it (app/flags.py),
+    so lists and counts find flagged episodes with indexed comparisons:
+
+    - `flagged_from`: the first day it raises "Incomplete post-op steps", "Therapy behind plan"
+      or "Not improving" (each stays raised, as days pass, until the episode changes);
+    - `unsigned_surgery_on`: its surgery date while Before surgery is not signed off ("Pre-op not
+      signed off" is raised from SIGNOFF_WARNING_DAYS before it, a setting applied when reading).
+    """
+
+    __tablename__ = "episode_flag_date"
+
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), primary_key=True)
+    flagged_from: Mapped[date | None] = mapped_column(Date, index=True)
+    unsigned_surgery_on: Mapped[date | None] = mapped_column(Date, index=True)
+
+    def __repr__(self) -> str:
+        return f"<EpisodeFlagDate {self.episode_id} {self.flagged_from} {self.unsigned_surgery_on}>"

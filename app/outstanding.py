@@ -3,18 +3,20 @@ report's queries. Each returns a Select (callers paginate, count or stream) or r
 number of queries whatever the data size.
 
 An item is outstanding while it is open, its episode is not closed and its phase is not
-signed off (a signed phase is locked: nobody can act on what is left open in it).
+signed off (a signed phase is locked: nobody can act on what is left open in it); the
+`outstanding` column, kept in step on every change (app/flags.py), says so with an index.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, case, func, nulls_last, select
+from sqlalchemy import Select, and_, case, func, nulls_last, select, true
 from sqlalchemy.orm import Session, aliased
 
-from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
-from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus
-from app.models import ChecklistItem, Episode, Patient, ProtocolStep, Signoff, User
+from app.domain.outstanding import OPEN_STATES, OutstandingFilters, SiteDay, state_window
+from app.domain.vocab import ItemState
+from app.flags import flagged_episodes
+from app.models import ChecklistItem, Episode, Patient, ProtocolStep, User
 from app.queries import patient_matches
 
 Surgeon = aliased(User, name="surgeon")
@@ -39,18 +41,6 @@ ROW_COLUMNS = (
 )
 
 
-def _phase_signed():
-    return (
-        select(Signoff.id)
-        .where(
-            Signoff.episode_id == ChecklistItem.episode_id,
-            Signoff.phase == ChecklistItem.phase,
-            Signoff.revoked_at.is_(None),
-        )
-        .exists()
-    )
-
-
 def _in_window(state: ItemState, today: date, due_soon_days: int):
     window = state_window(state, today, due_soon_days)
     if not window.scheduled:
@@ -63,22 +53,9 @@ def _in_window(state: ItemState, today: date, due_soon_days: int):
     return and_(*bounds)
 
 
-def state_of_item(today: date, due_soon_days: int):
-    """The state of an open item as a SQL expression (its value is the ItemState's)."""
-    return case(
-        *((_in_window(state, today, due_soon_days), state.value) for state in OPEN_STATES[:-1]),
-        else_=ItemState.UNSCHEDULED.value,
-    )
-
-
-def _conditions(
-    filters: OutstandingFilters, today: date, due_soon_days: int, flagged: set[int] | None
-) -> list:
-    where = [
-        ChecklistItem.status == ItemStatus.OPEN,
-        Episode.status != EpisodeStatus.CLOSED,
-        ~_phase_signed(),
-    ]
+def _conditions(filters: OutstandingFilters, day: SiteDay) -> list:
+    today, due_soon_days = day.date, day.due_soon_days
+    where = [ChecklistItem.outstanding == true()]
     if filters.phase is not None:
         where.append(ChecklistItem.phase == filters.phase)
     if filters.state is not None:
@@ -94,55 +71,52 @@ def _conditions(
     if filters.required_only:
         where.append(ChecklistItem.required.is_(True))
     if filters.flagged_only:
-        where.append(Episode.id.in_(sorted(flagged or ())))
+        where.append(ChecklistItem.episode_id.in_(flagged_episodes(today, day.warning_days)))
     if filters.patient.strip():
         where.append(patient_matches(filters.patient))
     return where
 
 
-def _joined(stmt: Select, with_details: bool) -> Select:
-    stmt = stmt.join(Episode, Episode.id == ChecklistItem.episode_id)
-    if with_details:
-        stmt = (
-            stmt.join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-            .join(Surgeon, Surgeon.id == Episode.surgeon_id)
-            .join(Patient, Patient.id == Episode.patient_id)
-        )
+def _joined(stmt: Select, filters: OutstandingFilters) -> Select:
+    """Join what the filters read beyond the item (nothing, for most: the counts stay on one index)."""
+    if filters.surgeon_id is not None or filters.patient.strip():
+        stmt = stmt.join(Episode, Episode.id == ChecklistItem.episode_id)
+    if filters.patient.strip():
+        stmt = stmt.join(Patient, Patient.id == Episode.patient_id)
     return stmt
 
 
-def _needs_patient(filters: OutstandingFilters) -> bool:
-    return bool(filters.patient.strip())
-
-
-def outstanding_items(
-    filters: OutstandingFilters, today: date, due_soon_days: int, flagged: set[int] | None = None
-) -> Select:
+def outstanding_items(filters: OutstandingFilters, day: SiteDay) -> Select:
     """The outstanding items that pass the filters, overdue first, then by due date
-    (items with no due date last). `flagged` holds the flagged episodes' ids."""
-    stmt = _joined(select(*ROW_COLUMNS).select_from(ChecklistItem), with_details=True)
-    return stmt.where(*_conditions(filters, today, due_soon_days, flagged)).order_by(
+    (items with no due date last)."""
+    stmt = (
+        select(*ROW_COLUMNS)
+        .select_from(ChecklistItem)
+        .join(Episode, Episode.id == ChecklistItem.episode_id)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .join(Surgeon, Surgeon.id == Episode.surgeon_id)
+        .join(Patient, Patient.id == Episode.patient_id)
+    )
+    return stmt.where(*_conditions(filters, day)).order_by(
         nulls_last(ChecklistItem.due_date.asc()), ChecklistItem.id
     )
 
 
-def state_counts(
-    db: Session,
-    filters: OutstandingFilters,
-    today: date,
-    due_soon_days: int,
-    flagged: set[int] | None = None,
-) -> dict[ItemState, int]:
-    """How many outstanding items are in each state, with every filter but the state (one query)."""
-    state = state_of_item(today, due_soon_days).label("state")
-    stmt = _joined(select(state, func.count()).select_from(ChecklistItem), with_details=False)
-    if _needs_patient(filters):
-        stmt = stmt.join(Patient, Patient.id == Episode.patient_id)
-    stmt = stmt.where(*_conditions(filters.without_state(), today, due_soon_days, flagged)).group_by(state)
-    counts = dict.fromkeys(OPEN_STATES, 0)
-    for value, n in db.execute(stmt):
-        counts[ItemState(value)] = n
-    return counts
+def state_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
+    """How many outstanding items are in each state, with every filter but the state (one query:
+    a count per state's due-date range, each read off the index)."""
+    where = _conditions(filters.without_state(), day)
+
+    def count(state: ItemState):
+        stmt = select(func.count()).select_from(ChecklistItem)
+        return (
+            _joined(stmt, filters)
+            .where(*where, _in_window(state, day.date, day.due_soon_days))
+            .scalar_subquery()
+        )
+
+    row = db.execute(select(*(count(state) for state in OPEN_STATES))).one()
+    return dict(zip(OPEN_STATES, row, strict=True))
 
 
 @dataclass(frozen=True)
@@ -156,13 +130,11 @@ class EpisodeGroup:
     first_due: date | None
 
 
-def episode_groups(
-    filters: OutstandingFilters, today: date, due_soon_days: int, flagged: set[int] | None = None
-) -> Select:
+def episode_groups(filters: OutstandingFilters, day: SiteDay) -> Select:
     """One row per episode with outstanding items that pass the filters: the most overdue items
     first, then the earliest due."""
-    overdue = _in_window(ItemState.OVERDUE, today, due_soon_days)
-    due_soon = _in_window(ItemState.DUE_SOON, today, due_soon_days)
+    overdue = _in_window(ItemState.OVERDUE, day.date, day.due_soon_days)
+    due_soon = _in_window(ItemState.DUE_SOON, day.date, day.due_soon_days)
     first_due = func.min(ChecklistItem.due_date)
     overdue_count = func.sum(case((overdue, 1), else_=0))
     stmt = _joined(
@@ -173,12 +145,10 @@ def episode_groups(
             func.sum(case((due_soon, 1), else_=0)).label("due_soon"),
             first_due.label("first_due"),
         ).select_from(ChecklistItem),
-        with_details=False,
+        filters,
     )
-    if _needs_patient(filters):
-        stmt = stmt.join(Patient, Patient.id == Episode.patient_id)
     return (
-        stmt.where(*_conditions(filters, today, due_soon_days, flagged))
+        stmt.where(*_conditions(filters, day))
         .group_by(ChecklistItem.episode_id)
         .order_by(overdue_count.desc(), nulls_last(first_due.asc()), ChecklistItem.episode_id)
     )
@@ -197,14 +167,6 @@ def count_rows(db: Session, stmt: Select) -> int:
     return db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def items_of_episodes(
-    filters: OutstandingFilters,
-    episode_ids: list[int],
-    today: date,
-    due_soon_days: int,
-    flagged: set[int] | None = None,
-) -> Select:
+def items_of_episodes(filters: OutstandingFilters, episode_ids: list[int], day: SiteDay) -> Select:
     """The outstanding items (passing the filters) of some episodes, in the list's order."""
-    return outstanding_items(filters, today, due_soon_days, flagged).where(
-        ChecklistItem.episode_id.in_(episode_ids)
-    )
+    return outstanding_items(filters, day).where(ChecklistItem.episode_id.in_(episode_ids))

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -11,6 +11,7 @@ from app.domain.outcomes import Thresholds, outcome_flag
 from app.domain.progress import Flag, Progress, flags_from_facts
 from app.domain.therapy import episode_therapy_flag
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
+from app.flags import flagged_episodes
 from app.models import (
     ChecklistItem,
     Episode,
@@ -109,46 +110,10 @@ def episode_summaries(
     return summaries
 
 
-def flagged_episode_ids(db: Session, today: date, warning_days: int) -> Select:
-    """Open episodes with a flag: post-op steps overdue, or pre-op unsigned near surgery."""
-    postop = select(ChecklistItem.episode_id).where(postop_overdue(today))
-    preop_due = and_(Episode.surgery_date <= today + timedelta(days=warning_days), ~preop_signed())
-    return select(Episode.id).where(
-        Episode.status != EpisodeStatus.CLOSED, or_(Episode.id.in_(postop), preop_due)
-    )
-
-
-def flagged_ids(db: Session, today: date, warning_days: int, thresholds: Thresholds) -> set[int]:
-    """Every open episode with a flag, whichever rule raised it.
-
-    Overdue post-op steps and unsigned pre-op come straight from SQL; "Therapy behind plan"
-    and "Not improving" need the domain rules, run over the few candidates SQL finds.
-    """
-    ids = set(db.scalars(flagged_episode_ids(db, today, warning_days)))
-    ids |= not_improving_episode_ids(db, thresholds)
-    open_sessions_step = (
-        select(ChecklistItem.episode_id)
-        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-        .where(
-            ChecklistItem.required.is_(True),
-            ChecklistItem.status == ItemStatus.OPEN,
-            ProtocolStep.kind == StepKind.SESSIONS,
-        )
-    )
-    candidates = db.execute(
-        select(Episode.id, Episode.surgery_date).where(
-            Episode.status != EpisodeStatus.CLOSED,
-            Episode.surgery_date.is_not(None),
-            Episode.id.in_(open_sessions_step),
-        )
-    ).all()
-    ids |= set(therapy_flags(db, [(eid, surgery, False) for eid, surgery in candidates], today))
-    return ids
-
-
-def flagged_episode_count(db: Session, today: date, warning_days: int, thresholds: Thresholds) -> int:
-    """Episodes with at least one flag (the red count in the navigation bar)."""
-    return len(flagged_ids(db, today, warning_days, thresholds))
+def flagged_episode_count(db: Session, today: date, warning_days: int) -> int:
+    """Episodes with at least one flag today (the red count in the navigation bar), in one query."""
+    stmt = select(func.count()).select_from(flagged_episodes(today, warning_days).subquery())
+    return db.scalar(stmt) or 0
 
 
 def patient_matches(q: str):
@@ -255,14 +220,3 @@ def outcome_flags(db: Session, episode_ids: list[int], thresholds: Thresholds) -
         by_episode.setdefault(episode_id, {}).setdefault(time_point, {})[instrument] = value
     flags = {eid: outcome_flag(scores, thresholds) for eid, scores in by_episode.items()}
     return {eid: flag for eid, flag in flags.items() if flag is not None}
-
-
-def not_improving_episode_ids(db: Session, thresholds: Thresholds) -> set[int]:
-    """Open episodes flagged Not improving (for counts), in one query."""
-    open_with_follow_ups = (
-        select(OutcomeScore.episode_id)
-        .join(Episode, Episode.id == OutcomeScore.episode_id)
-        .where(Episode.status != EpisodeStatus.CLOSED, OutcomeScore.time_point != TimePoint.BASELINE)
-        .distinct()
-    )
-    return set(outcome_flags(db, list(db.scalars(open_with_follow_ups)), thresholds))

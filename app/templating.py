@@ -6,11 +6,13 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_login import current_user
 
+from app import db
 from app.auth.forms import ButtonForm
 from app.domain.policy import Action, can
 from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.web import flagged_episode_ids
+from app.queries import flagged_episode_count
+from app.web import today, warning_days
 
 
 def _local(moment: datetime) -> datetime:
@@ -57,5 +59,5 @@ def init_app(app: Flask) -> None:
     def _per_request():
         values = {"button_form": ButtonForm(), "nav_flag_count": 0}
         if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
-            values["nav_flag_count"] = len(flagged_episode_ids())
+            values["nav_flag_count"] = flagged_episode_count(db.session, today(), warning_days())
         return values

@@ -4,14 +4,15 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-from flask import abort, current_app, flash, g
+from flask import abort, current_app, flash
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, db
 from app.domain.outcomes import Thresholds
+from app.domain.outstanding import SiteDay
 from app.domain.policy import Action, can
-from app.queries import episode_with_checklist, flagged_ids
+from app.queries import episode_with_checklist
 from app.services.errors import Conflict, ServiceError
 
 T = TypeVar("T")
@@ -31,16 +32,14 @@ def warning_days() -> int:
     return current_app.config["SIGNOFF_WARNING_DAYS"]
 
 
+def site_day() -> SiteDay:
+    """Today at the site, with its settings for items and flags."""
+    return SiteDay(today(), due_soon_days(), warning_days(), thresholds())
+
+
 def due_soon_days() -> int:
     """An open item due within this many days shows Due soon."""
     return current_app.config["DUE_SOON_DAYS"]
-
-
-def flagged_episode_ids() -> set[int]:
-    """The open episodes with a flag today, worked out once per request."""
-    if "flagged_ids" not in g:
-        g.flagged_ids = flagged_ids(db.session, today(), warning_days(), thresholds())
-    return g.flagged_ids
 
 
 def require(action: Action, target=None) -> None:

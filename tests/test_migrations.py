@@ -287,7 +287,9 @@ def test_0004_downgrade_removes_the_completion_day_and_keeps_the_items(engine_at
     assert "completed_on" not in columns
     assert "completed_at" in columns
     indexes = {i["name"] for i in inspect(engine_at_0003).get_indexes("checklist_item")}
-    assert "ix_checklist_item_open_by_due" not in indexes
+    assert "ix_checklist_item_outstanding" not in indexes
+    assert "outstanding" not in columns
+    assert "episode_flag_date" not in inspect(engine_at_0003).get_table_names()
     with engine_at_0003.connect() as conn:
         rows = conn.execute(
             text("SELECT id, status, completed_at IS NOT NULL FROM checklist_item ORDER BY id")
@@ -303,4 +305,11 @@ def test_0004_upgrade_after_a_downgrade_backfills_again(engine_at_0003, monkeypa
     upgrade(engine_at_0003)
     assert _completed_on(engine_at_0003)[1] == "2026-06-18"
     indexes = {i["name"] for i in inspect(engine_at_0003).get_indexes("checklist_item")}
-    assert "ix_checklist_item_open_by_due" in indexes
+    assert "ix_checklist_item_outstanding" in indexes
+
+
+def test_0004_marks_the_open_items_of_open_episodes_outstanding(engine_at_0003):
+    upgrade(engine_at_0003)
+    with engine_at_0003.connect() as conn:
+        rows = conn.execute(text("SELECT id, outstanding FROM checklist_item ORDER BY id")).all()
+    assert [(i, bool(o)) for i, o in rows] == [(i, status == "open") for i, status, _ in ITEMS_AT_0003]

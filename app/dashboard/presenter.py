@@ -1,13 +1,11 @@
 """Turn the outstanding-items queries into what the dashboard shows, in a fixed number of queries."""
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.domain.outcomes import Thresholds
-from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, days_overdue, page_count
+from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, SiteDay, days_overdue, page_count
 from app.domain.schedule import item_state, relative_hint
 from app.domain.vocab import ItemState
 from app.models import Episode
@@ -21,16 +19,6 @@ from app.outstanding import (
     state_counts,
 )
 from app.queries import EpisodeSummary, episode_summaries
-
-
-@dataclass(frozen=True)
-class Today:
-    """What "now" means for the page: the date and the site's thresholds."""
-
-    date: date
-    due_soon_days: int
-    warning_days: int
-    thresholds: Thresholds
 
 
 @dataclass(frozen=True)
@@ -75,13 +63,13 @@ class OutstandingPage:
         return min(self.page * PAGE_SIZE, self.total)
 
 
-def item_row(row, today: Today) -> ItemRow:
-    state = item_state(row.status, row.due_date, today.date, today.due_soon_days)
+def item_row(row, day: SiteDay) -> ItemRow:
+    state = item_state(row.status, row.due_date, day.date, day.due_soon_days)
     return ItemRow(
         row=row,
         state=state,
-        hint=relative_hint(row.due_date, today.date, state),
-        days_overdue=days_overdue(row.due_date, today.date),
+        hint=relative_hint(row.due_date, day.date, state),
+        days_overdue=days_overdue(row.due_date, day.date),
     )
 
 
@@ -90,20 +78,19 @@ def outstanding_page(
     filters: OutstandingFilters,
     page: int,
     by_episode: bool,
-    today: Today,
-    flagged: set[int],
+    day: SiteDay,
 ) -> OutstandingPage:
     """One page of outstanding items (or of episodes with their items) and the counts per state."""
-    counts = state_counts(db, filters, today.date, today.due_soon_days, flagged)
+    counts = state_counts(db, filters, day)
     offset = (page - 1) * PAGE_SIZE
     if not by_episode:
         total = counts[filters.state] if filters.state else sum(counts.values())
         result = OutstandingPage(counts, total, page, by_episode=False)
         if not result.past_end and total:
-            stmt = outstanding_items(filters, today.date, today.due_soon_days, flagged)
-            result.rows = [item_row(r, today) for r in db.execute(stmt.limit(PAGE_SIZE).offset(offset))]
+            stmt = outstanding_items(filters, day)
+            result.rows = [item_row(r, day) for r in db.execute(stmt.limit(PAGE_SIZE).offset(offset))]
         return result
-    groups_stmt = episode_groups(filters, today.date, today.due_soon_days, flagged)
+    groups_stmt = episode_groups(filters, day)
     result = OutstandingPage(counts, count_rows(db, groups_stmt), page, by_episode=True)
     if result.past_end or not result.total:
         return result
@@ -117,10 +104,10 @@ def outstanding_page(
             .where(Episode.id.in_(ids))
         )
     }
-    summaries = episode_summaries(db, ids, today.date, today.warning_days, today.thresholds)
+    summaries = episode_summaries(db, ids, day.date, day.warning_days, day.thresholds)
     items: dict[int, list[ItemRow]] = {i: [] for i in ids}
-    for row in db.execute(items_of_episodes(filters, ids, today.date, today.due_soon_days, flagged)):
-        items[row.episode_id].append(item_row(row, today))
+    for row in db.execute(items_of_episodes(filters, ids, day)):
+        items[row.episode_id].append(item_row(row, day))
     result.groups = [
         GroupView(episodes[g.episode_id], g, summaries[g.episode_id], items[g.episode_id]) for g in groups
     ]

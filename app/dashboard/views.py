@@ -5,14 +5,14 @@ from sqlalchemy import select
 from app import db
 from app.dashboard import bp
 from app.dashboard.forms import OutstandingFilterForm
-from app.dashboard.presenter import Today, outstanding_page
+from app.dashboard.presenter import outstanding_page
 from app.domain.policy import Action
 from app.domain.vocab import Role
 from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record
 from app.models import User
 from app.outstanding import outstanding_items
 from app.services.exports import record_export
-from app.web import attempt, due_soon_days, flagged_episode_ids, require, thresholds, today, warning_days
+from app.web import attempt, require, site_day
 
 FILTER_FIELDS = (
     "phase",
@@ -26,10 +26,6 @@ FILTER_FIELDS = (
     "q",
     "view",
 )
-
-
-def _today() -> Today:
-    return Today(today(), due_soon_days(), warning_days(), thresholds())
 
 
 def _filter_form(data) -> OutstandingFilterForm:
@@ -53,9 +49,7 @@ def index():
     form = _filter_form(request.args)
     listing = None
     if form.validate():
-        listing = outstanding_page(
-            db.session, form.filters(), form.page_number, form.by_episode, _today(), flagged_episode_ids()
-        )
+        listing = outstanding_page(db.session, form.filters(), form.page_number, form.by_episode, site_day())
     return render_template("dashboard/index.html", form=form, listing=listing, kept=_kept(request.args))
 
 
@@ -81,17 +75,17 @@ def export():
     )
     if not ok:
         return redirect(url_for(".index", **_kept(request.form)))
-    now = _today()
+    day = site_day()
 
     def generate():
         with db.read_unit():  # the audit is committed: read without holding SQLite's write lock
-            stmt = outstanding_items(filters, now.date, now.due_soon_days, flagged_episode_ids())
+            stmt = outstanding_items(filters, day)
             rows = db.session.execute(stmt.execution_options(yield_per=1000))
             yield from csv_chunks(
-                OUTSTANDING_HEADER, (outstanding_record(r, now.date, now.due_soon_days) for r in rows)
+                OUTSTANDING_HEADER, (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
             )
 
-    filename = f"outstanding-items-{now.date.isoformat()}.csv"
+    filename = f"outstanding-items-{day.date.isoformat()}.csv"
     return Response(
         stream_with_context(generate()),
         mimetype="text/csv",

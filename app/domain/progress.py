@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol
 
 from app.domain.vocab import ItemStatus, Phase
@@ -111,3 +111,37 @@ def episode_flags(
     """Every flag an episode raises today, from its items."""
     overdue = sum(is_postop_overdue(i, today) for i in items)
     return flags_from_facts(overdue, surgery_date, preop_signed, closed, today, warning_days)
+
+
+# --- when each flag is raised (stored per episode, so lists count flags in SQL) ---------------
+# Between two changes to an episode its flags only ever switch on as days pass (an item
+# becomes overdue, surgery comes near, sessions fall behind), so dates stored when it changes
+# say whether it is flagged on any later day.
+
+
+def postop_overdue_from(items: Iterable[ItemFacts]) -> date | None:
+    """The first day a required After-surgery item is overdue (the day after its due date)."""
+    dues = [
+        i.due_date
+        for i in items
+        if i.phase is Phase.AFTER and i.required and i.status is ItemStatus.OPEN and i.due_date is not None
+    ]
+    return min(dues) + timedelta(days=1) if dues else None
+
+
+def unsigned_surgery_on(surgery_date: date | None, preop_signed: bool, closed: bool) -> date | None:
+    """The surgery date while Before surgery is unsigned: "Pre-op not signed off" is raised from
+    `warning_days` before it (see `preop_flagged`)."""
+    return None if preop_signed or closed else surgery_date
+
+
+def preop_flagged(unsigned_surgery: date | None, today: date, warning_days: int) -> bool:
+    """Whether "Pre-op not signed off" is raised today (as `preop_flag` decides)."""
+    return unsigned_surgery is not None and (unsigned_surgery - today).days <= warning_days
+
+
+def flagged_from(closed: bool, days: Iterable[date | None]) -> date | None:
+    """The first day an episode raises one of the flags given by their first days (None: never)."""
+    if closed:
+        return None
+    return min((d for d in days if d is not None), default=None)

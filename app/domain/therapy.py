@@ -221,3 +221,34 @@ def session_problems(entry: SessionInput, surgery_date: date | None, today: date
     if len(entry.activities or "") > MAX_ACTIVITIES:
         problems["activities"] = f"Keep what was done to {MAX_ACTIVITIES} characters."
     return problems
+
+
+def behind_from(plan: SessionsPlan, attended: int, surgery_date: date | None) -> date | None:
+    """The first day on which an open, required step with `attended` sessions is behind its
+    pro-rata plan (`expected_by` then exceeds `attended`), or None if it never will be."""
+    if surgery_date is None or plan.due_date is None or not plan.required or attended >= plan.count:
+        return None
+    start = window_start(plan, surgery_date)
+    if start is None:  # open-ended window: everything is expected on the due date
+        return plan.due_date
+    length = max(1, (plan.due_date - start).days)
+    needed = -(-(attended + 1) * length // plan.count)  # fewest elapsed days to expect one more
+    if needed > (plan.due_date - start).days:
+        return None
+    return start + timedelta(days=needed)
+
+
+def therapy_flag_from(
+    items: Iterable, sessions: Iterable[SessionFacts], surgery_date: date | None
+) -> date | None:
+    """The first day "Therapy behind plan" is raised, with these items (with steps) and sessions;
+    from then on it stays raised until they change. None when it never is."""
+    sessions = list(sessions)
+    if missed_in_a_row(sessions):
+        return date.min
+    days = [
+        behind_from(plan_of(i), attended_count(plan_of(i), sessions, surgery_date), surgery_date)
+        for i in items
+        if i.step.kind is StepKind.SESSIONS and i.status is ItemStatus.OPEN
+    ]
+    return min((d for d in days if d is not None), default=None)

@@ -8,7 +8,7 @@ from app.domain.schedule import item_state
 from app.domain.vocab import Role
 from app.main import bp
 from app.queries import episode_summaries
-from app.web import due_soon_days, flagged_episode_ids, thresholds, today, warning_days
+from app.web import due_soon_days, thresholds, today, warning_days
 
 
 @bp.route("/")
@@ -36,7 +36,7 @@ def _home_for_surgeon():
     me = current_user.id
     awaiting = worklists.awaiting_signoff(db.session, me)
     soon = worklists.surgery_soon(db.session, me, today())
-    flagged = worklists.flagged(db.session, flagged_episode_ids(), today(), surgeon_id=me)
+    flagged = worklists.flagged(db.session, today(), warning_days(), surgeon_id=me)
     summaries = _summaries(awaiting, soon, flagged)
     ready = [e for e in awaiting if summaries[e.id].ready_to_sign]
     awaiting = ready + [e for e in awaiting if not summaries[e.id].ready_to_sign]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app import db, queries
 from app.domain.outcomes import Thresholds
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, TimePoint
-from app.models import AuditEvent, ChecklistItem, Episode, OutcomeScore
+from app.models import AuditEvent, ChecklistItem, Episode, EpisodeFlagDate, OutcomeScore
 from app.queries import episode_with_checklist
 from app.services import outcomes, signoffs
 from app.services.errors import Conflict, NotPermitted, ServiceError
@@ -268,7 +268,10 @@ def test_outcome_flags_for_many_episodes_in_one_query(session, operated, coordin
 
     assert set(flags) == {operated.id}
     assert flags[operated.id].label == "Not improving"
-    assert queries.not_improving_episode_ids(session, Thresholds()) == {operated.id}
+    session.commit()
+    stored = dict(session.execute(select(EpisodeFlagDate.episode_id, EpisodeFlagDate.flagged_from)).all())
+    assert stored[operated.id] == date.min  # Not improving: flagged whatever the day
+    assert stored[improving.id] != date.min
     episode = fresh_episode(operated.id)
     episode.status = EpisodeStatus.CLOSED  # a closed episode raises no flags
     session.flush()

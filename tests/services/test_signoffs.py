@@ -529,8 +529,8 @@ def test_a_closed_episode_raises_no_flags(session, coordinator, surgeon, protoco
     flags = episode_summaries(session, [late.id], today, 2, Thresholds())[late.id].flags
     # No PT session three days after surgery: behind plan too.
     assert {f.code for f in flags} == {"incomplete_postop", "preop_unsigned", "therapy_behind"}
-    assert flagged_episode_count(session, today, 2, Thresholds()) == 1
+    assert flagged_episode_count(session, today, 2) == 1
     signoffs.close(session, coordinator, late, late.version, "Patient transferred")
     session.commit()
     assert episode_summaries(session, [late.id], today, 2, Thresholds())[late.id].flags == []
-    assert flagged_episode_count(session, today, 2, Thresholds()) == 0
+    assert flagged_episode_count(session, today, 2) == 0

@@ -1,0 +1,191 @@
+"""What lists read instead of working out: when each episode raises its flags
+(models.EpisodeFlagDate), and which of its items are outstanding (ChecklistItem.outstanding).
+
+Every ORM change to an episode, its items, sign-offs, therapy sessions or outcome scores marks
+the episode; just before the transaction commits, both are worked out again from the domain
+rules (app/domain/progress.py, therapy.py, outcomes.py) and stored in `episode_flag_date`, in the
+same transaction. Lists then count and filter flagged episodes with two indexed comparisons,
+whatever the number of episodes. Bulk loads that bypass the ORM, and a change of the "Not
+improving" settings, call `refresh_all` (`flask refresh-flags`).
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.domain.outcomes import Thresholds, outcome_flag
+from app.domain.progress import flagged_from, postop_overdue_from, unsigned_surgery_on
+from app.domain.therapy import therapy_flag_from
+from app.domain.vocab import EpisodeStatus, ItemStatus
+from app.models import ChecklistItem, Episode, EpisodeFlagDate, OutcomeScore, Signoff, TherapySession
+
+BATCH = 500
+_TOUCHED = "periop_flag_episodes"
+_settings = {"thresholds": Thresholds()}
+
+
+def configure(thresholds: Thresholds) -> None:
+    """The "Not improving" thresholds the dates are worked out with (create_app passes the site's)."""
+    _settings.update(thresholds=thresholds)
+
+
+def flagged_episodes(today: date, warning_days: int) -> Select:
+    """The ids of the episodes flagged today (`warning_days`: SIGNOFF_WARNING_DAYS)."""
+    return select(EpisodeFlagDate.episode_id).where(
+        or_(
+            EpisodeFlagDate.flagged_from <= today,
+            EpisodeFlagDate.unsigned_surgery_on <= today + timedelta(days=warning_days),
+        )
+    )
+
+
+def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | None, date | None]]:
+    """Work out (flagged_from, unsigned_surgery_on) of some episodes from what the database holds
+    now (five queries)."""
+    from app.queries import preop_signed, sessions_facts  # queries imports this module's users
+
+    ids = sorted(set(episode_ids))
+    facts = db.execute(
+        select(Episode.id, Episode.status, Episode.surgery_date, preop_signed()).where(Episode.id.in_(ids))
+    ).all()
+    items: dict[int, list] = defaultdict(list)
+    for row in db.execute(
+        select(
+            ChecklistItem.episode_id,
+            ChecklistItem.phase,
+            ChecklistItem.required,
+            ChecklistItem.status,
+            ChecklistItem.due_date,
+        ).where(ChecklistItem.episode_id.in_(ids))
+    ):
+        items[row.episode_id].append(row)
+    sessions_items, sessions = sessions_facts(db, ids)
+    scores: dict[int, dict] = defaultdict(dict)
+    for episode_id, time_point, instrument, value in db.execute(
+        select(
+            OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value
+        ).where(OutcomeScore.episode_id.in_(ids))
+    ):
+        scores[episode_id].setdefault(time_point, {})[instrument] = value
+    dates = {}
+    for episode_id, status, surgery_date, signed in facts:
+        closed = status is EpisodeStatus.CLOSED
+        not_improving = outcome_flag(scores[episode_id], _settings["thresholds"]) is not None
+        first_day = flagged_from(
+            closed,
+            (
+                postop_overdue_from(items[episode_id]),
+                therapy_flag_from(sessions_items[episode_id], sessions[episode_id], surgery_date),
+                date.min if not_improving else None,
+            ),
+        )
+        dates[episode_id] = (first_day, unsigned_surgery_on(surgery_date, bool(signed), closed))
+    return dates
+
+
+def refresh(db: Session, episode_ids: Iterable[int]) -> None:
+    """Store the flag dates of some episodes afresh (in the caller's transaction)."""
+    ids = sorted(set(episode_ids))
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        db.execute(_mark_outstanding(batch))
+        dates = flag_dates(db, batch)
+        if dates:
+            rows = [
+                {"episode_id": e, "flagged_from": first, "unsigned_surgery_on": surgery}
+                for e, (first, surgery) in dates.items()
+            ]
+            db.execute(_upsert(db), rows)
+
+
+def _mark_outstanding(episode_ids: list[int]):
+    """Mark the items of some episodes outstanding exactly when they are open, their episode is
+    open and their phase is not signed off (a Core UPDATE: item versions do not change)."""
+    item = ChecklistItem.__table__
+    episode_open = (
+        select(Episode.id)
+        .where(Episode.id == item.c.episode_id, Episode.status != EpisodeStatus.CLOSED)
+        .exists()
+    )
+    phase_signed = (
+        select(Signoff.id)
+        .where(
+            Signoff.episode_id == item.c.episode_id,
+            Signoff.phase == item.c.phase,
+            Signoff.revoked_at.is_(None),
+        )
+        .exists()
+    )
+    return (
+        update(item)
+        .where(item.c.episode_id.in_(episode_ids))
+        .values(outstanding=and_(item.c.status == ItemStatus.OPEN, episode_open, ~phase_signed))
+    )
+
+
+def _upsert(db: Session):
+    """INSERT ... ON CONFLICT (episode_id) DO UPDATE, in the database's own words."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(EpisodeFlagDate)
+    return stmt.on_conflict_do_update(
+        index_elements=[EpisodeFlagDate.episode_id],
+        set_={
+            "flagged_from": stmt.excluded.flagged_from,
+            "unsigned_surgery_on": stmt.excluded.unsigned_surgery_on,
+        },
+    )
+
+
+def refresh_all(db: Session) -> int:
+    """Store the flag date of every episode afresh; returns how many."""
+    ids = list(db.scalars(select(Episode.id)))
+    refresh(db, ids)
+    return len(ids)
+
+
+def refresh_missing(db: Session) -> int:
+    """Store the flag date of the episodes that have none yet (after a migration or a bulk load)."""
+    missing = select(EpisodeFlagDate.episode_id).where(EpisodeFlagDate.episode_id == Episode.id).exists()
+    ids = list(db.scalars(select(Episode.id).where(~missing)))
+    refresh(db, ids)
+    return len(ids)
+
+
+# --- keeping the dates in step with every change ---------------------------------------------
+
+_BY_EPISODE = (ChecklistItem, Signoff, TherapySession, OutcomeScore)
+
+
+def _note_touched(session: Session, _flush_context) -> None:
+    touched = session.info.setdefault(_TOUCHED, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Episode):
+            touched.add(obj.id)
+        elif isinstance(obj, _BY_EPISODE) and obj.episode_id is not None:
+            touched.add(obj.episode_id)
+
+
+def _refresh_touched(session: Session) -> None:
+    session.flush()  # the last changes, and so the last touched episodes
+    touched = session.info.pop(_TOUCHED, None)
+    if touched:
+        with session.no_autoflush:
+            refresh(session, touched)
+
+
+def _forget_touched(session: Session, _previous_transaction=None) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+def install() -> None:
+    """Listen to every ORM session (once per process)."""
+    if not event.contains(Session, "after_flush", _note_touched):
+        event.listen(Session, "after_flush", _note_touched)
+        event.listen(Session, "before_commit", _refresh_touched)
+        event.listen(Session, "after_soft_rollback", _forget_touched)
