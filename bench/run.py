@@ -890,6 +890,7 @@ def main(argv: list[str] | None = None) -> int:
     clock.set_site_zone(os.environ.get("TIMEZONE") or "UTC")
     today = clock.site_today()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
     figures: dict = {"latency": {}, "throughput": {}}
     run_url = None
     started = time.perf_counter()
