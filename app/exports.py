@@ -117,7 +117,7 @@ def compliance_record(month, surgeon_name: str, phase, tally) -> tuple:
 
 # The plain-text overdue report: (heading, width) of each column.
 TEXT_COLUMNS = (
-    ("MRN", 10),
+    ("MRN", 20),
     ("Patient", 24),
     ("Phase", 14),
     ("Item", 50),

@@ -181,7 +181,7 @@ def test_overdue_report_for_a_role_keeps_only_that_roles_items(app, overdue_epis
     assert [(line.split()[0], line.rsplit(maxsplit=1)[-1]) for line in lines] == [
         (mrn, str(days)) for mrn, _, days in expected
     ]
-    assert all(line[104:].split()[0] == "Nurse" for line in lines)
+    assert all(line[114:].split()[0] == "Nurse" for line in lines)
 
 
 def test_overdue_report_as_csv(app, overdue_episodes):

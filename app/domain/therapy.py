@@ -110,6 +110,14 @@ def satisfied(plan: SessionsPlan, sessions: Iterable[SessionFacts], surgery_date
     return attended if plan.count > 0 and attended >= plan.count else None
 
 
+def satisfied_on(
+    plan: SessionsPlan, sessions: Iterable[SessionFacts], surgery_date: date | None
+) -> date | None:
+    """The day the plan's count was reached: the date of its last needed counting session."""
+    counting = sorted(s.session_date for s in sessions if counts_for(plan, s, surgery_date))
+    return counting[plan.count - 1] if plan.count > 0 and len(counting) >= plan.count else None
+
+
 @dataclass(frozen=True)
 class StepProgress:
     plan: SessionsPlan

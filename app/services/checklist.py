@@ -1,5 +1,7 @@
 """Work a checklist item: mark done, not applicable, reopen, add a note."""
 
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from app import audit, clock
@@ -56,11 +58,12 @@ def _short(item: ChecklistItem) -> str:
     return title if len(title) <= 60 else title[:57] + "…"
 
 
-def _completed(item: ChecklistItem, actor: User) -> None:
-    """Record who completed the item, when, and on which local day (for "on time")."""
+def _completed(item: ChecklistItem, actor: User, on: date | None = None) -> None:
+    """Record who completed the item, when, and on which local day (for "on time"): today, or
+    the day of the records that completed it."""
     item.completed_by = actor
     item.completed_at = clock.now()
-    item.completed_on = clock.site_today()
+    item.completed_on = on or clock.site_today()
 
 
 def _apply(
@@ -206,12 +209,14 @@ def _add_note(db: Session, actor: User, item: ChecklistItem, raw: str | None) ->
 
 
 def complete_by_records(
-    db: Session, actor: User, item: ChecklistItem, value: str | None, because: str
+    db: Session, actor: User, item: ChecklistItem, value: str | None, because: str, on: date | None = None
 ) -> bool:
     """Mark an open item done because records satisfy it (therapy sessions, outcome scores).
 
     Used by the services that log those records, in their transaction; audited with what
-    satisfied it. Returns False when the item was not open (nothing to do).
+    satisfied it. `on` is the day of those records (the last session needed, the day scores
+    were taken), so a late entry of an on-time session is not late. Returns False when the
+    item was not open (nothing to do).
     """
     if item.status is not ItemStatus.OPEN:
         return False
@@ -219,7 +224,7 @@ def complete_by_records(
     item.status = ItemStatus.DONE
     item.value = value
     item.reason = None
-    _completed(item, actor)
+    _completed(item, actor, on)
     _apply(db, actor, item, "item.satisfied", f"Completed by {because}", before)
     return True
 

@@ -132,7 +132,7 @@ def record_scores(
             before=before or None,
             after=after,
         )
-    completed = _complete_item(db, actor, episode, time_point, str(odi), signed, closed)
+    completed = _complete_item(db, actor, episode, time_point, str(odi), taken_on, signed, closed)
     flag = outcome_flag(score_map(scores_of(db, episode.id)), thresholds or Thresholds())
     required = _require_review(db, actor, episode, flag, signed, closed)
     return Recorded(corrected, changed, completed, flag, required)
@@ -150,13 +150,14 @@ def _item(episode: Episode, predicate) -> ChecklistItem | None:
     return next((i for i in episode.items if predicate(i)), None)
 
 
-def _complete_item(db, actor, episode, time_point, value, signed, closed) -> bool:
-    """Complete (or correct the value of) the time point's value item, unless its phase is locked."""
+def _complete_item(db, actor, episode, time_point, value, taken_on, signed, closed) -> bool:
+    """Complete (or correct the value of) the time point's value item, unless its phase is locked;
+    it counts as done on the day the scores were taken."""
     item = _item(episode, lambda i: i.step.outcome_time_point is time_point)
     if item is None or is_locked(item.phase, signed, closed):
         return False
     because = f"the {time_point.label.lower()} outcome scores"
-    if checklist.complete_by_records(db, actor, item, value, because):
+    if checklist.complete_by_records(db, actor, item, value, because, on=taken_on):
         return True
     checklist.correct_by_records(db, actor, item, value, because)
     return False

@@ -14,6 +14,7 @@ from app.domain.therapy import (
     SessionInput,
     plan_of,
     satisfied,
+    satisfied_on,
     session_problems,
     sessions_label,
 )
@@ -232,6 +233,7 @@ def satisfy_items(db: Session, actor: User, episode: Episode, signed: set) -> li
             continue
         value = sessions_label(plan.count, plan.discipline, attended)
         because = f"{attended} attended {plan.discipline.value} session{'s' if attended != 1 else ''}"
-        if complete_by_records(db, actor, item, value, because):
+        on = satisfied_on(plan, sessions, episode.surgery_date)
+        if complete_by_records(db, actor, item, value, because, on=on):
             completed.append(item)
     return completed

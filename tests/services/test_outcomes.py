@@ -296,3 +296,12 @@ def test_demo_records_scores_and_one_patient_is_not_improving(session):
     assert item(episodes["H204002"], "post_fu_6w").status is ItemStatus.DONE
     assert item(episodes["H204002"], "post_idt_review").required
     assert not item(episodes["H204001"], "post_idt_review").required
+
+
+def test_a_follow_up_item_is_done_on_the_day_the_scores_were_taken(session, operated, coordinator, surgeon):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
+    record(surgeon, operated, W6, date(2026, 5, 12), 20, 2, 2)  # taken on time, entered on 17 Jun
+
+    follow_up = next(i for i in fresh_episode(operated.id).items if i.step.outcome_time_point is W6)
+    assert follow_up.status is ItemStatus.DONE
+    assert follow_up.completed_on == date(2026, 5, 12) <= follow_up.due_date

@@ -336,3 +336,21 @@ def test_rescheduling_surgery_re_checks_sessions_items(session, therapist, coord
     session.commit()
     mobilise = item(operated, "post_mobilise")
     assert mobilise.status is ItemStatus.DONE and mobilise.value == "1 of 1 PT sessions"
+
+
+def test_a_step_completed_by_sessions_is_done_on_the_day_of_the_session_that_reached_its_count(
+    session, therapist, operated
+):
+    for n in (27, 14, 20, 16, 18, 24, 22):  # 7 sessions, logged out of order
+        log(session, therapist, operated, n)
+    log(session, therapist, operated, 15)  # the eighth, dated before the last ones logged
+
+    adherence = item(operated, "post_pt_adherence")
+    assert adherence.status is ItemStatus.DONE
+    assert adherence.completed_on == day(27)  # the eighth session in date order, not today
+
+
+def test_logging_an_early_session_late_keeps_the_item_on_time(session, therapist, operated):
+    log(session, therapist, operated, 1)  # first mobilisation on day 1, logged on day 30
+    mobilise = item(operated, "post_mobilise")
+    assert mobilise.completed_on == day(1) <= mobilise.due_date
