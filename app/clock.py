@@ -1,5 +1,7 @@
 """The one clock: every "now" and "today" in the app comes from here; tests can set it."""
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -36,3 +38,14 @@ def set_now(moment: datetime | None) -> None:
     if moment is not None and moment.tzinfo is None:
         raise ValueError("set_now needs an aware datetime")
     _frozen = moment
+
+
+@contextlib.contextmanager
+def at(moment: datetime) -> Iterator[None]:
+    """Run with the clock at `moment`, then as it was (demo data dated in the past)."""
+    previous = _frozen
+    set_now(moment)
+    try:
+        yield
+    finally:
+        set_now(previous)

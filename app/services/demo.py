@@ -1,9 +1,10 @@
 """Demo users and patients, for trying Periop out (demo mode only)."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.domain.therapy import SessionInput
 from app.domain.vocab import ItemStatus, Phase, Role, Sex, StepKind, TimePoint, ValueType
 from app.models import ChecklistItem
@@ -73,16 +74,19 @@ def _sample_value(item: ChecklistItem) -> str | None:
     return SAMPLE_VALUES[step.value_type]
 
 
-def _work(db: Session, users: dict, item: ChecklistItem) -> None:
-    """Complete an item as its responsible role would (sessions items are left to therapy)."""
+def _work(db: Session, users: dict, item: ChecklistItem, n: int, today: date) -> None:
+    """Complete an item as its responsible role would (sessions items are left to therapy), on
+    its due date, or for one in five a few days later, never after today."""
     if item.status is not ItemStatus.OPEN:
         return
     actor = users.get(item.role, users[Role.SURGEON])
-    if item.step.kind is StepKind.SESSIONS or (not item.required and item.step.kind is StepKind.VALUE):
-        checklist.mark_not_applicable(db, actor, item, item.version, "Not indicated for this patient")
-    else:
-        checklist.mark_done(db, actor, item, item.version, _sample_value(item))
-    db.flush()
+    day = min(item.due_date + timedelta(days=3 if n % 5 == 0 else 0), today)
+    with clock.at(datetime.combine(day, time(10), UTC)):
+        if item.step.kind is StepKind.SESSIONS or (not item.required and item.step.kind is StepKind.VALUE):
+            checklist.mark_not_applicable(db, actor, item, item.version, "Not indicated for this patient")
+        else:
+            checklist.mark_done(db, actor, item, item.version, _sample_value(item))
+        db.flush()
 
 
 # Outcome scores (ODI, NRS back, NRS leg) by time point; Lindqvist is Not improving at 6 weeks.
@@ -128,11 +132,11 @@ def _stage(db: Session, users: dict, episode, today: date) -> None:
                 and n % 3 != 0
                 and item.step.kind is not StepKind.SESSIONS
             ):
-                _work(db, users, item)
+                _work(db, users, item, n, today)
         elif operated or (item.phase is Phase.BEFORE and (surgery - today).days <= 7):
-            _work(db, users, item)  # pre-op complete a week before surgery
+            _work(db, users, item, n, today)  # pre-op complete a week before surgery
         elif item.phase is Phase.BEFORE and item.due_date < today and n % 4 != 0:
-            _work(db, users, item)
+            _work(db, users, item, n, today)
     if operated:
         for phase in (Phase.BEFORE, Phase.DURING):
             signoffs.sign(db, surgeon, episode, phase, DEMO_PASSWORD, max_failures=5, lock_minutes=15)
