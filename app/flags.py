@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.domain.outcomes import Thresholds, outcome_flag
+from app.domain.outcomes import Thresholds
 from app.domain.progress import flagged_from, postop_overdue_from, unsigned_surgery_on
 from app.domain.therapy import therapy_flag_from
 from app.domain.vocab import EpisodeStatus, ItemStatus
@@ -45,7 +45,7 @@ def flagged_episodes(today: date, warning_days: int) -> Select:
 def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | None, date | None]]:
     """Work out (flagged_from, unsigned_surgery_on) of some episodes from what the database holds
     now (five queries)."""
-    from app.queries import preop_signed, sessions_facts  # queries imports this module's users
+    from app.queries import outcome_flags, preop_signed, sessions_facts  # queries imports this module
 
     ids = sorted(set(episode_ids))
     facts = db.execute(
@@ -63,23 +63,16 @@ def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | No
     ):
         items[row.episode_id].append(row)
     sessions_items, sessions = sessions_facts(db, ids)
-    scores: dict[int, dict] = defaultdict(dict)
-    for episode_id, time_point, instrument, value in db.execute(
-        select(
-            OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value
-        ).where(OutcomeScore.episode_id.in_(ids))
-    ):
-        scores[episode_id].setdefault(time_point, {})[instrument] = value
+    not_improving = outcome_flags(db, ids, _settings["thresholds"])
     dates = {}
     for episode_id, status, surgery_date, signed in facts:
         closed = status is EpisodeStatus.CLOSED
-        not_improving = outcome_flag(scores[episode_id], _settings["thresholds"]) is not None
         first_day = flagged_from(
             closed,
             (
                 postop_overdue_from(items[episode_id]),
                 therapy_flag_from(sessions_items[episode_id], sessions[episode_id], surgery_date),
-                date.min if not_improving else None,
+                date.min if episode_id in not_improving else None,
             ),
         )
         dates[episode_id] = (first_day, unsigned_surgery_on(surgery_date, bool(signed), closed))

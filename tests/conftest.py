@@ -81,14 +81,14 @@ def postgres_template():
     upgrade(engine)
     # Emptying small tables with DELETE is much faster than TRUNCATE; replica mode skips
     # the triggers (the audit table refuses DELETE) and foreign keys for this one statement.
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    tables = list(reversed(Base.metadata.sorted_tables))
     empty = "; ".join(
         ["SET LOCAL session_replication_role = replica"]
-        + [f"DELETE FROM {t}" for t in tables]
+        + [f"DELETE FROM {t.name}" for t in tables]
         + [
-            f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), 1, false)"
+            f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), 1, false)"
             for t in tables
-            if t != "user_session"
+            if "id" in t.c and t.c.id.autoincrement is not False and t.name != "user_session"
         ]
     )
 
