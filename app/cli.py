@@ -110,13 +110,16 @@ def overdue_report_command(role: str | None, fmt: str) -> None:
         db.session.commit()
     with db.read_unit():
         rows = db.session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
-        if fmt == "csv":
-            records = (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
-            for chunk in csv_chunks(OUTSTANDING_HEADER, records):
-                click.echo(chunk, nl=False)
-            return
-        for line in overdue_text(rows, day.date, Role(role) if role else None):
-            click.echo(line)
+        try:
+            if fmt == "csv":
+                records = (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
+                for chunk in csv_chunks(OUTSTANDING_HEADER, records):
+                    click.echo(chunk, nl=False)
+            else:
+                for line in overdue_text(rows, day.date, Role(role) if role else None):
+                    click.echo(line)
+        finally:
+            rows.close()
 
 
 @click.command("refresh-flags")

@@ -118,7 +118,7 @@ def flagged_episode_count(db: Session, today: date, warning_days: int) -> int:
 
 def patient_matches(q: str):
     """The condition "the patient's MRN or name contains q" (case-insensitive; % and _ literal)."""
-    fragment = q.strip().lower()
+    fragment = q.replace("\x00", "").strip().lower()  # PostgreSQL text cannot hold NUL
     return or_(
         *(
             column.contains(fragment, autoescape=True)

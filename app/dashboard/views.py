@@ -81,9 +81,12 @@ def export():
         with db.read_unit():  # the audit is committed: read without holding SQLite's write lock
             stmt = outstanding_items(filters, day)
             rows = db.session.execute(stmt.execution_options(yield_per=1000))
-            yield from csv_chunks(
-                OUTSTANDING_HEADER, (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
-            )
+            try:
+                yield from csv_chunks(
+                    OUTSTANDING_HEADER, (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
+                )
+            finally:  # also when the download is cut short: no server-side cursor is left open
+                rows.close()
 
     filename = f"outstanding-items-{day.date.isoformat()}.csv"
     return Response(

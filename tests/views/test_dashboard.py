@@ -531,3 +531,12 @@ def test_export_needs_a_csrf_token(client, coordinator, site):
     response = client.post("/dashboard/export.csv", data={"state": "overdue"})
     assert response.status_code == 400
     assert export_events() == []
+
+
+def test_an_export_cut_short_leaves_nothing_open(client, coordinator, site):
+    login(client, coordinator)
+    response = export(client)
+    first = next(iter(response.response))  # the download starts, then the browser goes away
+    assert first.decode().startswith(BOM)
+    response.close()
+    assert client.get("/dashboard").status_code == 200
