@@ -110,7 +110,7 @@ def _pg_drop(admin: Engine, name: str) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _usable(url: str, patients: int, today: date) -> tuple[dict | None, str]:
+def _usable(url: str, patients: int, seed: int, today: date) -> tuple[dict | None, str]:
     """The site's record when it can be reused, else None and why not."""
     engine = db.make_engine(url)
     try:
@@ -121,6 +121,10 @@ def _usable(url: str, patients: int, today: date) -> tuple[dict | None, str]:
         return None, "no complete site there"
     if int(info.get("patients", -1)) != patients:
         return None, f"it holds {info.get('patients')} patients"
+    if info.get("seed") != str(seed):
+        return None, f"it was built with seed {info.get('seed')}"
+    if info.get("fingerprint") != synth.fingerprint():
+        return None, "the migrations, the protocol or the generator changed since it was built"
     age = (today - date.fromisoformat(info["built_on"])).days
     if age > MAX_SITE_AGE_DAYS:
         return None, f"it was built {age} days ago (dates are relative to the build day)"
@@ -138,7 +142,7 @@ def ensure_site(database: str, patients: int, seed: int, rebuild: bool, today: d
         path = RESULTS / f"sqlite-{patients}.db"
         url = f"sqlite:///{path}"
         if path.exists() and not rebuild:
-            info, why = _usable(url, patients, today)
+            info, why = _usable(url, patients, seed, today)
             if info:
                 print(f"Reusing the site {path.relative_to(ROOT)} ({why}).")
                 return url, info | {"reused": True}
@@ -151,7 +155,7 @@ def ensure_site(database: str, patients: int, seed: int, rebuild: bool, today: d
         admin = _pg_admin()
         try:
             if _pg_exists(admin, name) and not rebuild:
-                info, why = _usable(url, patients, today)
+                info, why = _usable(url, patients, seed, today)
                 if info:
                     print(f"Reusing the PostgreSQL database {name} ({why}).")
                     return url, info | {"reused": True}

@@ -20,6 +20,7 @@ Dates are relative to the day it runs (the site's TIMEZONE, UTC by default).
 """
 
 import argparse
+import hashlib
 import os
 import random
 import sys
@@ -969,6 +970,22 @@ def mark_complete(engine: Engine, values: dict[str, str]) -> None:
         )
 
 
+def fingerprint() -> str:
+    """A digest of what shapes a site: the migrations, the protocol files and this generator.
+
+    The runner reuses a site only when it matches, so a changed schema means a new site.
+    """
+    digest = hashlib.sha256()
+    paths = [
+        *sorted((migrate.ROOT / "migrations" / "versions").glob("*.py")),
+        *sorted(protocols.PROTOCOL_DIR.glob("*.yaml")),
+        Path(__file__),
+    ]
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def site_info(engine: Engine) -> dict[str, str] | None:
     """What a finished site holds, or None when the database holds no finished site."""
     try:
@@ -1033,7 +1050,13 @@ def generate(
         counts = site_counts(engine, today)
         mark_complete(
             engine,
-            {"patients": patients, "seed": seed, "built_on": today.isoformat(), "seconds": f"{seconds:.1f}"},
+            {
+                "patients": patients,
+                "seed": seed,
+                "built_on": today.isoformat(),
+                "seconds": f"{seconds:.1f}",
+                "fingerprint": fingerprint(),
+            },
         )
         counts["seconds"] = round(seconds, 1)
         return counts
