@@ -36,7 +36,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app import audit, clock, db, migrate, passwords
+from app import audit, clock, db, flags, migrate, passwords
 from app.domain import therapy as therapy_rules
 from app.domain.signoff import MEANINGS, statement
 from app.domain.signoff import content_digest as signoff_digest
@@ -951,6 +951,12 @@ def site_counts(engine: Engine, today: date) -> dict:
                 "WHERE i.status = 'open' AND e.status != 'closed'"
             )
         )
+        counts["outstanding_items"] = conn.scalar(
+            text("SELECT count(*) FROM checklist_item WHERE outstanding")
+        )
+        counts["flagged_episodes"] = conn.scalar(
+            text("SELECT count(*) FROM episode_flag_date WHERE flagged_from <= :today"), {"today": today}
+        )
         counts["episodes_by_status"] = dict(
             conn.execute(text("SELECT status, count(*) FROM episode GROUP BY status")).all()
         )
@@ -1045,6 +1051,11 @@ def generate(
             written += len(batch)
         log(f"  {written:>7} audit events  ({time.perf_counter() - started:.1f} s)")
         site.events.clear()
+        # The bulk load bypassed the ORM: work out the stored flag dates and outstanding items.
+        with db.write_unit(), Session(engine) as s:
+            flagged = flags.refresh_all(s)
+            s.commit()
+        log(f"  {flagged:>7} episodes' flags worked out  ({time.perf_counter() - started:.1f} s)")
         _finish_database(engine)
         seconds = time.perf_counter() - started
         counts = site_counts(engine, today)

@@ -111,3 +111,18 @@ def test_the_site_is_marked_complete(site):
             conn.scalar(text("SELECT count(*) FROM episode WHERE status = 'closed' AND closed_at IS NULL"))
             == 0
         )
+
+
+def test_stored_flags_and_outstanding_items_are_worked_out(site):
+    engine, _ = site
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM episode_flag_date")) == PATIENTS
+        expected = conn.scalar(
+            text(
+                "SELECT count(*) FROM checklist_item i JOIN episode e ON e.id = i.episode_id "
+                "WHERE i.status = 'open' AND e.status != 'closed' AND NOT EXISTS ("
+                "SELECT 1 FROM signoff g WHERE g.episode_id = i.episode_id AND g.phase = i.phase "
+                "AND g.revoked_at IS NULL)"
+            )
+        )
+        assert conn.scalar(text("SELECT count(*) FROM checklist_item WHERE outstanding")) == expected
