@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-from flask import abort, current_app, flash
+from flask import Response, abort, current_app, flash, stream_with_context
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -77,6 +77,15 @@ def attempt(action: Callable[[], T], what: str = "This record") -> tuple[bool, T
         flash(str(exc), "danger")
         return False, None
     return True, result
+
+
+def csv_download(chunks, filename: str) -> Response:
+    """A CSV file the browser downloads, sent as it is made (inside the request's context)."""
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def int_field(raw) -> int | None:

@@ -1,4 +1,4 @@
-from flask import Response, render_template, request
+from flask import render_template, request
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -11,7 +11,7 @@ from app.domain.policy import Action
 from app.domain.vocab import Role
 from app.exports import COMPLIANCE_HEADER, compliance_record, csv_chunks
 from app.models import User
-from app.web import require, today
+from app.web import csv_download, require, today
 
 
 def _report():
@@ -52,9 +52,6 @@ def compliance_csv():
         )
         return page, 400
     rows = (compliance_record(*row) for row in report.detail)
-    filename = f"compliance-{report.first.key}-to-{report.last.key}.csv"
-    return Response(
-        csv_chunks(COMPLIANCE_HEADER, rows),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return csv_download(
+        csv_chunks(COMPLIANCE_HEADER, rows), f"compliance-{report.first.key}-to-{report.last.key}.csv"
     )

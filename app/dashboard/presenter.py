@@ -1,13 +1,16 @@
 """Turn the outstanding-items queries into what the dashboard shows, in a fixed number of queries."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app import db
 from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, SiteDay, days_overdue, page_count
 from app.domain.schedule import item_state, relative_hint
 from app.domain.vocab import ItemState
+from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record
 from app.models import Episode
 from app.outstanding import (
     EpisodeGroup,
@@ -112,3 +115,19 @@ def outstanding_page(
         GroupView(episodes[g.episode_id], g, summaries[g.episode_id], items[g.episode_id]) for g in groups
     ]
     return result
+
+
+def outstanding_csv(filters: OutstandingFilters, day: SiteDay) -> Iterator[str]:
+    """The export of the outstanding items that pass the filters, as CSV chunks read as they go.
+
+    Runs when the response is sent, after the view committed its audit event: it reads without
+    SQLite's write lock, and closes its cursor also when the download is cut short.
+    """
+    with db.read_unit():
+        rows = db.session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
+        try:
+            yield from csv_chunks(
+                OUTSTANDING_HEADER, (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
+            )
+        finally:
+            rows.close()
