@@ -6,12 +6,15 @@ from typing import TypeVar
 
 from flask import Response, abort, current_app, flash, stream_with_context
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, db
 from app.domain.outcomes import Thresholds
 from app.domain.outstanding import SiteDay
 from app.domain.policy import Action, can
+from app.models import ChecklistItem
 from app.queries import episode_with_checklist
 from app.services.errors import Conflict, ServiceError
 
@@ -103,3 +106,21 @@ def load_episode(episode_id: int):
     if episode is None:
         abort(404)
     return episode
+
+
+def load_item(episode_id: int, item_id: int):
+    """One item of an episode, with its episode and step, for a user who may see patients
+    (else 403/404): what an item action needs, without the whole checklist."""
+    require(Action.VIEW_PATIENTS)
+    item = db.session.scalar(
+        select(ChecklistItem)
+        .options(
+            joinedload(ChecklistItem.episode),
+            joinedload(ChecklistItem.step),
+            joinedload(ChecklistItem.updated_by),
+        )
+        .where(ChecklistItem.id == item_id, ChecklistItem.episode_id == episode_id)
+    )
+    if item is None:
+        abort(404)
+    return item

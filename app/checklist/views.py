@@ -15,7 +15,17 @@ from app.services import checklist as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import conflict_message, fmt_time
 from app.therapy.panel import therapy_panel
-from app.web import commit, due_soon_days, int_field, load_episode, require, thresholds, today, warning_days
+from app.web import (
+    commit,
+    due_soon_days,
+    int_field,
+    load_episode,
+    load_item,
+    require,
+    thresholds,
+    today,
+    warning_days,
+)
 
 HISTORY_LIMIT = 500
 
@@ -75,10 +85,7 @@ ACTIONS = {
 @login_required
 def item_action(episode_id: int, item_id: int, action: str):
     """Apply one action to one item, then return to the item on the episode page."""
-    episode = load_episode(episode_id)
-    item = next((i for i in episode.items if i.id == item_id), None)
-    if item is None:
-        abort(404)
+    item = load_item(episode_id, item_id)
     require(Action.WORK_ITEM, item)
     form = ItemForm()
     version = int_field(form.version.data)
