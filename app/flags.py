@@ -112,10 +112,12 @@ def _mark_outstanding(episode_ids: list[int]):
         )
         .exists()
     )
+    outstanding = and_(item.c.status == ItemStatus.OPEN, episode_open, ~phase_signed)
+    # Only the rows that change: a tick rewrites one row, not the episode's forty.
     return (
         update(item)
-        .where(item.c.episode_id.in_(episode_ids))
-        .values(outstanding=and_(item.c.status == ItemStatus.OPEN, episode_open, ~phase_signed))
+        .where(item.c.episode_id.in_(episode_ids), item.c.outstanding != outstanding)
+        .values(outstanding=outstanding)
     )
 
 
