@@ -1079,8 +1079,9 @@ def _finish_database(engine: Engine) -> None:
     """Leave the database as a long-running site's would be: statistics gathered and (PostgreSQL)
     vacuumed, so index-only scans need no heap visits; PostgreSQL's sequences past the ids."""
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
+        with db.write_unit(), engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
+        with engine.connect() as conn:  # outside any transaction, or SQLite refuses
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return
     with engine.begin() as conn:

@@ -192,7 +192,7 @@ def test_nothing_due_in_the_period_says_so(client, coordinator, report_site):
         ({"surgeon": "424242"}, "Choose a surgeon from the list."),
     ],
 )
-def test_bad_periods_get_a_clear_message_and_no_report(client, coordinator, report_site, args, message):
+def test_bad_periods_get_a_clear_message_and_no_report(client, coordinator, surgeon, episode, args, message):
     login(client, coordinator)
     page = report(client, **args)
 

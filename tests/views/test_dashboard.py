@@ -300,7 +300,7 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_VALUES, ids=lambda v: str(v)[:40])
-def test_bad_filter_values_get_a_clear_message_and_no_list(client, coordinator, site, args, message):
+def test_bad_filter_values_get_a_clear_message_and_no_list(client, coordinator, episode, args, message):
     login(client, coordinator)
 
     response = client.get("/dashboard?" + urlencode(args))
@@ -312,7 +312,7 @@ def test_bad_filter_values_get_a_clear_message_and_no_list(client, coordinator, 
     assert shown_ids(page) == []
 
 
-def test_odd_input_never_breaks_the_page(client, coordinator, site):
+def test_odd_input_never_breaks_the_page(client, coordinator, episode):
     login(client, coordinator)
     for args in (
         "state=overdue&state=pending",
