@@ -11,8 +11,9 @@ from app import clock
 from app.models import AuditEvent, User
 
 GENESIS = "0" * 64
-# Any number: the key of the PostgreSQL advisory lock that orders the chain.
-_CHAIN_LOCK_KEY = 7_351_004
+# Any number: the key of the PostgreSQL advisory lock that orders the chain (and the writes
+# of the outstanding tally: migration 0005 uses the same number).
+CHAIN_LOCK_KEY = 7_351_004
 
 
 def _digest(event: AuditEvent) -> str:
@@ -52,7 +53,7 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits)."""
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK_KEY})
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
     db.flush()
     prev = db.scalar(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(

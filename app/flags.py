@@ -13,14 +13,23 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, event, or_, select, update
+from sqlalchemy import Select, and_, delete, event, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.domain.outcomes import Thresholds
 from app.domain.progress import flagged_from, postop_overdue_from, unsigned_surgery_on
 from app.domain.therapy import therapy_flag_from
 from app.domain.vocab import EpisodeStatus, ItemStatus
-from app.models import ChecklistItem, Episode, EpisodeFlagDate, OutcomeScore, Signoff, TherapySession
+from app.models import (
+    ChecklistItem,
+    Episode,
+    EpisodeFlagDate,
+    OutcomeScore,
+    OutstandingTally,
+    Signoff,
+    TherapySession,
+)
 
 BATCH = 500
 _TOUCHED = "periop_flag_episodes"
@@ -138,10 +147,29 @@ def _upsert(db: Session):
 
 
 def refresh_all(db: Session) -> int:
-    """Store the flag date of every episode afresh; returns how many."""
+    """Store the flag date of every episode afresh, and count the outstanding items again;
+    returns how many episodes."""
     ids = list(db.scalars(select(Episode.id)))
     refresh(db, ids)
+    recount_tally(db)
     return len(ids)
+
+
+def recount_tally(db: Session) -> None:
+    """Count the outstanding items of the tally again from the items (the triggers keep it in
+    step; this repairs it should they ever have been bypassed)."""
+    item = ChecklistItem.__table__
+    tally = OutstandingTally.__table__
+    key = (item.c.due_date, item.c.phase, item.c.role, item.c.required)
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK_KEY})
+    db.execute(delete(tally))
+    db.execute(
+        insert(tally).from_select(
+            ["due_date", "phase", "role", "required", "items"],
+            select(*key, func.count()).where(item.c.outstanding).group_by(*key),
+        )
+    )
 
 
 def refresh_missing(db: Session) -> int:

@@ -500,6 +500,37 @@ class OutcomeScore(Base):
         return f"<OutcomeScore {self.episode_id} {self.time_point} {self.instrument}={self.value}>"
 
 
+class OutstandingTally(Base):
+    """How many outstanding items share a due date, phase, role and required flag, so the
+    dashboard's counts per state sum a few rows (one per due date and kind of item) instead of
+    counting every outstanding item. Kept by database triggers on checklist_item (migration
+    0005), whoever changes the items; never written by the app.
+    """
+
+    __tablename__ = "outstanding_tally"
+    __table_args__ = (
+        Index(
+            "ix_outstanding_tally_key",
+            "due_date",
+            "phase",
+            "role",
+            "required",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    phase: Mapped[Phase] = mapped_column(str_enum(Phase))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    required: Mapped[bool] = mapped_column(Boolean)
+    items: Mapped[int] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"<OutstandingTally {self.due_date} {self.phase} {self.role} {self.items}>"
+
+
 class EpisodeFlagDate(Base):
     """When an open episode raises its flags, kept in step with every change to it (app/flags.py),
     so lists and counts find flagged episodes with indexed comparisons:

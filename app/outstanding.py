@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from app.domain.outstanding import OPEN_STATES, OutstandingFilters, SiteDay, state_window
 from app.domain.vocab import ItemState
 from app.flags import flagged_episodes
-from app.models import ChecklistItem, Episode, Patient, ProtocolStep, User
+from app.models import ChecklistItem, Episode, OutstandingTally, Patient, ProtocolStep, User
 from app.queries import patient_matches
 
 Surgeon = aliased(User, name="surgeon")
@@ -41,15 +41,15 @@ ROW_COLUMNS = (
 )
 
 
-def _in_window(state: ItemState, today: date, due_soon_days: int):
+def _in_window(state: ItemState, today: date, due_soon_days: int, due=ChecklistItem.due_date):
     window = state_window(state, today, due_soon_days)
     if not window.scheduled:
-        return ChecklistItem.due_date.is_(None)
+        return due.is_(None)
     bounds = []
     if window.first is not None:
-        bounds.append(ChecklistItem.due_date >= window.first)
+        bounds.append(due >= window.first)
     if window.last is not None:
-        bounds.append(ChecklistItem.due_date <= window.last)
+        bounds.append(due <= window.last)
     return and_(*bounds)
 
 
@@ -103,8 +103,14 @@ def outstanding_items(filters: OutstandingFilters, day: SiteDay) -> Select:
 
 
 def state_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
-    """How many outstanding items are in each state, with every filter but the state (one query:
-    a count per state's due-date range, each read off the index)."""
+    """How many outstanding items are in each state, with every filter but the state (one query).
+
+    Filters on the kind of item and its due date only (the first page, most views) sum the
+    tally's rows, one per due date and kind of item, whatever the number of patients; the
+    others count the items themselves, each state's due-date range read off the index.
+    """
+    if filters.surgeon_id is None and not filters.flagged_only and not filters.patient.strip():
+        return _tally_counts(db, filters, day)
     where = _conditions(filters.without_state(), day)
 
     def count(state: ItemState):
@@ -116,6 +122,29 @@ def state_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict
         )
 
     row = db.execute(select(*(count(state) for state in OPEN_STATES))).one()
+    return dict(zip(OPEN_STATES, row, strict=True))
+
+
+def _tally_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
+    tally = OutstandingTally
+    where = []
+    if filters.phase is not None:
+        where.append(tally.phase == filters.phase)
+    if filters.role is not None:
+        where.append(tally.role == filters.role)
+    if filters.required_only:
+        where.append(tally.required.is_(True))
+    if filters.due_from is not None:
+        where.append(tally.due_date >= filters.due_from)
+    if filters.due_to is not None:
+        where.append(tally.due_date <= filters.due_to)
+    sums = (
+        func.coalesce(
+            func.sum(case((_in_window(state, day.date, day.due_soon_days, tally.due_date), tally.items))), 0
+        )
+        for state in OPEN_STATES
+    )
+    row = db.execute(select(*sums).where(*where)).one()
     return dict(zip(OPEN_STATES, row, strict=True))
 
 

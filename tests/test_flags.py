@@ -4,14 +4,14 @@ import random
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 
 from app import db, flags
 from app.domain.outcomes import Thresholds
 from app.domain.progress import CLOSED_STATUSES
 from app.domain.therapy import SessionInput, SessionsPlan, behind_from, expected_by
 from app.domain.vocab import Discipline, EpisodeStatus, ItemStatus, Phase, Role, TimePoint
-from app.models import ChecklistItem, Episode, EpisodeFlagDate, User
+from app.models import ChecklistItem, Episode, EpisodeFlagDate, OutstandingTally, User
 from app.queries import episode_summaries, episode_with_checklist, flagged_episode_count
 from app.services import checklist, outcomes, patients, signoffs, therapy
 from app.services.patients import EpisodeDetails
@@ -123,8 +123,34 @@ def _outstanding_matches_the_rule() -> None:
     db.session.remove()
 
 
+def _tally_counts_the_outstanding_items() -> None:
+    """The tally (kept by triggers) holds one row per key, with the count of outstanding items."""
+    key = (ChecklistItem.due_date, ChecklistItem.phase, ChecklistItem.role, ChecklistItem.required)
+    counted = {
+        tuple(row[:4]): row[4]
+        for row in db.session.execute(
+            select(*key, func.count()).where(ChecklistItem.outstanding.is_(True)).group_by(*key)
+        )
+    }
+    rows = db.session.execute(
+        select(
+            OutstandingTally.due_date,
+            OutstandingTally.phase,
+            OutstandingTally.role,
+            OutstandingTally.required,
+            OutstandingTally.items,
+        )
+    ).all()
+    db.session.remove()
+    tally = {tuple(row[:4]): row[4] for row in rows}
+    assert len(tally) == len(rows)  # one row per key, a missing due date included
+    assert tally == counted
+    assert counted  # the scenario has outstanding items to count
+
+
 def test_outstanding_items_match_the_rule_through_every_kind_of_change(app, varied, users):
     _outstanding_matches_the_rule()
+    _tally_counts_the_outstanding_items()
     surgeon = users[Role.SURGEON]
     with db.write_unit():
         actor = db.session.get(User, surgeon.id)
@@ -140,6 +166,38 @@ def test_outstanding_items_match_the_rule_through_every_kind_of_change(app, vari
         db.session.commit()
     db.session.remove()
     _outstanding_matches_the_rule()
+    _tally_counts_the_outstanding_items()
+    coordinator = users[Role.COORDINATOR]
+    with db.write_unit():
+        actor = db.session.get(User, surgeon.id)
+        ep = episode_with_checklist(db.session, varied["post_op"].id)
+        done = next(i for i in ep.items if i.id == item.id)
+        checklist.reopen(db.session, actor, done, done.version, "Entered on the wrong patient")
+        optional = next(i for i in ep.items if not i.required and i.status is ItemStatus.OPEN)
+        checklist.make_required(db.session, actor, optional, "Review asked for")
+        ep = episode_with_checklist(db.session, varied["unscheduled"].id)
+        details = EpisodeDetails(ep.procedure, ep.levels, ep.surgeon_id, TODAY + timedelta(days=12))
+        patients.update_episode(db.session, db.session.get(User, coordinator.id), ep, details, ep.version)
+        ep = episode_with_checklist(db.session, varied["preop_later"].id)
+        details = EpisodeDetails(ep.procedure, ep.levels, ep.surgeon_id, None)
+        patients.update_episode(db.session, db.session.get(User, coordinator.id), ep, details, ep.version)
+        ep = episode_with_checklist(db.session, varied["other"].id)
+        signoffs.close(db.session, db.session.get(User, coordinator.id), ep, ep.version, "Moved away")
+        db.session.commit()
+    db.session.remove()
+    _outstanding_matches_the_rule()
+    _tally_counts_the_outstanding_items()
+
+
+def test_refresh_all_counts_the_tally_again_when_its_triggers_were_bypassed(app, varied):
+    with db.write_unit():
+        db.session.execute(update(OutstandingTally).values(items=OutstandingTally.items + 5))
+        db.session.commit()
+    with db.write_unit():
+        flags.refresh_all(db.session)
+        db.session.commit()
+    db.session.remove()
+    _tally_counts_the_outstanding_items()
 
 
 def _stored(episode_id: int) -> tuple:
