@@ -4,7 +4,8 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, request, session
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app import clock, db
 from app.models import User, UserSession
@@ -51,12 +52,14 @@ def load_user(user_id: str) -> User | None:
     sid = session.get("sid")
     if not sid or not user_id.isdigit():
         return None
-    record = db.session.get(UserSession, sid)
+    record = db.session.scalar(
+        select(UserSession).options(joinedload(UserSession.user)).where(UserSession.id == sid)
+    )
     if record is None or record.user_id != int(user_id) or _expired(record):
         session.clear()
         return None
-    user = db.session.get(User, record.user_id)
-    if user is None or not user.active:
+    user = record.user
+    if not user.active:
         session.clear()
         return None
     if clock.now() - record.last_seen_at > TOUCH_AFTER:
