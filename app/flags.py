@@ -19,14 +19,15 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.domain.outcomes import Thresholds
 from app.domain.progress import flagged_from, postop_overdue_from, unsigned_surgery_on
-from app.domain.therapy import therapy_flag_from
-from app.domain.vocab import EpisodeStatus, ItemStatus
+from app.domain.therapy import SessionsPlan, therapy_flag_from
+from app.domain.vocab import EpisodeStatus, ItemStatus, StepKind
 from app.models import (
     ChecklistItem,
     Episode,
     EpisodeFlagDate,
     OutcomeScore,
     OutstandingTally,
+    ProtocolStep,
     Signoff,
     TherapySession,
 )
@@ -53,14 +54,15 @@ def flagged_episodes(today: date, warning_days: int) -> Select:
 
 def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | None, date | None]]:
     """Work out (flagged_from, unsigned_surgery_on) of some episodes from what the database holds
-    now (five queries)."""
-    from app.queries import outcome_flags, preop_signed, sessions_facts  # queries imports this module
+    now (four queries)."""
+    from app.queries import outcome_flags, preop_signed, session_rows  # queries imports this module
 
     ids = sorted(set(episode_ids))
     facts = db.execute(
         select(Episode.id, Episode.status, Episode.surgery_date, preop_signed()).where(Episode.id.in_(ids))
     ).all()
     items: dict[int, list] = defaultdict(list)
+    plans: dict[int, list[SessionsPlan]] = defaultdict(list)
     for row in db.execute(
         select(
             ChecklistItem.episode_id,
@@ -68,10 +70,27 @@ def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | No
             ChecklistItem.required,
             ChecklistItem.status,
             ChecklistItem.due_date,
-        ).where(ChecklistItem.episode_id.in_(ids))
+            ProtocolStep.kind,
+            ProtocolStep.discipline,
+            ProtocolStep.session_count,
+            ProtocolStep.sessions_from_days,
+        )
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .where(ChecklistItem.episode_id.in_(ids))
     ):
         items[row.episode_id].append(row)
-    sessions_items, sessions = sessions_facts(db, ids)
+        if row.kind is StepKind.SESSIONS and row.status is ItemStatus.OPEN:
+            plans[row.episode_id].append(
+                SessionsPlan(
+                    row.phase,
+                    row.discipline,
+                    row.session_count or 0,
+                    row.sessions_from_days,
+                    row.due_date,
+                    row.required,
+                )
+            )
+    sessions = session_rows(db, ids)
     not_improving = outcome_flags(db, ids, _settings["thresholds"])
     dates = {}
     for episode_id, status, surgery_date, signed in facts:
@@ -80,7 +99,7 @@ def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | No
             closed,
             (
                 postop_overdue_from(items[episode_id]),
-                therapy_flag_from(sessions_items[episode_id], sessions[episode_id], surgery_date),
+                therapy_flag_from(plans[episode_id], sessions[episode_id], surgery_date),
                 date.min if episode_id in not_improving else None,
             ),
         )

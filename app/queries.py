@@ -175,7 +175,6 @@ def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
 def sessions_facts(db: Session, episode_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
     """The sessions items (with steps) and the sessions of many episodes, in two queries."""
     items: dict[int, list] = defaultdict(list)
-    sessions: dict[int, list] = defaultdict(list)
     for item in db.scalars(
         select(ChecklistItem)
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
@@ -183,6 +182,12 @@ def sessions_facts(db: Session, episode_ids: list[int]) -> tuple[dict[int, list]
         .where(ChecklistItem.episode_id.in_(episode_ids), ProtocolStep.kind == StepKind.SESSIONS)
     ):
         items[item.episode_id].append(item)
+    return items, session_rows(db, episode_ids)
+
+
+def session_rows(db: Session, episode_ids: list[int]) -> dict[int, list]:
+    """The sessions of many episodes (the facts the therapy rules read), in one query."""
+    sessions: dict[int, list] = defaultdict(list)
     for row in db.execute(
         select(
             TherapySession.episode_id,
@@ -194,7 +199,7 @@ def sessions_facts(db: Session, episode_ids: list[int]) -> tuple[dict[int, list]
         ).where(TherapySession.episode_id.in_(episode_ids))
     ):
         sessions[row.episode_id].append(row)
-    return items, sessions
+    return sessions
 
 
 def therapy_flags(db: Session, episodes: list[tuple[int, date | None, bool]], today: date) -> dict[int, Flag]:

@@ -247,16 +247,15 @@ def behind_from(plan: SessionsPlan, attended: int, surgery_date: date | None) ->
 
 
 def therapy_flag_from(
-    items: Iterable, sessions: Iterable[SessionFacts], surgery_date: date | None
+    open_plans: Iterable[SessionsPlan], sessions: Iterable[SessionFacts], surgery_date: date | None
 ) -> date | None:
-    """The first day "Therapy behind plan" is raised, with these items (with steps) and sessions;
-    from then on it stays raised until they change. None when it never is."""
+    """The first day "Therapy behind plan" is raised, with the plans of the episode's open
+    sessions items and its sessions; from then on it stays raised until they change. None when
+    it never is."""
     sessions = list(sessions)
     if missed_in_a_row(sessions):
         return date.min
     days = [
-        behind_from(plan_of(i), attended_count(plan_of(i), sessions, surgery_date), surgery_date)
-        for i in items
-        if i.step.kind is StepKind.SESSIONS and i.status is ItemStatus.OPEN
+        behind_from(plan, attended_count(plan, sessions, surgery_date), surgery_date) for plan in open_plans
     ]
     return min((d for d in days if d is not None), default=None)
