@@ -20,7 +20,7 @@ from app import audit
 from app.domain.outcomes import Thresholds
 from app.domain.progress import flagged_from, postop_overdue_from, unsigned_surgery_on
 from app.domain.therapy import SessionsPlan, therapy_flag_from
-from app.domain.vocab import EpisodeStatus, ItemStatus, StepKind
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, StepKind
 from app.models import (
     ChecklistItem,
     Episode,
@@ -108,12 +108,13 @@ def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | No
 
 
 def refresh(db: Session, episode_ids: Iterable[int]) -> None:
-    """Store the flag dates of some episodes afresh (in the caller's transaction)."""
+    """Store the flag dates and outstanding items of some episodes afresh (in the caller's
+    transaction)."""
     ids = sorted(set(episode_ids))
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        db.execute(_mark_outstanding(batch))
         dates = flag_dates(db, batch)
+        db.execute(_mark_outstanding(db, batch))
         if dates:
             rows = [
                 {"episode_id": e, "flagged_from": first, "unsigned_surgery_on": surgery}
@@ -122,25 +123,30 @@ def refresh(db: Session, episode_ids: Iterable[int]) -> None:
             db.execute(_upsert(db), rows)
 
 
-def _mark_outstanding(episode_ids: list[int]):
+def _mark_outstanding(db: Session, episode_ids: list[int]):
     """Mark the items of some episodes outstanding exactly when they are open, their episode is
-    open and their phase is not signed off (a Core UPDATE: item versions do not change)."""
+    open and their phase is not signed off (a Core UPDATE: item versions do not change).
+
+    Which episodes are open and which of their phases are signed is read first (one query) and
+    written into the UPDATE as lists of ids: correlated subqueries there led PostgreSQL to hash
+    every open episode and sign-off of the site for each refresh."""
     item = ChecklistItem.__table__
-    episode_open = (
-        select(Episode.id)
-        .where(Episode.id == item.c.episode_id, Episode.status != EpisodeStatus.CLOSED)
-        .exists()
+    open_ids: set[int] = set()
+    signed: dict[Phase, list[int]] = defaultdict(list)
+    for episode_id, status, phase in db.execute(
+        select(Episode.id, Episode.status, Signoff.phase)
+        .outerjoin(Signoff, and_(Signoff.episode_id == Episode.id, Signoff.revoked_at.is_(None)))
+        .where(Episode.id.in_(episode_ids))
+    ):
+        if status is not EpisodeStatus.CLOSED:
+            open_ids.add(episode_id)
+        if phase is not None:
+            signed[phase].append(episode_id)
+    outstanding = and_(
+        item.c.status == ItemStatus.OPEN,
+        item.c.episode_id.in_(sorted(open_ids)),
+        *(~and_(item.c.phase == phase, item.c.episode_id.in_(ids)) for phase, ids in signed.items()),
     )
-    phase_signed = (
-        select(Signoff.id)
-        .where(
-            Signoff.episode_id == item.c.episode_id,
-            Signoff.phase == item.c.phase,
-            Signoff.revoked_at.is_(None),
-        )
-        .exists()
-    )
-    outstanding = and_(item.c.status == ItemStatus.OPEN, episode_open, ~phase_signed)
     # Only the rows that change: a tick rewrites one row, not the episode's forty.
     return (
         update(item)

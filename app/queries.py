@@ -153,22 +153,26 @@ def latest_episodes(db: Session, patient_ids: list[int]) -> dict[int, Episode]:
 
 def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
     """An episode with everything its page shows, loaded in a fixed number of queries."""
-    return db.scalar(
-        select(Episode)
-        .where(Episode.id == episode_id)
-        .options(
-            joinedload(Episode.patient),
-            joinedload(Episode.surgeon),
-            joinedload(Episode.closed_by),
-            joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
-            selectinload(Episode.items).options(
-                joinedload(ChecklistItem.step),
-                joinedload(ChecklistItem.completed_by),
-                joinedload(ChecklistItem.updated_by),
-                selectinload(ChecklistItem.notes).joinedload(ItemNote.author),
-            ),
-            selectinload(Episode.signoffs),
+    return (
+        db.scalars(
+            select(Episode)
+            .where(Episode.id == episode_id)
+            .options(
+                joinedload(Episode.patient),
+                joinedload(Episode.surgeon),
+                joinedload(Episode.closed_by),
+                joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
+                joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
+                selectinload(Episode.items).options(
+                    joinedload(ChecklistItem.step),
+                    joinedload(ChecklistItem.completed_by),
+                    joinedload(ChecklistItem.updated_by),
+                    selectinload(ChecklistItem.notes).joinedload(ItemNote.author),
+                ),
+            )
         )
+        .unique()
+        .first()
     )
 
 

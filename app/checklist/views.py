@@ -10,7 +10,7 @@ from app.domain.policy import Action
 from app.domain.therapy import episode_therapy_flag
 from app.domain.vocab import EpisodeStatus
 from app.models import AuditEvent, ChecklistItem
-from app.outcomes.panel import outcome_panel
+from app.outcomes.panel import episode_scores, outcome_panel
 from app.services import checklist as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import conflict_message, fmt_time
@@ -31,8 +31,9 @@ HISTORY_LIMIT = 500
 
 
 def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
-    therapy = therapy_panel(episode, current_user, today())
-    outcomes = outcome_panel(episode, today(), thresholds())
+    scores = episode_scores(episode.id)
+    therapy = therapy_panel(episode, scores, current_user, today())
+    outcomes = outcome_panel(episode, scores, today(), thresholds())
     closed = episode.status is EpisodeStatus.CLOSED
     therapy_flag = episode_therapy_flag(
         episode.items, therapy.sessions, episode.surgery_date, today(), closed

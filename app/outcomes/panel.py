@@ -52,13 +52,23 @@ class OutcomePanel:
         return next((r for r in self.rows if r.time_point is time_point), None)
 
 
-def outcome_panel(episode: Episode, today: date, thresholds: Thresholds) -> OutcomePanel:
-    """The episode's scores by time point with the change from baseline, its flag or notice (one query)."""
-    rows = db.session.scalars(
-        select(OutcomeScore)
-        .options(joinedload(OutcomeScore.recorded_by))
-        .where(OutcomeScore.episode_id == episode.id)
-    ).all()
+def episode_scores(episode_id: int) -> list[OutcomeScore]:
+    """The episode's outcome scores with who recorded them (one query), for the outcome panel
+    and the pain chart."""
+    return list(
+        db.session.scalars(
+            select(OutcomeScore)
+            .options(joinedload(OutcomeScore.recorded_by))
+            .where(OutcomeScore.episode_id == episode_id)
+        )
+    )
+
+
+def outcome_panel(
+    episode: Episode, rows: list[OutcomeScore], today: date, thresholds: Thresholds
+) -> OutcomePanel:
+    """The episode's scores (`episode_scores`) by time point with the change from baseline, its
+    flag or notice."""
     scores = score_map(rows)
     by_time: dict[TimePoint, list[OutcomeScore]] = {}
     for row in rows:

@@ -8,7 +8,7 @@ from app.domain.policy import Action, can
 from app.domain.vocab import TimePoint
 from app.outcomes import bp
 from app.outcomes.forms import ScoresForm
-from app.outcomes.panel import outcome_panel
+from app.outcomes.panel import episode_scores, outcome_panel
 from app.services import outcomes as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import conflict_message
@@ -16,7 +16,7 @@ from app.web import commit, int_field, load_episode, require, thresholds, today
 
 
 def _render(episode, form: ScoresForm, status: int = 200):
-    panel = outcome_panel(episode, today(), thresholds())
+    panel = outcome_panel(episode, episode_scores(episode.id), today(), thresholds())
     may_record = can(current_user, Action.RECORD_OUTCOMES) and not panel.closed
     return render_template(
         "outcomes/scores.html", episode=episode, panel=panel, form=form, may_record=may_record
@@ -26,7 +26,11 @@ def _render(episode, form: ScoresForm, status: int = 200):
 def _correcting(episode, form: ScoresForm) -> None:
     """Fill the form with a time point's recorded scores (?time_point=6w), to correct them."""
     time_point = next((tp for tp in TimePoint if tp.value == request.args.get("time_point")), None)
-    row = outcome_panel(episode, today(), thresholds()).row(time_point) if time_point else None
+    row = (
+        outcome_panel(episode, episode_scores(episode.id), today(), thresholds()).row(time_point)
+        if time_point
+        else None
+    )
     if row is None:
         return
     form.time_point.data, form.taken_on.data, form.version.data = time_point.value, row.taken_on, row.version

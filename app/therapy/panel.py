@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from app import db
 from app.domain.policy import Action, can
@@ -33,37 +33,33 @@ class TherapyPanel:
 
 
 def episode_sessions(episode_id: int) -> list[TherapySession]:
-    """The episode's sessions, newest first, with therapists and addenda (two queries)."""
+    """The episode's sessions, newest first, with therapists and addenda (one query)."""
     return list(
         db.session.scalars(
             select(TherapySession)
             .options(
                 joinedload(TherapySession.therapist),
-                selectinload(TherapySession.addenda).joinedload(SessionAddendum.author),
+                joinedload(TherapySession.addenda).joinedload(SessionAddendum.author),
             )
             .where(TherapySession.episode_id == episode_id)
             .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
-        )
+        ).unique()
     )
 
 
-def therapy_panel(episode: Episode, user, today: date) -> TherapyPanel:
-    """The session log and pain chart of an episode, in a fixed number of queries (three)."""
+def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: date) -> TherapyPanel:
+    """The session log and pain chart of an episode (with its outcome scores, for the NRS
+    points), in a fixed number of queries (one)."""
     sessions = episode_sessions(episode.id)
-    outcomes = db.session.execute(
-        select(OutcomeScore.instrument, OutcomeScore.taken_on, OutcomeScore.value).where(
-            OutcomeScore.episode_id == episode.id,
-            OutcomeScore.instrument.in_([Instrument.NRS_BACK, Instrument.NRS_LEG]),
-        )
-    ).all()
     values: dict[str, list[tuple[date, int]]] = {"pain_before": [], "pain_after": []}
     for s in sessions:
         if s.pain_before is not None:
             values["pain_before"].append((s.session_date, s.pain_before))
         if s.pain_after is not None:
             values["pain_after"].append((s.session_date, s.pain_after))
-    for instrument, taken_on, value in outcomes:
-        values.setdefault(Instrument(instrument).value, []).append((taken_on, value))
+    for score in scores:
+        if score.instrument in (Instrument.NRS_BACK, Instrument.NRS_LEG):
+            values.setdefault(score.instrument.value, []).append((score.taken_on, score.value))
     open_episode = episode.status is not EpisodeStatus.CLOSED
     therapist = can(user, Action.LOG_SESSION)
     rows = [
