@@ -531,6 +531,33 @@ class OutstandingTally(Base):
         return f"<OutstandingTally {self.due_date} {self.phase} {self.role} {self.items}>"
 
 
+class FlagDateTally(Base):
+    """How many episodes share a pair of stored flag dates (`EpisodeFlagDate`, one row per pair
+    with at least one date), so the count of flagged episodes sums a few rows (the pairs are days,
+    not episodes). Kept by database triggers on episode_flag_date (migration 0005); never written
+    by the app.
+    """
+
+    __tablename__ = "flag_date_tally"
+    __table_args__ = (
+        Index(
+            "ix_flag_date_tally_key",
+            "flagged_from",
+            "unsigned_surgery_on",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flagged_from: Mapped[date | None] = mapped_column(Date)
+    unsigned_surgery_on: Mapped[date | None] = mapped_column(Date)
+    episodes: Mapped[int] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"<FlagDateTally {self.flagged_from} {self.unsigned_surgery_on} {self.episodes}>"
+
+
 class EpisodeFlagDate(Base):
     """When an open episode raises its flags, kept in step with every change to it (app/flags.py),
     so lists and counts find flagged episodes with indexed comparisons:

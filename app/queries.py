@@ -11,7 +11,6 @@ from app.domain.outcomes import Thresholds, outcome_flag
 from app.domain.progress import Flag, Progress, flags_from_facts
 from app.domain.therapy import episode_therapy_flag
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
-from app.flags import flagged_episodes
 from app.models import (
     ChecklistItem,
     Episode,
@@ -108,12 +107,6 @@ def episode_summaries(
         for episode_id, flag in flags.items():
             summaries[episode_id].flags.append(flag)
     return summaries
-
-
-def flagged_episode_count(db: Session, today: date, warning_days: int) -> int:
-    """Episodes with at least one flag today (the red count in the navigation bar), in one query."""
-    stmt = select(func.count()).select_from(flagged_episodes(today, warning_days).subquery())
-    return db.scalar(stmt) or 0
 
 
 def patient_matches(q: str):

@@ -11,7 +11,7 @@ from app.auth.forms import ButtonForm
 from app.domain.policy import Action, can
 from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.queries import flagged_episode_count
+from app.flags import flagged_episode_count
 from app.web import today, warning_days
 
 

@@ -4,15 +4,16 @@ import random
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from app import db, flags
 from app.domain.outcomes import Thresholds
 from app.domain.progress import CLOSED_STATUSES
 from app.domain.therapy import SessionInput, SessionsPlan, behind_from, expected_by
 from app.domain.vocab import Discipline, EpisodeStatus, ItemStatus, Phase, Role, TimePoint
-from app.models import ChecklistItem, Episode, EpisodeFlagDate, OutstandingTally, User
-from app.queries import episode_summaries, episode_with_checklist, flagged_episode_count
+from app.flags import flagged_episode_count
+from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally, User
+from app.queries import episode_summaries, episode_with_checklist
 from app.services import checklist, outcomes, patients, signoffs, therapy
 from app.services.patients import EpisodeDetails
 from tests import factories
@@ -92,6 +93,7 @@ def test_stored_flags_match_the_live_rules_on_every_day_from_today(app, varied):
     assert _stored_flagged(TODAY) >= {varied[k].id for k in ("post_op", "preop_soon", "missed", "outcome")}
     for day in DAYS:
         assert _stored_flagged(day) == _live_flagged(day), day
+        assert flagged_episode_count(db.session, day, WARNING) == len(_stored_flagged(day)), day
     assert varied["closed"].id not in _stored_flagged(DAYS[-1])
 
 
@@ -123,34 +125,33 @@ def _outstanding_matches_the_rule() -> None:
     db.session.remove()
 
 
-def _tally_counts_the_outstanding_items() -> None:
-    """The tally (kept by triggers) holds one row per key, with the count of outstanding items."""
+def _tallies_count_their_rows() -> None:
+    """Each tally (kept by triggers) holds one row per key, with how many rows it counts: the
+    outstanding items per due date and kind of item, the episodes per pair of flag dates."""
     key = (ChecklistItem.due_date, ChecklistItem.phase, ChecklistItem.role, ChecklistItem.required)
-    counted = {
-        tuple(row[:4]): row[4]
-        for row in db.session.execute(
-            select(*key, func.count()).where(ChecklistItem.outstanding.is_(True)).group_by(*key)
-        )
-    }
-    rows = db.session.execute(
-        select(
-            OutstandingTally.due_date,
-            OutstandingTally.phase,
-            OutstandingTally.role,
-            OutstandingTally.required,
-            OutstandingTally.items,
-        )
-    ).all()
+    outstanding = select(*key, func.count()).where(ChecklistItem.outstanding.is_(True)).group_by(*key)
+    tally = select(
+        OutstandingTally.due_date,
+        OutstandingTally.phase,
+        OutstandingTally.role,
+        OutstandingTally.required,
+        OutstandingTally.items,
+    )
+    dates = (EpisodeFlagDate.flagged_from, EpisodeFlagDate.unsigned_surgery_on)
+    flagged = select(*dates, func.count()).where(or_(*(c.isnot(None) for c in dates))).group_by(*dates)
+    flag_tally = select(FlagDateTally.flagged_from, FlagDateTally.unsigned_surgery_on, FlagDateTally.episodes)
+    for counting, kept in ((outstanding, tally), (flagged, flag_tally)):
+        counted = {tuple(row[:-1]): row[-1] for row in db.session.execute(counting)}
+        rows = db.session.execute(kept).all()
+        assert len({tuple(row[:-1]) for row in rows}) == len(rows)  # one row per key, missing dates included
+        assert {tuple(row[:-1]): row[-1] for row in rows} == counted
+        assert counted  # the scenario has rows to count
     db.session.remove()
-    tally = {tuple(row[:4]): row[4] for row in rows}
-    assert len(tally) == len(rows)  # one row per key, a missing due date included
-    assert tally == counted
-    assert counted  # the scenario has outstanding items to count
 
 
 def test_outstanding_items_match_the_rule_through_every_kind_of_change(app, varied, users):
     _outstanding_matches_the_rule()
-    _tally_counts_the_outstanding_items()
+    _tallies_count_their_rows()
     surgeon = users[Role.SURGEON]
     with db.write_unit():
         actor = db.session.get(User, surgeon.id)
@@ -166,7 +167,7 @@ def test_outstanding_items_match_the_rule_through_every_kind_of_change(app, vari
         db.session.commit()
     db.session.remove()
     _outstanding_matches_the_rule()
-    _tally_counts_the_outstanding_items()
+    _tallies_count_their_rows()
     coordinator = users[Role.COORDINATOR]
     with db.write_unit():
         actor = db.session.get(User, surgeon.id)
@@ -186,18 +187,19 @@ def test_outstanding_items_match_the_rule_through_every_kind_of_change(app, vari
         db.session.commit()
     db.session.remove()
     _outstanding_matches_the_rule()
-    _tally_counts_the_outstanding_items()
+    _tallies_count_their_rows()
 
 
-def test_refresh_all_counts_the_tally_again_when_its_triggers_were_bypassed(app, varied):
+def test_refresh_all_counts_the_tallies_again_when_their_triggers_were_bypassed(app, varied):
     with db.write_unit():
         db.session.execute(update(OutstandingTally).values(items=OutstandingTally.items + 5))
+        db.session.execute(delete(FlagDateTally).where(FlagDateTally.flagged_from.isnot(None)))
         db.session.commit()
     with db.write_unit():
         flags.refresh_all(db.session)
         db.session.commit()
     db.session.remove()
-    _tally_counts_the_outstanding_items()
+    _tallies_count_their_rows()
 
 
 def _stored(episode_id: int) -> tuple:

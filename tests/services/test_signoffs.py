@@ -9,8 +9,9 @@ from app import audit, clock, db
 from app.domain.outcomes import Thresholds
 from app.domain.signoff import content_digest
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role
+from app.flags import flagged_episode_count
 from app.models import AuditEvent, ChecklistItem, Episode, ItemNote, Signoff, User
-from app.queries import episode_summaries, flagged_episode_count
+from app.queries import episode_summaries
 from app.services import checklist, signoffs
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from app.services.signoffs import SignatureRefused
