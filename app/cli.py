@@ -125,9 +125,11 @@ def overdue_report_command(role: str | None, fmt: str) -> None:
 @click.command("refresh-flags")
 @with_appcontext
 def refresh_flags_command() -> None:
-    """Work out every episode's flags and outstanding items again, and count the tally again
+    """Work out every episode's flags and outstanding items again, and count the tallies again
     (after changing the warning or MCID settings, or a bulk import that bypassed Periop)."""
     with db.write_unit():
         count = flags.refresh_all(db.session)
         db.session.commit()
-    click.echo(f"Flags worked out again for {count} episodes; outstanding items counted again.")
+    click.echo(
+        f"Flags worked out again for {count} episodes; outstanding items and flagged episodes counted again."
+    )
