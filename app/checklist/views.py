@@ -31,8 +31,9 @@ HISTORY_LIMIT = 500
 
 
 def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
+    user = current_user._get_current_object()  # asked about every item: once, not through the proxy
     scores = episode_scores(episode.id)
-    therapy = therapy_panel(episode, scores, current_user, today())
+    therapy = therapy_panel(episode, scores, user, today())
     outcomes = outcome_panel(episode, scores, today(), thresholds())
     closed = episode.status is EpisodeStatus.CLOSED
     therapy_flag = episode_therapy_flag(
@@ -40,7 +41,7 @@ def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = 
     )
     view = episode_view(
         episode,
-        current_user,
+        user,
         today(),
         due_soon_days(),
         warning_days(),
