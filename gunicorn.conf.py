@@ -1,5 +1,6 @@
 """gunicorn settings read automatically from the working directory."""
 
+import gc
 import os
 
 from app.db import worker_warning
@@ -12,3 +13,13 @@ def when_ready(server):
     message = worker_warning(url, server.cfg.workers)
     if message:
         server.log.warning(message)
+
+
+def post_worker_init(worker):
+    """Once the worker has loaded the app, set the objects it made aside from garbage collection.
+
+    They live as long as the worker, yet every full collection went through them all (about
+    130,000: the app, SQLAlchemy, Jinja): some 80 ms, every few dozen pages, on whichever page
+    was being served. Frozen, a full collection takes a few milliseconds.
+    """
+    gc.freeze()
