@@ -183,40 +183,34 @@ def _upsert(db: Session):
 
 
 def refresh_all(db: Session) -> int:
-    """Store the flag date of every episode afresh, and count the outstanding items again;
-    returns how many episodes."""
+    """Store the flag date of every episode afresh, and count the tallies again; returns how
+    many episodes."""
     ids = list(db.scalars(select(Episode.id)))
     refresh(db, ids)
-    recount_tally(db)
+    recount_tallies(db)
     return len(ids)
 
 
-def recount_tally(db: Session) -> None:
+def recount_tallies(db: Session) -> None:
     """Count the tallies again from their rows: outstanding items (`OutstandingTally`) and
     episodes per pair of flag dates (`FlagDateTally`). The triggers keep them in step; this
     repairs them should the triggers ever have been bypassed."""
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK_KEY})
-    item = ChecklistItem.__table__
-    _recount(
-        db,
-        OutstandingTally.__table__,
-        item,
-        (item.c.due_date, item.c.phase, item.c.role, item.c.required),
-        "items",
-        item.c.outstanding,
-    )
-    dates = EpisodeFlagDate.__table__
-    key = (dates.c.flagged_from, dates.c.unsigned_surgery_on)
-    _recount(db, FlagDateTally.__table__, dates, key, "episodes", or_(*(c.isnot(None) for c in key)))
+    item, dates = ChecklistItem.__table__, EpisodeFlagDate.__table__
+    item_key = (item.c.due_date, item.c.phase, item.c.role, item.c.required)
+    date_key = (dates.c.flagged_from, dates.c.unsigned_surgery_on)
+    _recount(db, OutstandingTally.__table__, item_key, "items", item.c.outstanding)
+    _recount(db, FlagDateTally.__table__, date_key, "episodes", or_(*(c.isnot(None) for c in date_key)))
 
 
-def _recount(db: Session, tally, source, key, count_column: str, counted) -> None:
+def _recount(db: Session, tally, key, count_column: str, counted) -> None:
+    """Fill `tally` afresh: one row per value of `key` among the rows where `counted` holds."""
     db.execute(delete(tally))
     db.execute(
         insert(tally).from_select(
             [c.name for c in key] + [count_column],
-            select(*key, func.count()).select_from(source).where(counted).group_by(*key),
+            select(*key, func.count()).where(counted).group_by(*key),
         )
     )
 
