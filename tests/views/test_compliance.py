@@ -197,7 +197,7 @@ def test_bad_periods_get_a_clear_message_and_no_report(client, coordinator, surg
     page = report(client, **args)
 
     assert message in page
-    assert "Correct the period above to see the report." in page
+    assert "Correct the filters above to see the report." in page
     assert 'id="by-month"' not in page
     csv_response = client.get("/dashboard/compliance.csv?" + "&".join(f"{k}={v}" for k, v in args.items()))
     assert csv_response.status_code == 400
