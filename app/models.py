@@ -99,6 +99,11 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Second factor (TOTP, RFC 6238): the shared secret (base32) once enrolment is confirmed,
+    # when it was confirmed, and the last time step accepted (a code is accepted once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -138,6 +143,41 @@ class UserSession(Base):
 
     def __repr__(self) -> str:
         return f"<UserSession user={self.user_id}>"
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for the second factor, stored hashed (SHA-256 of 80 random bits)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<RecoveryCode user={self.user_id}>"
+
+
+class FormSubmission(Base):
+    """A one-time form token that was used, with the answer given, so that a repeat of the very
+    same submission is answered as before and changes nothing."""
+
+    __tablename__ = "form_submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # SHA-256 of the path and the submitted fields (secrets left out).
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    location: Mapped[str] = mapped_column(String(500))
+    message: Mapped[str] = mapped_column(String(500))
+    category: Mapped[str] = mapped_column(String(20))
+
+    def __repr__(self) -> str:
+        return f"<FormSubmission {self.id}>"
 
 
 class ProtocolTemplate(Base):
