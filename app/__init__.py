@@ -54,7 +54,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_requests(app)
 
     from app import cli, errors, templating
+    from app.web import once
 
+    once.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -57,7 +57,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _per_request():
-        values = {"button_form": ButtonForm(), "nav_flag_count": 0}
+        values = {"button_form": ButtonForm(formdata=None), "nav_flag_count": 0}
         if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
             values["nav_flag_count"] = flagged_episode_count(db.session, today(), warning_days())
         return values

@@ -22,6 +22,7 @@ from app.migrate import upgrade
 from app.models import Base
 from app.services import protocols
 from app.services.users import create_user
+from app.web import once
 from tests import factories
 
 PASSWORD = "correct-horse-battery"
@@ -246,7 +247,8 @@ class CsrfClient(FlaskClient):
         return match.group(1) or match.group(2)
 
     def form_post(self, url: str, data: dict | None = None, **kwargs):
-        payload = {"csrf_token": self.csrf_token(), **(data or {})}
+        """Post a form as a browser would: with a CSRF token and a fresh one-time form token."""
+        payload = {"csrf_token": self.csrf_token(), "form_token": once.new_token(), **(data or {})}
         return self.post(url, data=payload, **kwargs)
 
 

@@ -1,16 +1,16 @@
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from app.domain.vocab import Role
+from app.web.forms import Form
 
 
 def _role_choices() -> list[SelectChoice]:
     return [SelectChoice(r.value, r.label) for r in Role]
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(Form):
     username = StringField(
         "Username",
         validators=[DataRequired(), Length(max=64)],
@@ -26,7 +26,7 @@ class NewUserForm(FlaskForm):
     submit = SubmitField("Create user")
 
 
-class AccountActionForm(FlaskForm):
+class AccountActionForm(Form):
     """A button-only action on one account, from the page that showed this version of it."""
 
     version = HiddenField(validators=[DataRequired()])

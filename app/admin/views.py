@@ -1,9 +1,6 @@
 """Admin pages: the users list, new users, deactivation, password resets and roles."""
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -15,11 +12,8 @@ from app.domain.policy import Action
 from app.domain.vocab import Role
 from app.models import User
 from app.services import users as service
-from app.services.errors import Conflict, ServiceError
-from app.templating import conflict_message
-from app.web import attempt, commit, get_or_404, int_field, require
-
-T = TypeVar("T")
+from app.web import get_or_404, int_field, require
+from app.web.responses import Attempt, attempt, saved
 
 
 def users_page(status: int = 200):
@@ -46,16 +40,16 @@ def users():
 def new_user():
     require(Action.MANAGE_USERS)
     form = NewUserForm()
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        ok, created = attempt(
+        done = attempt(
             lambda: service.create_account(
                 db.session, current_user, form.username.data, form.full_name.data, Role(form.role.data)
             )
         )
-        if ok:
-            user, password = created
-            return _show_password(user, password, "created")
-    status = 422 if request.method == "POST" else 200
+        if done.ok:
+            return _show_password(*done.result, "created")
+        status = done.status
     return render_template("admin/new_user.html", form=form), status
 
 
@@ -63,36 +57,32 @@ def new_user():
 @login_required
 def deactivate(user_id: int):
     user, version = _load(user_id, AccountActionForm())
-    ok, ended = _attempt(lambda: service.deactivate(db.session, current_user, user, version))
-    if not ok:
-        return ended
-    if ended is None:
-        flash(f"{user.full_name} ({user.username}) was already deactivated.", "info")
-    else:
-        flash(f"Deactivated {user.full_name} ({user.username}); {_sessions(ended)} ended.", "success")
-    return redirect(url_for("admin.users"))
+    done = _attempt(lambda: service.deactivate(db.session, current_user, user, version))
+    if not done.ok:
+        return users_page(done.status)
+    if done.result is None:
+        return _saved(f"{user.full_name} ({user.username}) was already deactivated.", "info")
+    return _saved(f"Deactivated {user.full_name} ({user.username}); {_sessions(done.result)} ended.")
 
 
 @bp.route("/users/<int:user_id>/activate", methods=["POST"])
 @login_required
 def activate(user_id: int):
     user, version = _load(user_id, AccountActionForm())
-    ok, changed = _attempt(lambda: service.activate(db.session, current_user, user, version))
-    if not ok:
-        return changed
-    done = "Activated" if changed else "Already active:"
-    flash(f"{done} {user.full_name} ({user.username}).", "success")
-    return redirect(url_for("admin.users"))
+    done = _attempt(lambda: service.activate(db.session, current_user, user, version))
+    if not done.ok:
+        return users_page(done.status)
+    return _saved(f"{'Activated' if done.result else 'Already active:'} {user.full_name} ({user.username}).")
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 @login_required
 def reset_password(user_id: int):
     user, version = _load(user_id, AccountActionForm())
-    ok, password = _attempt(lambda: service.reset_password(db.session, current_user, user, version))
-    if not ok:
-        return password
-    return _show_password(user, password, "reset")
+    done = _attempt(lambda: service.reset_password(db.session, current_user, user, version))
+    if not done.ok:
+        return users_page(done.status)
+    return _show_password(user, done.result, "reset")
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
@@ -101,14 +91,12 @@ def change_role(user_id: int):
     form = ChangeRoleForm()
     user, version = _load(user_id, form)
     role = Role(form.role.data)
-    ok, changed = _attempt(lambda: service.change_role(db.session, current_user, user, role, version))
-    if not ok:
-        return changed
-    if changed:
-        flash(f"{user.full_name} ({user.username}) is now {role.label}.", "success")
-    else:
-        flash(f"{user.full_name} ({user.username}) already is {role.label}.", "info")
-    return redirect(url_for("admin.users"))
+    done = _attempt(lambda: service.change_role(db.session, current_user, user, role, version))
+    if not done.ok:
+        return users_page(done.status)
+    if done.result:
+        return _saved(f"{user.full_name} ({user.username}) is now {role.label}.")
+    return _saved(f"{user.full_name} ({user.username}) already is {role.label}.", "info")
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -124,25 +112,24 @@ def _load(user_id: int, form: AccountActionForm) -> tuple[User, int]:
     return user, version
 
 
-def _attempt(call: Callable[[], T]) -> tuple[bool, T | Any]:
-    """Run one service call and commit; if refused, answer with the list saying why."""
-    try:
-        result = call()
-        commit("The account")
-    except Conflict as exc:
-        db.session.rollback()
-        flash(conflict_message(exc, review="review it below and try again"), "warning")
-        return False, users_page(409)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return False, users_page(422)
-    return True, result
+def _attempt(call) -> Attempt:
+    """Run one service call on an account; a refusal is shown above the list."""
+    return attempt(call, "The account", review="review it below and try again")
+
+
+def _saved(message: str, category: str = "success"):
+    return saved(message, url_for("admin.users"), category)
 
 
 def _show_password(user: User, password: str, event: str):
-    """Show a temporary password once, in this response only: never stored, logged or redirected."""
-    return render_template("admin/temporary_password.html", user=user, password=password, event=event)
+    """Commit, then show a temporary password once, in this response only: never stored, logged or
+    redirected (a repeat of the form says where the password went, not the password)."""
+    page = render_template("admin/temporary_password.html", user=user, password=password, event=event)
+    message = (
+        f"The temporary password of {user.full_name} ({user.username}) was {event} and shown once; "
+        "use Reset password if it was not passed on."
+    )
+    return saved(message, url_for("admin.users"), "info", page=page)
 
 
 def _sessions(count: int) -> str:

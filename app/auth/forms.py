@@ -1,22 +1,22 @@
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, SubmitField
+from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.web.forms import CheckedElsewhereField, Form
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
-    next = HiddenField()
+    next = CheckedElsewhereField()
     submit = SubmitField("Log in")
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(Form):
     """An empty form for button-only actions: it carries the CSRF token."""
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],

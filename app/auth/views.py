@@ -6,9 +6,9 @@ from app.auth import bp, sessions
 from app.auth.forms import ChangePasswordForm, LoginForm
 from app.auth.redirects import safe_next
 from app.services import users
-from app.services.errors import Conflict, ServiceError
+from app.services.errors import ServiceError
 from app.services.users import authenticate
-from app.web import commit
+from app.web.responses import CONFLICT, attempt, saved
 
 LOGIN_REFUSED = "Unknown username or wrong password."
 MUST_CHANGE = "Choose your own password to continue."
@@ -78,10 +78,11 @@ def logout():
 def change_password():
     """Change one's own password: the current one first; other sessions end (ASVS 7.4.3)."""
     form = ChangePasswordForm()
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         config = current_app.config
-        try:
-            ended = users.change_password(
+        done = attempt(
+            lambda: users.change_password(
                 db.session,
                 current_user,
                 form.current_password.data,
@@ -89,20 +90,18 @@ def change_password():
                 session.get("sid"),
                 config["LOGIN_MAX_FAILURES"],
                 config["LOGIN_LOCK_MINUTES"],
-            )
-            commit("Your account")
-        except users.WrongPassword as exc:
-            db.session.commit()  # keep the failure count and its audit event
-            form.current_password.errors.append(str(exc))
-        except Conflict as exc:
-            db.session.rollback()
-            flash(str(exc), "warning")
-        except ServiceError as exc:
-            db.session.rollback()
-            form.new_password.errors.append(str(exc))
-        else:
+            ),
+            "Your account",
+            on_form=(ServiceError,),
+            keep=(users.WrongPassword,),  # the failure count and its audit event stay
+        )
+        if done.ok:
+            ended = done.result
             others = f" Your {ended} other session{'s' if ended != 1 else ''} ended." if ended else ""
-            flash(f"Your password is changed.{others}", "success")
-            return redirect(url_for("main.home"))
-    status = 422 if request.method == "POST" else 200
+            return saved(f"Your password is changed.{others}", url_for("main.home"))
+        status = done.status
+        if isinstance(done.error, users.WrongPassword):
+            form.current_password.errors.append(str(done.error))
+        elif done.status != CONFLICT:
+            form.new_password.errors.append(str(done.error))
     return render_template("auth/change_password.html", form=form, must_change=MUST_CHANGE), status

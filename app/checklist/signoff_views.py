@@ -1,17 +1,18 @@
 """Sign off a phase (electronic signature), revoke a sign-off, close an episode."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import db
 from app.checklist import bp
 from app.checklist.forms import CloseEpisodeForm, ReasonForm, SignForm
+from app.checklist.views import episode_page
 from app.domain.policy import Action
 from app.domain.signoff import MEANINGS, SIGNABLE_PHASES, signoff_blockers
 from app.domain.vocab import EpisodeStatus, Phase
 from app.services import signoffs as service
-from app.services.errors import ServiceError
-from app.web import attempt, int_field, load_episode, require
+from app.web import int_field, load_episode, require
+from app.web.responses import attempt, saved
 
 
 def _phase(value: str) -> Phase:
@@ -24,8 +25,8 @@ def _phase(value: str) -> Phase:
     return phase
 
 
-def _back(episode_id: int, phase: Phase):
-    return redirect(url_for("checklist.episode", episode_id=episode_id, _anchor=f"phase-{phase.value}"))
+def _back_to(episode_id: int, phase: Phase) -> str:
+    return url_for("checklist.episode", episode_id=episode_id, _anchor=f"phase-{phase.value}")
 
 
 @bp.route("/episodes/<int:episode_id>/sign/<phase>", methods=["GET", "POST"])
@@ -36,11 +37,11 @@ def sign(episode_id: int, phase: str):
     signed_phase = _phase(phase)
     episode = load_episode(episode_id)
     form = SignForm()
-    status = 200
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         config = current_app.config
-        try:
-            service.sign(
+        done = attempt(
+            lambda: service.sign(
                 db.session,
                 current_user,
                 episode,
@@ -48,21 +49,14 @@ def sign(episode_id: int, phase: str):
                 form.password.data,
                 config["SIGNATURE_MAX_FAILURES"],
                 config["SIGNATURE_LOCK_MINUTES"],
-            )
-            db.session.commit()
-        except service.SignatureRefused as exc:
-            db.session.commit()  # keep the failure count and its audit event
-            form.password.errors.append(str(exc))
-            status = 422
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
-            return _back(episode_id, signed_phase)
-        else:
-            flash(f"Signed off {signed_phase.label}.", "success")
-            return _back(episode_id, signed_phase)
-    elif request.method == "POST":
-        status = 422
+            ),
+            keep=(service.SignatureRefused,),  # the failure count and its audit event stay
+        )
+        if done.ok:
+            return saved(f"Signed off {signed_phase.label}.", _back_to(episode_id, signed_phase))
+        status = done.status
+        if isinstance(done.error, service.SignatureRefused):
+            form.password.errors.append(str(done.error))
     episode = load_episode(episode_id)
     active = service.active_signoffs(episode)
     blockers = signoff_blockers(
@@ -88,13 +82,16 @@ def revoke(episode_id: int, signoff_id: int):
     if signoff is None:
         abort(404)
     form = ReasonForm()
+    back = _back_to(episode_id, signoff.phase)
     if not form.validate_on_submit():
-        flash("Enter a reason (at most 500 characters) to revoke a sign-off.", "danger")
-        return _back(episode_id, signoff.phase)
-    ok, _ = attempt(lambda: service.revoke(db.session, current_user, episode, signoff, form.reason.data))
-    if ok:
-        flash(f"Revoked the sign-off of {signoff.phase.label}: its items can change again.", "success")
-    return _back(episode_id, signoff.phase)
+        flash(
+            form.reason.errors[0] if form.reason.errors else "Enter a reason to revoke a sign-off.", "danger"
+        )
+        return episode_page(episode, status=422)
+    done = attempt(lambda: service.revoke(db.session, current_user, episode, signoff, form.reason.data))
+    if done.ok:
+        return saved(f"Revoked the sign-off of {signoff.phase.label}: its items can change again.", back)
+    return episode_page(load_episode(episode_id), status=done.status)
 
 
 @bp.route("/episodes/<int:episode_id>/close", methods=["GET", "POST"])
@@ -103,18 +100,18 @@ def close(episode_id: int):
     require(Action.CLOSE_EPISODE)
     episode = load_episode(episode_id)
     form = CloseEpisodeForm(version=episode.version)
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        ok, _ = attempt(
+        done = attempt(
             lambda: service.close(
                 db.session, current_user, episode, int_field(form.version.data) or -1, form.reason.data
             ),
             "This episode",
         )
-        if ok:
-            flash("Episode closed.", "success")
-            return redirect(url_for("checklist.episode", episode_id=episode_id))
+        if done.ok:
+            return saved("Episode closed.", url_for("checklist.episode", episode_id=episode_id))
+        status = done.status
         episode = load_episode(episode_id)
-    status = 422 if request.method == "POST" else 200
     return render_template(
         "checklist/close.html", episode=episode, form=form, blockers=service.close_blockers(episode)
     ), status

@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
 
@@ -12,11 +12,9 @@ from app.domain.vocab import EpisodeStatus
 from app.models import AuditEvent, ChecklistItem
 from app.outcomes.panel import episode_scores, outcome_panel
 from app.services import checklist as service
-from app.services.errors import Conflict, ServiceError
-from app.templating import conflict_message, fmt_time
+from app.templating import fmt_time
 from app.therapy.panel import therapy_panel
 from app.web import (
-    commit,
     due_soon_days,
     int_field,
     load_episode,
@@ -26,11 +24,12 @@ from app.web import (
     today,
     warning_days,
 )
+from app.web.responses import REFUSED, attempt, saved
 
 HISTORY_LIMIT = 500
 
 
-def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
+def episode_page(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
     user = current_user._get_current_object()  # asked about every item: once, not through the proxy
     scores = episode_scores(episode.id)
     therapy = therapy_panel(episode, scores, user, today())
@@ -55,14 +54,14 @@ def _render(episode, failed_item_id: int | None = None, form: ItemForm | None = 
         outcomes=outcomes,
         failed_item_id=failed_item_id,
         failed_form=form,
-        item_form=ItemForm(),
+        item_form=ItemForm(formdata=None),
     ), status
 
 
 @bp.route("/episodes/<int:episode_id>")
 @login_required
 def episode(episode_id: int):
-    return _render(load_episode(episode_id))
+    return episode_page(load_episode(episode_id))
 
 
 ACTIONS = {
@@ -94,23 +93,14 @@ def item_action(episode_id: int, item_id: int, action: str):
     if not form.validate_on_submit() or version is None:
         abort(400)
     call, verb = ACTIONS[action]
-    try:
-        call(current_user, item, version, form)
-        commit(f"“{item.step.title[:60]}”")
-    except Conflict as exc:
-        db.session.rollback()
-        return _conflict(episode_id, exc)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return _render(load_episode(episode_id), item_id, form, status=422)
-    flash(f"{verb}: {item.step.title[:80]} — {fmt_time(clock.now())}", "success")
-    return redirect(url_for("checklist.episode", episode_id=episode_id, _anchor=f"item-{item_id}"))
-
-
-def _conflict(episode_id: int, exc: Conflict):
-    flash(conflict_message(exc), "warning")
-    return _render(load_episode(episode_id), status=409)
+    done = attempt(lambda: call(current_user, item, version, form), f"“{item.step.title[:60]}”")
+    if not done.ok:
+        failed = item_id if done.status == REFUSED else None
+        return episode_page(load_episode(episode_id), failed, form, status=done.status)
+    return saved(
+        f"{verb}: {item.step.title[:80]} — {fmt_time(clock.now())}",
+        url_for("checklist.episode", episode_id=episode_id, _anchor=f"item-{item_id}"),
+    )
 
 
 @bp.route("/episodes/<int:episode_id>/history")

@@ -1,6 +1,5 @@
 """The dashboard's filter form: read from the URL (bookmarkable), so no CSRF token."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
@@ -8,7 +7,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from app.domain.compliance import Month, period_problem
 from app.domain.outstanding import MAX_SEARCH, OPEN_STATES, OutstandingFilters, date_range_problem
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.patients.forms import IsoDateField
+from app.web.forms import EARLIEST_DATE, LATEST_DATE, Form, IsoDateField
 
 VIEWS = (("items", "Items"), ("episodes", "By episode"))
 NO = (False, "false", "", "0", "no", "off")
@@ -40,7 +39,7 @@ def _page(value) -> int | str:
         return value if value not in (None, "") else 1
 
 
-class SurgeonFilter(FlaskForm):
+class SurgeonFilter(Form):
     """A filter form with a surgeon choice, offered from the surgeons passed in."""
 
     class Meta:
@@ -120,6 +119,7 @@ class OutstandingFilterForm(SurgeonFilter):
 
 
 MONTH_MESSAGE = "Enter a month as YYYY-MM."
+MONTH_RANGE_MESSAGE = "Enter a month from 1900-01 to 2199-12."
 
 
 class MonthField(StringField):
@@ -140,6 +140,9 @@ class MonthField(StringField):
         except ValueError:
             self.data = None
             raise ValueError(MONTH_MESSAGE) from None
+        if not Month.of(EARLIEST_DATE) <= self.data <= Month.of(LATEST_DATE):
+            self.data = None
+            raise ValueError(MONTH_RANGE_MESSAGE)
 
     def _value(self):
         if self.raw_data and self.raw_data[0]:

@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -10,7 +10,7 @@ from app.domain.policy import Action
 from app.domain.vocab import Role
 from app.models import User
 from app.services.exports import record_export
-from app.web import attempt, csv_download, require, site_day
+from app.web import csv_download, require, site_day
 
 
 def _filter_form(data) -> OutstandingFilterForm:
@@ -46,19 +46,17 @@ def export():
     form = _filter_form(request.form)
     if not form.validate():
         flash("Nothing was exported: correct the filters first.", "danger")
-        return redirect(url_for(".index", **_kept(form, request.form)))
+        kept = _kept(form, request.form)
+        return render_template("dashboard/index.html", form=form, listing=None, kept=kept), 422
     filters = form.filters()
     surgeon = db.session.get(User, filters.surgeon_id) if filters.surgeon_id else None
-    ok, _ = attempt(
-        lambda: record_export(
-            db.session,
-            current_user,
-            "Exported outstanding items as CSV",
-            filters.describe(surgeon.full_name if surgeon else None),
-            "export.outstanding",
-        )
+    record_export(
+        db.session,
+        current_user,
+        "Exported outstanding items as CSV",
+        filters.describe(surgeon.full_name if surgeon else None),
+        "export.outstanding",
     )
-    if not ok:
-        return redirect(url_for(".index", **_kept(form, request.form)))
+    db.session.commit()  # the export is on record before its first row leaves
     day = site_day()
     return csv_download(outstanding_csv(filters, day), f"outstanding-items-{day.date.isoformat()}.csv")

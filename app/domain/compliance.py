@@ -6,6 +6,7 @@ completion counts too) or once its episode is closed (it can no longer be done).
 episodes whose surgery is not yet scheduled have no month of surgery and are left out.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from app.domain.vocab import ItemStatus
 # The common "high compliance" cut-off in the ERAS literature (CLINICAL.md §3).
 HIGH_COMPLIANCE_PERCENT = 70
 MOST_LATE_LIMIT = 10
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 
 
 class Outcome(StrEnum):
@@ -117,10 +119,10 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> "Month":
         """Read "2026-06"; ValueError otherwise."""
-        year, sep, month = text.strip().partition("-")
-        if not sep or len(year) != 4 or not (year.isdigit() and month.isdigit()) or not 1 <= int(month) <= 12:
+        found = _MONTH.fullmatch(text.strip())
+        if not found or not 1 <= int(found[2]) <= 12:
             raise ValueError(f"not a month: {text!r}")
-        return cls(int(year), int(month))
+        return cls(int(found[1]), int(found[2]))
 
     def first_day(self) -> date:
         return date(self.year, self.month, 1)

@@ -1,10 +1,9 @@
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
 
 from app.domain.vocab import Instrument, TimePoint
-from app.patients.forms import DATE_MESSAGE, IsoDateField
+from app.web.forms import DATE_MESSAGE, Form, IsoDateField
 
 
 def _score(instrument: Instrument) -> IntegerField:
@@ -17,7 +16,7 @@ def _score(instrument: Instrument) -> IntegerField:
     )
 
 
-class ScoresForm(FlaskForm):
+class ScoresForm(Form):
     """The three scores of one time point, recorded (or corrected) together."""
 
     time_point = SelectField(

@@ -1,6 +1,6 @@
 """Outcome scores of an episode: the table by time point, and recording or correcting them."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import db
@@ -10,9 +10,8 @@ from app.outcomes import bp
 from app.outcomes.forms import ScoresForm
 from app.outcomes.panel import episode_scores, outcome_panel
 from app.services import outcomes as service
-from app.services.errors import Conflict, ServiceError
-from app.templating import conflict_message
-from app.web import commit, int_field, load_episode, require, thresholds, today
+from app.web import int_field, load_episode, require, thresholds, today
+from app.web.responses import CONFLICT, attempt, saved
 
 
 def _render(episode, form: ScoresForm, status: int = 200):
@@ -52,22 +51,27 @@ def scores(episode_id: int):
     if version is None:
         abort(400)
     time_point = TimePoint(form.time_point.data)
-    try:
-        done = service.record_scores(
-            db.session, current_user, episode, time_point, form.taken_on.data,
-            form.odi.data, form.nrs_back.data, form.nrs_leg.data, today(), thresholds(), version,
-        )  # fmt: skip
-        commit(f"The {time_point.label.lower()} scores")
-    except Conflict as exc:
-        db.session.rollback()
-        flash(conflict_message(exc, verb="were"), "warning")
-        return _render(load_episode(episode_id), ScoresForm(formdata=None), 409)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return _render(load_episode(episode_id), form, 422)
-    flash(_message(time_point, done), "success")
-    return redirect(url_for("outcomes.scores", episode_id=episode_id))
+    done = attempt(
+        lambda: service.record_scores(
+            db.session,
+            current_user,
+            episode,
+            time_point,
+            form.taken_on.data,
+            form.odi.data,
+            form.nrs_back.data,
+            form.nrs_leg.data,
+            today(),
+            thresholds(),
+            version,
+        ),  # fmt: skip
+        f"The {time_point.label.lower()} scores",
+        verb="were",
+    )
+    if not done.ok:
+        refreshed = ScoresForm(formdata=None) if done.status == CONFLICT else form
+        return _render(load_episode(episode_id), refreshed, done.status)
+    return saved(_message(time_point, done.result), url_for("outcomes.scores", episode_id=episode_id))
 
 
 def _message(time_point: TimePoint, done: service.Recorded) -> str:

@@ -1,28 +1,12 @@
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
+from wtforms import HiddenField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from app.domain.patients import birth_date_problem, surgery_date_problem
 from app.domain.vocab import Sex
 from app.services.patients import EpisodeDetails, PatientDetails
-
-DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
-
-
-class IsoDateField(DateField):
-    """A YYYY-MM-DD date with a message that says how to write it."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("format", "%Y-%m-%d")
-        kwargs.setdefault("render_kw", {"placeholder": "YYYY-MM-DD"})
-        super().__init__(label, validators, **kwargs)
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            self.data = None
-            raise ValueError(DATE_MESSAGE) from None
+from app.web import today
+from app.web.forms import DATE_MESSAGE, Form, IsoDateField
 
 
 def _int_or_none(value):
@@ -32,7 +16,7 @@ def _int_or_none(value):
         return None
 
 
-class PatientFields(FlaskForm):
+class PatientFields(Form):
     mrn = StringField("MRN", validators=[DataRequired(), Length(max=20)])
     family_name = StringField("Family name", validators=[DataRequired(), Length(max=100)])
     given_name = StringField("Given name", validators=[DataRequired(), Length(max=100)])
@@ -40,6 +24,11 @@ class PatientFields(FlaskForm):
     sex = SelectField(
         "Sex", choices=[SelectChoice(s.value, s.label) for s in Sex], validators=[DataRequired()]
     )
+
+    def validate_date_of_birth(self, field):
+        problem = birth_date_problem(field.data, today()) if field.data else None
+        if problem:
+            raise ValidationError(problem)
 
     def patient_details(self) -> PatientDetails:
         return PatientDetails(
@@ -51,7 +40,7 @@ class PatientFields(FlaskForm):
         )
 
 
-class EpisodeFields(FlaskForm):
+class EpisodeFields(Form):
     procedure = StringField(
         "Procedure",
         validators=[DataRequired(), Length(max=200)],
@@ -64,6 +53,12 @@ class EpisodeFields(FlaskForm):
     surgery_date = IsoDateField(
         "Surgery date", validators=[Optional()], description="Leave blank when not yet scheduled."
     )
+
+    def validate_surgery_date(self, field):
+        unchanged = field.data == field.object_data  # an old date stays, when other details change
+        problem = None if unchanged else surgery_date_problem(field.data, today())
+        if problem:
+            raise ValidationError(problem)
 
     def episode_details(self) -> EpisodeDetails:
         return EpisodeDetails(

@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -14,7 +14,8 @@ from app.queries import episode_summaries, latest_episodes, patient_search
 from app.services import patients as service
 from app.services.errors import ServiceError
 from app.services.protocols import current_versions
-from app.web import attempt, get_or_404, int_field, require, thresholds, today, warning_days
+from app.web import get_or_404, int_field, require, thresholds, today, warning_days
+from app.web.responses import attempt, saved
 
 PAGE_SIZE = 50
 
@@ -71,8 +72,9 @@ def register():
     form = RegisterPatientForm()
     _surgeon_choices(form)
     _protocol_choices(form)
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        ok, episode = attempt(
+        done = attempt(
             lambda: service.register_patient(
                 db.session,
                 current_user,
@@ -82,10 +84,13 @@ def register():
                 today(),
             )
         )
-        if ok:
-            flash(f"Registered {episode.patient.display_name} ({episode.patient.mrn}).", "success")
-            return redirect(url_for("checklist.episode", episode_id=episode.id))
-    status = 422 if request.method == "POST" else 200
+        if done.ok:
+            episode = done.result
+            return saved(
+                f"Registered {episode.patient.display_name} ({episode.patient.mrn}).",
+                url_for("checklist.episode", episode_id=episode.id),
+            )
+        status = done.status
     return render_template("patients/register.html", form=form), status
 
 
@@ -110,8 +115,9 @@ def edit(patient_id: int):
     require(Action.EDIT_PATIENT)
     patient = get_or_404(Patient, patient_id)
     form = EditPatientForm(obj=patient, version=patient.version)
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        ok, changed = attempt(
+        done = attempt(
             lambda: service.update_patient(
                 db.session,
                 current_user,
@@ -122,10 +128,10 @@ def edit(patient_id: int):
             ),
             "This patient",
         )
-        if ok:
-            flash("Patient details saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for("patients.detail", patient_id=patient.id))
-    status = 422 if request.method == "POST" else 200
+        if done.ok:
+            message = "Patient details saved." if done.result else "Nothing changed."
+            return saved(message, url_for("patients.detail", patient_id=patient.id))
+        status = done.status
     return render_template("patients/edit.html", form=form, patient=patient), status
 
 
@@ -137,16 +143,19 @@ def new_episode(patient_id: int):
     form = NewEpisodeForm()
     _surgeon_choices(form)
     _protocol_choices(form)
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        ok, episode = attempt(
+        done = attempt(
             lambda: service.open_episode(
                 db.session, current_user, patient, form.episode_details(), _protocol(form)
             )
         )
-        if ok:
-            flash(f"Opened episode: {episode.procedure}.", "success")
-            return redirect(url_for("checklist.episode", episode_id=episode.id))
-    status = 422 if request.method == "POST" else 200
+        if done.ok:
+            episode = done.result
+            return saved(
+                f"Opened episode: {episode.procedure}.", url_for("checklist.episode", episode_id=episode.id)
+            )
+        status = done.status
     return render_template("patients/episode_form.html", form=form, patient=patient, episode=None), status
 
 
@@ -157,8 +166,9 @@ def edit_episode(episode_id: int):
     episode = get_or_404(Episode, episode_id)
     form = EditEpisodeForm(obj=episode, version=episode.version)
     _surgeon_choices(form)
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        ok, changed = attempt(
+        done = attempt(
             lambda: service.update_episode(
                 db.session,
                 current_user,
@@ -168,10 +178,10 @@ def edit_episode(episode_id: int):
             ),
             "This episode",
         )
-        if ok:
-            flash("Episode saved." if changed else "Nothing changed.", "success")
-            return redirect(url_for("checklist.episode", episode_id=episode.id))
-    status = 422 if request.method == "POST" else 200
+        if done.ok:
+            message = "Episode saved." if done.result else "Nothing changed."
+            return saved(message, url_for("checklist.episode", episode_id=episode.id))
+        status = done.status
     return render_template(
         "patients/episode_form.html", form=form, patient=episode.patient, episode=episode
     ), status

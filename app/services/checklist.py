@@ -104,8 +104,8 @@ def mark_done(
     expected_version: int,
     value: str | None = None,
     note: str | None = None,
-) -> bool:
-    """Mark an open item done (with its value for value steps); False if already so."""
+) -> None:
+    """Mark an open item done (with its value for value steps), and add the note if there is one."""
     _permit(actor, item)
     _unlocked(db, item)
     step = item.step
@@ -124,13 +124,6 @@ def mark_done(
             cleaned = clean_value(step, value)
         except ValueProblem as problem:
             raise ServiceError(str(problem)) from None
-    if (
-        item.status is ItemStatus.DONE
-        and item.updated_by_id == actor.id
-        and item.value == cleaned
-        and item.version == expected_version + 1
-    ):
-        return False  # the same click twice
     _check(item, expected_version)
     if item.status is not ItemStatus.OPEN:
         raise ServiceError("This item is not open; reopen it first.")
@@ -142,7 +135,6 @@ def mark_done(
     _apply(db, actor, item, "item.done", "Marked done", before)
     if note and note.strip():
         _add_note(db, actor, item, note)
-    return True
 
 
 def mark_not_applicable(

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import audit, clock
-from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn
+from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn, surgery_date_problem
 from app.domain.schedule import due_date
 from app.domain.vocab import EpisodeStatus, Role, Sex
 from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, User
@@ -44,6 +44,12 @@ def _check_patient(db: Session, details: PatientDetails, today: date, patient_id
     if db.scalar(clash):
         raise ServiceError(f"A patient with MRN {mrn} is already registered.")
     return mrn
+
+
+def _check_surgery_date(surgery: date | None) -> None:
+    problem = surgery_date_problem(surgery, clock.site_today())
+    if problem:
+        raise ServiceError(problem)
 
 
 def _check_surgeon(db: Session, surgeon_id: int) -> User:
@@ -83,6 +89,7 @@ def register_patient(
 ) -> Episode:
     """Register a patient with their first episode and its checklist."""
     _check_surgeon(db, episode.surgeon_id)  # check everything before writing anything
+    _check_surgery_date(episode.surgery_date)
     mrn = _check_patient(db, patient, today, None)
     record = Patient(**{**asdict(patient), "mrn": mrn}, created_at=clock.now())
     db.add(record)
@@ -105,6 +112,7 @@ def open_episode(
 ) -> Episode:
     """Open an episode for a patient, with one checklist item per protocol step."""
     _check_surgeon(db, details.surgeon_id)
+    _check_surgery_date(details.surgery_date)
     episode = Episode(
         patient=patient,
         procedure=details.procedure.strip(),
@@ -195,6 +203,8 @@ def update_episode(
     episode.levels = details.levels.strip()
     episode.surgeon_id = details.surgeon_id
     rescheduled = details.surgery_date != episode.surgery_date
+    if rescheduled:
+        _check_surgery_date(details.surgery_date)
     episode.surgery_date = details.surgery_date
     after = _episode_values(episode)
     if before == after:

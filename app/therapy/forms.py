@@ -1,11 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from app.domain.therapy import MAX_ACTIVITIES, MAX_ADDENDUM, MAX_MINUTES, MAX_PAIN, SessionInput
 from app.domain.vocab import Attendance, Discipline
-from app.patients.forms import DATE_MESSAGE, IsoDateField
+from app.web.forms import DATE_MESSAGE, Form, IsoDateField
 
 MINUTES_MESSAGE = f"Enter the minutes, from 1 to {MAX_MINUTES}."
 ACTIVITIES_MESSAGE = f"Keep what was done to {MAX_ACTIVITIES} characters."
@@ -28,7 +27,7 @@ class WholeNumberField(IntegerField):
             raise ValueError(self.message) from None
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     version = HiddenField()
     session_date = IsoDateField("Date", validators=[InputRequired(message=DATE_MESSAGE)])
     discipline = SelectField(
@@ -95,7 +94,7 @@ class SessionForm(FlaskForm):
             getattr(self, name).errors = [*getattr(self, name).errors, message]
 
 
-class AddendumForm(FlaskForm):
+class AddendumForm(Form):
     text = TextAreaField(
         "Addendum",
         validators=[

@@ -1,6 +1,6 @@
 """Log a therapy session, correct it within 24 hours, add an addendum after."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -9,11 +9,11 @@ from app import clock, db
 from app.domain.policy import Action
 from app.models import Episode, TherapySession
 from app.services import therapy as service
-from app.services.errors import Conflict, ServiceError
-from app.templating import conflict_message, fmt_date, fmt_time
+from app.templating import fmt_date, fmt_time
 from app.therapy import bp
 from app.therapy.forms import AddendumForm, SessionForm
-from app.web import attempt, commit, int_field, require, today
+from app.web import int_field, require, today
+from app.web.responses import CONFLICT, attempt, saved
 
 
 def load_for_sessions(episode_id: int) -> Episode:
@@ -39,35 +39,24 @@ def load_session(episode: Episode, session_id: int) -> TherapySession:
     return session
 
 
-def _back(episode_id: int, session_id: int | None = None):
+def _back(episode_id: int, session_id: int | None = None) -> str:
     anchor = f"session-{session_id}" if session_id else "therapy"
-    return redirect(url_for("checklist.episode", episode_id=episode_id, _anchor=anchor))
+    return url_for("checklist.episode", episode_id=episode_id, _anchor=anchor)
 
 
-def _saved(verb: str, session: TherapySession, completed) -> None:
+def _saved(verb: str, session: TherapySession, completed):
+    """Commit, and say what was saved and which items it completed."""
     done = "".join(f" Done: {item.step.title[:80]} ({item.value})." for item in completed)
     what = f"{session.discipline.value} session on {fmt_date(session.session_date)}"
-    flash(f"{verb}: {what} — {fmt_time(clock.now())}.{done}", "success")
+    return saved(f"{verb}: {what} — {fmt_time(clock.now())}.{done}", _back(session.episode_id, session.id))
 
 
-def _save(call, form: SessionForm) -> tuple[bool, int]:
-    """Run a service call and commit; put its problems on the form. Returns (saved, status)."""
-    try:
-        result = call()
-        commit("This session")
-    except service.InvalidSession as exc:
-        db.session.rollback()
-        form.show_problems(exc.problems)
-        return False, 422
-    except Conflict as exc:
-        db.session.rollback()
-        flash(conflict_message(exc), "warning")
-        return False, 409
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return False, 422
-    return True, result
+def _try(call, form: SessionForm):
+    """Run a service call; a session's problems go next to their fields."""
+    done = attempt(call, "This session", on_form=(service.InvalidSession,))
+    if isinstance(done.error, service.InvalidSession):
+        form.show_problems(done.error.problems)
+    return done
 
 
 @bp.route("/episodes/<int:episode_id>/sessions/new", methods=["GET", "POST"])
@@ -80,14 +69,10 @@ def new_session(episode_id: int):
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         entry = form.entry()
-        ok, result = _save(
-            lambda: service.log_session(db.session, current_user, episode, entry, today()), form
-        )
-        if ok:
-            session, completed = result
-            _saved("Session logged", session, completed)
-            return _back(episode_id, session.id)
-        status = result
+        done = _try(lambda: service.log_session(db.session, current_user, episode, entry, today()), form)
+        if done.ok:
+            return _saved("Session logged", *done.result)
+        status = done.status
         episode = load_for_sessions(episode_id)
     return render_template("therapy/session_form.html", episode=episode, form=form, session=None), status
 
@@ -106,18 +91,22 @@ def edit_session(episode_id: int, session_id: int):
         status = 422
         if form.validate_on_submit():
             entry = form.entry()
-            ok, result = _save(
+            done = _try(
                 lambda: service.correct_session(db.session, current_user, session, version, entry, today()),
                 form,
             )
-            if ok:
-                _saved("Session corrected", session, result)
-                return _back(episode_id, session.id)
-            status = result
+            if done.ok:
+                return _saved("Session corrected", session, done.result)
+            status = done.status
             episode = load_for_sessions(episode_id)
             session = load_session(episode, session_id)
-            if status == 409:
+            if status == CONFLICT:
                 form.version.data = session.version
+    return _session_page(episode, session, form, AddendumForm(formdata=None), status)
+
+
+def _session_page(episode, session, form, addendum_form, status: int):
+    """A logged session: its correction form (within 24 hours) or its addendum form (after)."""
     return render_template(
         "therapy/session_form.html",
         episode=episode,
@@ -125,7 +114,7 @@ def edit_session(episode_id: int, session_id: int):
         session=session,
         problem=service.correction_problem(current_user, session),
         addendum_problem=service.addendum_problem(current_user, session),
-        addendum_form=AddendumForm(formdata=None),
+        addendum_form=addendum_form,
     ), status
 
 
@@ -135,12 +124,14 @@ def add_addendum(episode_id: int, session_id: int):
     episode = load_for_sessions(episode_id)
     session = load_session(episode, session_id)
     form = AddendumForm()
-    if not form.validate_on_submit():
-        errors = [e for field in (form.text, form.csrf_token) for e in field.errors]
-        flash(errors[0] if errors else "Enter the addendum text.", "danger")
-        return _back(episode_id, session_id)
     what = f"{session.discipline.value} session on {fmt_date(session.session_date)}"
-    ok, _ = attempt(lambda: service.add_addendum(db.session, current_user, session, form.text.data), what)
-    if ok:
-        flash(f"Addendum added to the {what} — {fmt_time(clock.now())}.", "success")
-    return _back(episode_id, session_id)
+    status = 422
+    if form.validate_on_submit():
+        done = attempt(lambda: service.add_addendum(db.session, current_user, session, form.text.data), what)
+        if done.ok:
+            message = f"Addendum added to the {what} — {fmt_time(clock.now())}."
+            return saved(message, _back(episode_id, session_id))
+        status = done.status
+        episode = load_for_sessions(episode_id)
+        session = load_session(episode, session_id)
+    return _session_page(episode, session, SessionForm(obj=session, formdata=None), form, status)

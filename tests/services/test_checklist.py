@@ -49,7 +49,7 @@ def assert_untouched(item) -> None:
 
 def test_mark_done_closes_a_check_item_and_records_who_and_when(session, episode, nurse):
     item = factories.item(episode, "post_vte")
-    assert checklist.mark_done(session, nurse, item, 1) is True
+    checklist.mark_done(session, nurse, item, 1)
     session.commit()
     fresh = reloaded(item)
     assert fresh.status is ItemStatus.DONE
@@ -97,7 +97,7 @@ def test_long_titles_are_cut_to_60_characters_in_the_audit_summary(session, epis
 
 def test_value_item_stores_the_cleaned_value(session, episode, nurse):
     item = factories.item(episode, "post_pain_managed")
-    assert checklist.mark_done(session, nurse, item, 1, value=" 7,5 ")
+    checklist.mark_done(session, nurse, item, 1, value=" 7,5 ")
     session.commit()
     assert reloaded(item).value == "7.5"
     (event,) = item_events(item)
@@ -172,18 +172,21 @@ def test_mark_done_refuses_an_item_that_is_not_open(session, episode, nurse):
     assert reloaded(item).status is ItemStatus.NOT_APPLICABLE
 
 
-# double submit
+# stale submissions (a repeat of the very same form is answered by its one-time token, in the web layer)
 
 
-def test_double_submit_of_the_same_mark_done_is_a_no_op(session, episode, nurse):
+def test_same_mark_done_from_a_stale_page_is_a_conflict_naming_who_and_when(session, episode, nurse):
     item = factories.item(episode, "post_pain_managed")
-    assert checklist.mark_done(session, nurse, item, 1, value="4") is True
+    checklist.mark_done(session, nurse, item, 1, value="4", note="first tab")
     session.commit()
-    assert checklist.mark_done(session, nurse, item, 1, value="4") is False
-    session.commit()
+    with pytest.raises(Conflict) as caught:
+        checklist.mark_done(session, nurse, item, 1, value="4", note="second tab")
+    assert (caught.value.by, caught.value.at) == (nurse.full_name, NOW)
+    session.rollback()
     fresh = reloaded(item)
     assert (fresh.status, fresh.value, fresh.version) == (ItemStatus.DONE, "4", 2)
-    assert len(item_events(item)) == 1
+    assert [n.text for n in fresh.notes] == ["first tab"]
+    assert [e.action for e in item_events(item)] == ["item.done", "item.note"]
 
 
 def test_second_submit_with_a_different_value_is_a_conflict(session, episode, nurse):
@@ -300,7 +303,7 @@ def test_reopened_item_can_be_done_again(session, episode, nurse):
     session.commit()
     checklist.reopen(session, nurse, item, 2, "Re-measure")
     session.commit()
-    assert checklist.mark_done(session, nurse, item, 3, value="3")
+    checklist.mark_done(session, nurse, item, 3, value="3")
     session.commit()
     assert (reloaded(item).value, reloaded(item).version) == ("3", 4)
     assert [e.action for e in item_events(item)] == ["item.done", "item.reopen", "item.done"]
@@ -472,7 +475,7 @@ def test_concurrent_change_in_another_session_is_a_conflict_and_first_change_sur
     try:
         assert item_1.version == item_2.version == 1
         with db.write_unit():
-            assert checklist.mark_done(first, nurse_1, item_1, 1)
+            checklist.mark_done(first, nurse_1, item_1, 1)
             first.commit()
 
         with db.write_unit():

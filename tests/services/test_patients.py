@@ -172,9 +172,36 @@ def test_date_of_birth_today_is_accepted(session, coordinator, surgeon, protocol
     assert episode.patient.date_of_birth == TODAY
 
 
-def test_implausibly_old_date_of_birth_is_refused(session, coordinator, surgeon, protocol):
-    with pytest.raises(ServiceError, match="older than 130"):
-        register(session, coordinator, surgeon, protocol, patient_details(dob=date(1890, 1, 1)))
+def test_date_of_birth_before_1900_is_refused(session, coordinator, surgeon, protocol):
+    with pytest.raises(ServiceError, match="enter a date from 1 Jan 1900"):
+        register(session, coordinator, surgeon, protocol, patient_details(dob=date(1899, 12, 31)))
+    assert snapshot()[:3] == (0, 0, 0)
+
+
+def test_date_of_birth_on_1_january_1900_is_accepted(session, coordinator, surgeon, protocol):
+    episode = register(session, coordinator, surgeon, protocol, patient_details(dob=date(1900, 1, 1)))
+    assert episode.patient.date_of_birth == date(1900, 1, 1)
+
+
+@pytest.mark.parametrize("surgery", [date(1, 1, 1), date(2021, 6, 16), date(2031, 6, 18), date(9999, 12, 31)])
+def test_surgery_date_more_than_five_years_from_today_is_refused(
+    session, coordinator, surgeon, protocol, surgery
+):
+    with pytest.raises(ServiceError, match="within 5 years of today"):
+        register(session, coordinator, surgeon, protocol, surgery_date=surgery)
+    assert snapshot()[:3] == (0, 0, 0)
+
+
+@pytest.mark.parametrize("surgery", [date(2021, 6, 17), date(2031, 6, 17)])
+def test_surgery_date_five_years_from_today_is_accepted(session, coordinator, surgeon, protocol, surgery):
+    episode = register(session, coordinator, surgeon, protocol, surgery_date=surgery)
+    assert episode.surgery_date == surgery
+
+
+def test_rescheduling_beyond_five_years_is_refused(session, coordinator, episode):
+    details = details_for(episode, date(2032, 1, 1))
+    with pytest.raises(ServiceError, match="within 5 years of today"):
+        update_episode(session, coordinator, episode, details, episode.version)
 
 
 def test_non_surgeon_as_surgeon_is_refused_on_register(session, coordinator, nurse, protocol):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app import db, passwords
 from app.domain.vocab import Role
 from app.models import AuditEvent, User, UserSession
+from app.web import once
 from tests.conftest import PASSWORD, login
 from tests.views.test_permissions import snapshot
 
@@ -75,6 +76,7 @@ def change_own_password(client, current=PASSWORD, new=NEW_PASSWORD, repeat=None)
         "/account/password",
         data={
             "csrf_token": token_from_password_page(client),
+            "form_token": once.new_token(),
             "current_password": current,
             "new_password": new,
             "repeat_password": new if repeat is None else repeat,

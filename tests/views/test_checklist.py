@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app import db
 from app.domain.vocab import ItemStatus
 from app.models import AuditEvent, ChecklistItem, ItemNote
+from app.web import once
 from tests import factories
 from tests.conftest import login
 from tests.querycount import counting_queries
@@ -192,14 +193,60 @@ def test_second_of_two_concurrent_edits_gets_a_conflict_and_loses_nothing(app, n
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "item.not_applicable")) == 0
 
 
-def test_double_click_on_mark_done_is_harmless(client, nurse, episode):
+def test_double_click_on_mark_done_is_answered_as_before_and_changes_nothing(client, nurse, episode):
     sign_in = factories.item(episode, "intra_sign_in")
     login(client, nurse)
-    version = str(_item(sign_in.id).version)
     url = f"/episodes/{episode.id}/items/{sign_in.id}/done"
-    assert client.form_post(url, {"version": version}).status_code == 302
-    assert client.form_post(url, {"version": version}).status_code == 302
+    form = {"version": str(_item(sign_in.id).version), "note": "Sign-in done", "form_token": once.new_token()}
+    first = client.form_post(url, form)
+    again = client.form_post(url, form)  # the same form, sent twice
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert page.count("Marked done: WHO Sign In complete") == 1  # the answer, given again
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "item.done")) == 1
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "item.note")) == 1
+    assert [n.text for n in _item(sign_in.id).notes] == ["Sign-in done"]
+
+
+def test_same_change_from_a_stale_page_is_a_conflict_naming_who_and_when(client, nurse, episode):
+    """Two tabs of the same user: the second, from the stale page, is refused and says why."""
+    sign_in = factories.item(episode, "intra_sign_in")
+    login(client, nurse)
+    url = f"/episodes/{episode.id}/items/{sign_in.id}/done"
+    version = str(_item(sign_in.id).version)
+    assert client.form_post(url, {"version": version, "note": "tab A"}).status_code == 302
+    stale = client.form_post(url, {"version": version, "note": "tab B"})
+    assert stale.status_code == 409
+    assert "was changed by Nina Nurse at 17 Jun 2026 12:00" in stale.get_data(as_text=True)
+    assert [n.text for n in _item(sign_in.id).notes] == ["tab A"]
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "item.note")) == 1
+
+
+def test_a_used_form_sent_again_with_other_content_is_a_conflict(client, nurse, episode):
+    sign_in = factories.item(episode, "intra_sign_in")
+    login(client, nurse)
+    url = f"/episodes/{episode.id}/items/{sign_in.id}/done"
+    token = once.new_token()
+    version = str(_item(sign_in.id).version)
+    assert (
+        client.form_post(url, {"version": version, "note": "first", "form_token": token}).status_code == 302
+    )
+    again = client.form_post(url, {"version": version, "note": "edited", "form_token": token})
+    assert again.status_code == 409
+    assert "This form was already sent, and saved, at 17 Jun 2026 12:00" in again.get_data(as_text=True)
+    assert [n.text for n in _item(sign_in.id).notes] == ["first"]
+
+
+def test_a_state_changing_form_without_its_one_time_token_is_refused(client, nurse, episode):
+    sign_in = factories.item(episode, "intra_sign_in")
+    login(client, nurse)
+    url = f"/episodes/{episode.id}/items/{sign_in.id}/done"
+    for token in ("", "short", "x" * 65, "bad token with spaces!!"):
+        response = client.form_post(url, {"version": "1", "form_token": token})
+        assert response.status_code == 400
+        assert "The form was out of date or incomplete." in response.get_data(as_text=True)
+    assert _item(sign_in.id).status is ItemStatus.OPEN
 
 
 def test_episode_page_flags_overdue_post_op_steps(client, coordinator, surgeon, protocol):

@@ -195,7 +195,7 @@ def test_edit_patient_with_a_stale_version_changes_nothing(client, coordinator, 
             "version": str(patient.version - 1),
         },
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "changed by someone else" in response.get_data(as_text=True)
     factories.fresh_read()
     assert db.session.get(Patient, patient.id).family_name == "Doe"

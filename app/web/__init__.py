@@ -1,14 +1,11 @@
-"""Helpers shared by the views: today's date, loading with 404/403, committing."""
+"""Helpers shared by the views: today's date and site settings, loading with 404/403, downloads."""
 
-from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
 
-from flask import Response, abort, current_app, flash, stream_with_context
+from flask import Response, abort, current_app, stream_with_context
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock, db
 from app.domain.outcomes import Thresholds
@@ -16,9 +13,6 @@ from app.domain.outstanding import SiteDay
 from app.domain.policy import Action, can
 from app.models import ChecklistItem
 from app.queries import episode_with_checklist
-from app.services.errors import Conflict, ServiceError
-
-T = TypeVar("T")
 
 
 def today() -> date:
@@ -56,30 +50,6 @@ def get_or_404(model, ident):
     if record is None:
         abort(404)
     return record
-
-
-def commit(what: str = "This record") -> None:
-    """Commit the unit of work; a concurrent change becomes a Conflict."""
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(what) from None
-
-
-def attempt(action: Callable[[], T], what: str = "This record") -> tuple[bool, T | None]:
-    """Run one service call and commit; if refused, roll back and flash why.
-
-    Returns (True, result) on success and (False, None) when nothing was saved.
-    """
-    try:
-        result = action()
-        commit(what)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
-        return False, None
-    return True, result
 
 
 def csv_download(chunks, filename: str) -> Response:

@@ -1,0 +1,82 @@
+"""How a view answers a state change: one convention for every form.
+
+`attempt` runs one service call; when it is refused it rolls back and says why: 409 for a
+conflict (naming who changed the record first, and when), 422 for a refusal. `saved` commits
+the change together with its answer (app/web/once.py), then flashes it and redirects.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import flash, redirect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import db
+from app.services.errors import Conflict, ServiceError
+from app.web import once
+
+CONFLICT, REFUSED = 409, 422
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What came of a service call: its result, or the status to answer and the refusal."""
+
+    ok: bool
+    result: Any = None
+    status: int = 200
+    error: ServiceError | None = None
+
+
+def attempt(
+    action: Callable[[], Any],
+    what: str = "This record",
+    verb: str = "was",
+    review: str = "review and try again",
+    on_form: tuple[type[ServiceError], ...] = (),
+    keep: tuple[type[ServiceError], ...] = (),
+) -> Attempt:
+    """Run one service call, not yet committed (`saved` commits it); if refused, roll back and say why.
+
+    Refusals of the `on_form` types are not flashed: the view puts them next to their fields.
+    Refusals of the `keep` types are committed, not rolled back (a wrong password's count and
+    audit event must stay).
+    """
+    from app.templating import conflict_message  # templating needs the web helpers: import late
+
+    try:
+        result = action()
+        db.session.flush()
+    except keep as exc:
+        db.session.commit()
+        return Attempt(False, status=REFUSED, error=exc)
+    except (Conflict, StaleDataError, IntegrityError) as exc:
+        db.session.rollback()
+        once.stop_if_sent()
+        conflict = exc if isinstance(exc, Conflict) else Conflict(what)
+        flash(conflict_message(conflict, verb, review), "warning")
+        return Attempt(False, status=CONFLICT, error=conflict)
+    except ServiceError as exc:
+        db.session.rollback()
+        once.stop_if_sent()
+        if not isinstance(exc, on_form):
+            flash(str(exc), "danger")
+        return Attempt(False, status=REFUSED, error=exc)
+    return Attempt(True, result)
+
+
+def saved(message: str, location: str, category: str = "success", page: Any = None):
+    """Commit the change with its answer, then give it: flash and redirect (or `page`, shown once)."""
+    once.remember(message, category, location)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a twin of this submission was saved first, with its token
+        db.session.rollback()
+        once.stop_if_sent()
+        raise
+    if page is not None:
+        return page
+    flash(message, category)
+    return redirect(location)
