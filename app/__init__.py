@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from app import clock, db, flags, passwords
 from app.domain.outcomes import Thresholds
+from app.web.urls import RecordIdConverter
 from config import config_class
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cls.validate(settings)
 
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     app.config.update(settings)
     app.config["PERIOP_ENV"] = cls.ENV_NAME
 

@@ -111,7 +111,7 @@ def episode_summaries(
 
 def patient_matches(q: str):
     """The condition "the patient's MRN or name contains q" (case-insensitive; % and _ literal)."""
-    fragment = q.replace("\x00", "").strip().lower()  # PostgreSQL text cannot hold NUL
+    fragment = q.strip().lower()  # the forms refuse control characters (app/web/forms.py)
     return or_(
         *(
             column.contains(fragment, autoescape=True)

@@ -16,6 +16,31 @@ def _int_or_none(value):
         return None
 
 
+SEARCH_MAX = 100
+
+
+class PatientSearchForm(Form):
+    """The patient list's search box: read from the URL, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        "Name or MRN",
+        validators=[Length(max=SEARCH_MAX, message=f"Keep the search to {SEARCH_MAX} characters.")],
+    )
+    page = StringField("Page")
+
+    @property
+    def text(self) -> str:
+        return (self.q.data or "").strip() if not self.q.errors else ""
+
+    @property
+    def page_number(self) -> int:
+        number = _int_or_none(self.page.data)
+        return number if number and number >= 1 else 1
+
+
 class PatientFields(Form):
     mrn = StringField("MRN", validators=[DataRequired(), Length(max=20)])
     family_name = StringField("Family name", validators=[DataRequired(), Length(max=100)])

@@ -9,7 +9,13 @@ from app.domain.policy import Action
 from app.domain.vocab import Role
 from app.models import Episode, Patient, ProtocolVersion, User
 from app.patients import bp
-from app.patients.forms import EditEpisodeForm, EditPatientForm, NewEpisodeForm, RegisterPatientForm
+from app.patients.forms import (
+    EditEpisodeForm,
+    EditPatientForm,
+    NewEpisodeForm,
+    PatientSearchForm,
+    RegisterPatientForm,
+)
 from app.queries import episode_summaries, latest_episodes, patient_search
 from app.services import patients as service
 from app.services.errors import ServiceError
@@ -44,8 +50,10 @@ def _protocol(form) -> ProtocolVersion:
 @login_required
 def index():
     require(Action.VIEW_PATIENTS)
-    q = request.args.get("q", "")[:100]
-    page = max(int_field(request.args.get("page")) or 1, 1)
+    search = PatientSearchForm(formdata=request.args)
+    if not search.validate():
+        return render_template("patients/index.html", search=search, patients=[], q="", total=0), 422
+    q, page = search.text, search.page_number
     stmt = patient_search(q)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     patients = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
@@ -55,6 +63,7 @@ def index():
     )
     return render_template(
         "patients/index.html",
+        search=search,
         patients=patients,
         latest=latest,
         summaries=summaries,
