@@ -66,7 +66,7 @@ def load_protocols_command() -> None:
 @click.option("--username", required=True)
 @click.option("--full-name", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.password_option(prompt="Password (at least 12 characters)")
+@click.password_option(prompt="Password (at least 12 characters, hard to guess)")
 def create_user_command(username: str, full_name: str, role: str, password: str) -> None:
     """Create a user account; the password is asked for, never passed on the command line."""
     with db.write_unit():
