@@ -59,6 +59,8 @@ def verify_command(anchor_file: Path | None, batch_size: int, progress_every: in
         anchors = audit_anchors.read(path)
     except AnchorFileError as exc:
         raise click.ClickException(f"The anchor file {path} is damaged: {exc}. Nothing checked.") from None
+    except OSError as exc:
+        raise click.ClickException(f"Could not read the anchor file {path}: {exc.strerror or exc}.") from None
     with db.read_unit():
         try:
             total = db.session.scalar(select(func.count()).select_from(AuditEvent))

@@ -416,6 +416,15 @@ def test_a_malformed_anchor_file_is_reported_with_its_line_number(runner, chain,
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
 
 
+def test_an_anchor_file_that_cannot_be_read_is_reported(app, runner, chain, tmp_path):
+    app.config["AUDIT_ANCHOR_FILE"] = str(tmp_path)  # a folder
+
+    result = runner.invoke(args=["audit", "verify"])
+
+    assert result.exit_code == 1
+    assert f"Could not read the anchor file {tmp_path}: Is a directory." in result.output
+
+
 def test_blank_lines_in_the_anchor_file_are_skipped(runner, chain, anchor_file):
     assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
     with anchor_file.open("a") as f:
