@@ -31,6 +31,15 @@ def _int_env(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _flag_env(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "no", "false", "off"):
+        return False
+    if raw in ("1", "yes", "true", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 def _local_secret_key() -> str:
     """Return this checkout's development key, creating it on first use (never in git)."""
     INSTANCE_DIR.mkdir(exist_ok=True)
@@ -60,6 +69,10 @@ class Config:
     MCID_NRS_PERCENT = _int_env("MCID_NRS_PERCENT", 30)
     ODI_FAILURE_12M = _int_env("ODI_FAILURE_12M", 31)
     ODI_WORSENING_12M = _int_env("ODI_WORSENING_12M", 39)
+    # `flask audit anchor` appends the chain's head here (outside the database) and, when
+    # AUDIT_ANCHOR_SYSLOG=1, sends it to syslog too; `flask audit verify` checks the chain holds them.
+    AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE") or str(INSTANCE_DIR / "audit-anchors.jsonl")
+    AUDIT_ANCHOR_SYSLOG = _flag_env("AUDIT_ANCHOR_SYSLOG")
     # Demo accounts and demo patients exist only where this is on.
     DEMO_MODE = False
 

@@ -1,4 +1,4 @@
-"""Command-line tasks: flask migrate, load-protocols, create-user, seed-demo, overdue-report."""
+"""Command-line tasks: flask migrate, load-protocols, create-user, seed-demo, overdue-report, audit."""
 
 import click
 from flask import Flask, current_app
@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from app import clock, db, flags, migrate
+from app.audit_cli import audit_group
 from app.domain.outstanding import OutstandingFilters
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Role
 from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record, overdue_text
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         overdue_report_command,
         refresh_flags_command,
+        audit_group,
     ):
         app.cli.add_command(command)
 
@@ -64,7 +66,7 @@ def load_protocols_command() -> None:
 @click.option("--username", required=True)
 @click.option("--full-name", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.password_option(prompt="Password (at least 12 characters)")
+@click.password_option(prompt="Password (at least 12 characters, hard to guess)")
 def create_user_command(username: str, full_name: str, role: str, password: str) -> None:
     """Create a user account; the password is asked for, never passed on the command line."""
     with db.write_unit():

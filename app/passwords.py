@@ -1,16 +1,16 @@
-"""Argon2id password hashing with the configured cost."""
+"""Argon2id password hashing with the configured cost, and temporary passwords."""
 
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.domain.password_strength import password_problem
+
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown username as slow as a wrong password.
 _dummy_hash = _hasher.hash("not-a-password")
 
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 128
 # Temporary passwords: no vowels (no words), no look-alikes (0/o, 1/l/i): easy to read out and type.
 TEMPORARY_ALPHABET = "bcdfghjkmnpqrstvwxz23456789"
 TEMPORARY_GROUPS, TEMPORARY_GROUP_LENGTH = 4, 5
@@ -38,27 +38,16 @@ def needs_rehash(stored_hash: str) -> bool:
     return _hasher.check_needs_rehash(stored_hash)
 
 
-def password_problem(password: str, username: str = "") -> str | None:
-    """Say why a new password is refused, or None when it is acceptable."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
-    lowered = password.lower()
-    if username and username.lower() in lowered:
-        return "Do not use your username in your password."
-    if any(word in lowered for word in ("periop", "password", "hospital", "123456")):
-        return "Choose a less guessable password."
-    return None
+def temporary_password(username: str = "", full_name: str = "") -> str:
+    """A random, readable one-off password: 4 groups of 5, e.g. "k7mqz-4hxpw-r9tcd-3fnwb" (~95 bits).
 
-
-def temporary_password(username: str = "") -> str:
-    """A random, readable one-off password: 4 groups of 5, e.g. "k7mqz-4hxpw-r9tcd-3fnwb" (~95 bits)."""
+    Drawn again until the password rule accepts it for this user, as it almost always does at once.
+    """
     while True:
         groups = (
             "".join(secrets.choice(TEMPORARY_ALPHABET) for _ in range(TEMPORARY_GROUP_LENGTH))
             for _ in range(TEMPORARY_GROUPS)
         )
         password = "-".join(groups)
-        if password_problem(password, username) is None:  # e.g. a username "xz" inside it
+        if password_problem(password, username, full_name) is None:  # not e.g. a username "xz" inside it
             return password

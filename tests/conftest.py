@@ -26,6 +26,16 @@ from app.web import once
 from tests import factories
 
 PASSWORD = "correct-horse-battery"
+# Easily guessed passwords the password rule refuses, each with zxcvbn's own warning.
+WEAK_PASSWORDS = [
+    ("aaaaaaaaaaaa", 'Repeats like "aaa" are easy to guess.'),
+    ("qwertyuiop12", "This is similar to a commonly used password."),
+    ("iloveyou1234", "This is similar to a commonly used password."),
+    ("Welcome2026!", "This is similar to a commonly used password."),
+    ("letmeinletmein", 'Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+    ("abcdefghijkl", 'Sequences like "abc" or "6543" are easy to guess.'),
+]
+
 BACKEND = os.environ.get("PERIOP_TEST_DATABASE", "sqlite")
 PG_URL = os.environ.get("PERIOP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("PERIOP_REQUIRE_POSTGRES") == "1"

@@ -15,6 +15,7 @@ from app.models import AuditEvent, ChecklistItem, Episode, Patient, ProtocolVers
 from app.services import checklist
 from app.services.demo import DEMO_PASSWORD, DEMO_USERS
 from tests import factories
+from tests.conftest import WEAK_PASSWORDS
 from tests.factories import TODAY
 
 
@@ -41,11 +42,33 @@ def test_create_user_refuses_a_short_password_and_a_taken_username(app):
     runner = app.test_cli_runner()
     args = ["create-user", "--username", "nurse1", "--full-name", "N One", "--role", "nurse"]
     short = runner.invoke(args=args, input="short\nshort\n")
-    assert short.exit_code != 0 and "at least 12 characters" in short.output
+    assert short.exit_code != 0 and "Use at least 12 characters." in short.output
     assert runner.invoke(args=args, input="a-long-enough-secret\na-long-enough-secret\n").exit_code == 0
     taken = runner.invoke(args=args, input="a-long-enough-secret\na-long-enough-secret\n")
     assert taken.exit_code != 0 and "is taken" in taken.output
     assert _count(User) == 1
+
+
+@pytest.mark.parametrize(("weak", "warning"), WEAK_PASSWORDS, ids=[p for p, _ in WEAK_PASSWORDS])
+def test_create_user_refuses_an_easily_guessed_password_with_the_reason(app, weak, warning):
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "--username", "jsmith", "--full-name", "Dr J Smith", "--role", "surgeon"],
+        input=f"{weak}\n{weak}\n",
+    )
+
+    assert result.exit_code == 1
+    assert f"Error: This password is too easy to guess. {warning}" in result.output
+    assert _count(User) == 0
+
+
+def test_create_user_refuses_the_users_own_name_in_the_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "--username", "jsmith", "--full-name", "Dr Jane Smithers", "--role", "surgeon"],
+        input="orbit-smithers-meadow\norbit-smithers-meadow\n",
+    )
+
+    assert result.exit_code == 1 and "Do not use your name in your password." in result.output
+    assert _count(User) == 0
 
 
 def test_load_protocols_is_idempotent(app):

@@ -1,7 +1,7 @@
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.domain.password_strength import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.web.forms import CheckedElsewhereField, Form
 
 
@@ -28,7 +28,10 @@ class ChangePasswordForm(Form):
             DataRequired(),
             Length(max=MAX_PASSWORD_LENGTH, message=f"Use at most {MAX_PASSWORD_LENGTH} characters."),
         ],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. A few unrelated words make a good one.",
+        description=(
+            f"At least {MIN_PASSWORD_LENGTH} characters, hard to guess and without your name. "
+            "A few unrelated words make a good one."
+        ),
         render_kw={"autocomplete": "new-password"},
     )
     repeat_password = PasswordField(

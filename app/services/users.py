@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app import audit, clock, passwords
 from app.domain.accounts import login_locked
+from app.domain.password_strength import password_problem
 from app.domain.policy import Action, can
 from app.domain.vocab import Role
 from app.models import AuditEvent, User, UserSession
@@ -36,7 +37,7 @@ def create_user(
     *,
     must_change_password: bool = False,
 ) -> User:
-    """Create an account; refuses duplicate usernames and weak passwords."""
+    """Create an account; refuses duplicate usernames and passwords the password rule refuses."""
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise ServiceError("Usernames are 2-64 characters: lower-case letters, digits, . _ -")
@@ -45,7 +46,7 @@ def create_user(
     taken = f"The username {username!r} is taken."
     if db.scalar(select(func.count()).select_from(User).where(User.username == username)):
         raise ServiceError(taken)
-    problem = passwords.password_problem(password, username)
+    problem = password_problem(password, username, full_name)
     if problem:
         raise ServiceError(problem)
     user = User(
@@ -78,7 +79,7 @@ def create_user(
 def create_account(db: Session, actor: User, username: str, full_name: str, role: Role) -> tuple[User, str]:
     """Create an account with a temporary password; return the user and the password to show once."""
     _permit(actor)
-    password = passwords.temporary_password(username.strip().lower())
+    password = passwords.temporary_password(username.strip().lower(), full_name)
     user = create_user(db, actor, username, full_name, role, password, must_change_password=True)
     return user, password
 
@@ -139,7 +140,7 @@ def reset_password(db: Session, actor: User, user: User, expected_version: int) 
         "failed_logins": user.failed_logins,
         "locked_until": user.locked_until,
     }
-    password = passwords.temporary_password(user.username)
+    password = passwords.temporary_password(user.username, user.full_name)
     user.password_hash = passwords.hash_password(password)
     user.must_change_password = True
     user.failed_logins = 0
@@ -197,7 +198,7 @@ def change_password(
     A weak new password changes nothing. A wrong current password is counted like a failed
     login and raises WrongPassword; the caller commits that count and its audit event.
     """
-    problem = passwords.password_problem(new, user.username)
+    problem = password_problem(new, user.username, user.full_name)
     if problem:
         raise ServiceError(problem)
     now = clock.now()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app import db, passwords
+from app.domain.password_strength import password_problem
 from app.domain.vocab import Role
 from app.models import AuditEvent, User, UserSession
 from app.services import users
@@ -49,23 +50,30 @@ def revoked_at(session, sid: str):
 # --- temporary passwords -----------------------------------------------------------------
 
 
-def test_temporary_passwords_are_long_random_and_readable():
-    made = {passwords.temporary_password("nurse") for _ in range(200)}
+def test_temporary_passwords_are_long_random_readable_and_pass_the_password_rule():
+    made = {passwords.temporary_password("nurse", "Nina Nurse") for _ in range(200)}
 
     assert len(made) == 200
     for password in made:
         assert TEMPORARY_RE.match(password), password
         assert len(password) >= 16
-        assert passwords.password_problem(password, "nurse") is None
+        assert password_problem(password, "nurse", "Nina Nurse") is None
 
 
 def test_temporary_password_never_contains_the_username(monkeypatch):
-    draws = iter("xz" + "b" * 18 + "c" * 20)  # the first draw holds the username "xz"
+    draws = iter("xz" + "b" * 18 + "k7mqz4hxpwr9tcd3fnwb")  # the first draw holds the username "xz"
     monkeypatch.setattr(passwords.secrets, "choice", lambda _alphabet: next(draws))
 
-    password = passwords.temporary_password("xz")
+    password = passwords.temporary_password("xz", "Xavier Zed")
 
-    assert password == "ccccc-ccccc-ccccc-ccccc"
+    assert password == "k7mqz-4hxpw-r9tcd-3fnwb"
+
+
+def test_a_temporary_password_the_rule_refuses_is_drawn_again(monkeypatch):
+    draws = iter("c" * 20 + "k7mqz4hxpwr9tcd3fnwb")  # "ccccc-ccccc-ccccc-ccccc" is too easy to guess
+    monkeypatch.setattr(passwords.secrets, "choice", lambda _alphabet: next(draws))
+
+    assert passwords.temporary_password("nurse", "Nina Nurse") == "k7mqz-4hxpw-r9tcd-3fnwb"
 
 
 # --- create ----------------------------------------------------------------------------
@@ -361,7 +369,9 @@ def test_wrong_current_passwords_lock_like_failed_logins(session, nurse):
     [
         ("short-one", "Use at least 12 characters."),
         ("my-nurse-password", "Do not use your username in your password."),
-        ("hospital-is-great", "Choose a less guessable password."),
+        ("nina-orbit-meadow-42", "Do not use your name in your password."),
+        ("Welcome2026!", "This password is too easy to guess. This is similar to a commonly used password."),
+        ("periop-hospital", "Add words of your own"),
         (PASSWORD, "Choose a new password, not the one you have now."),
     ],
 )

@@ -1,5 +1,6 @@
 """Managing users through the web: the admin pages, temporary passwords, changing one's own password."""
 
+import html
 import logging
 import re
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from app import db, passwords
 from app.domain.vocab import Role
 from app.models import AuditEvent, User, UserSession
 from app.web import once
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, WEAK_PASSWORDS, login
 from tests.views.test_permissions import snapshot
 
 NEW_PASSWORD = "river-lantern-copper-9"
@@ -421,6 +422,52 @@ def test_change_password_refuses_with_a_clear_message_and_changes_nothing(
     assert live_sessions(nurse) == 1
     assert client.get("/patients").status_code == 200  # still logged in
     assert audit_events("user.change_password") == []
+
+
+def new_password_errors(response) -> list[str]:
+    """The messages shown under the New password field."""
+    page = response.get_data(as_text=True).split('id="new_password"')[1].split('id="repeat_password"')[0]
+    return [
+        html.unescape(m) for m in re.findall(r'<div class="invalid-feedback d-block">([^<]*)</div>', page)
+    ]
+
+
+@pytest.mark.parametrize(("weak", "warning"), WEAK_PASSWORDS, ids=[p for p, _ in WEAK_PASSWORDS])
+def test_change_password_refuses_an_easily_guessed_password_and_shows_why(client, nurse, weak, warning):
+    login(client, nurse)
+    before = account(nurse.id).password_hash
+
+    response = change_own_password(client, new=weak)
+
+    assert response.status_code == 422
+    [message] = new_password_errors(response)
+    assert message.startswith(f"This password is too easy to guess. {warning} Add another word or two.")
+    assert account(nurse.id).password_hash == before
+    assert audit_events("user.change_password") == []
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("staple-orbit-nurse", "Do not use your username in your password."),
+        ("Nina-orbit-meadow-42", "Do not use your name in your password."),
+    ],
+)
+def test_change_password_refuses_the_users_own_names(client, nurse, new, message):
+    login(client, nurse)
+
+    response = change_own_password(client, new=new)
+
+    assert response.status_code == 422 and new_password_errors(response) == [message]
+
+
+def test_change_password_accepts_a_strong_passphrase(client, nurse):
+    login(client, nurse)
+
+    response = change_own_password(client, new="staple orbit meadow quietly")
+
+    assert goes_to(response, "/")
+    assert passwords.verify_password(account(nurse.id).password_hash, "staple orbit meadow quietly")
 
 
 def test_wrong_current_password_is_counted_as_a_failed_login(client, nurse):
