@@ -7,7 +7,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from app.domain.compliance import Month, period_problem
 from app.domain.outstanding import MAX_SEARCH, OPEN_STATES, OutstandingFilters, date_range_problem
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.web.forms import EARLIEST_DATE, LATEST_DATE, Form, IsoDateField
+from app.web.forms import EARLIEST_DATE, LATEST_DATE, PAGE_MESSAGE, Form, IsoDateField, page_number
 
 VIEWS = (("items", "Items"), ("episodes", "By episode"))
 NO = (False, "false", "", "0", "no", "off")
@@ -30,13 +30,6 @@ def _int_or_none(value):
         return int(value)
     except (TypeError, ValueError):
         return value or None  # kept as typed, so validation names it
-
-
-def _page(value) -> int | str:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value if value not in (None, "") else 1
 
 
 class SurgeonFilter(Form):
@@ -84,7 +77,7 @@ class OutstandingFilterForm(SurgeonFilter):
         render_kw={"placeholder": "Name or MRN", "type": "search"},
     )
     view = ListChoice("View", choices=[SelectChoice(v, label) for v, label in VIEWS], validate_choice=False)
-    page = StringField("Page", filters=[_page])
+    page = StringField("Page")
 
     def validate_due_to(self, field):
         problem = date_range_problem(self.due_from.data, field.data)
@@ -92,12 +85,12 @@ class OutstandingFilterForm(SurgeonFilter):
             raise ValidationError(problem)
 
     def validate_page(self, field):
-        if not isinstance(field.data, int) or field.data < 1:
-            raise ValidationError("Enter a page number from 1.")
+        if field.data not in (None, "") and page_number(field.data) is None:
+            raise ValidationError(PAGE_MESSAGE)
 
     @property
     def page_number(self) -> int:
-        return self.page.data if isinstance(self.page.data, int) and self.page.data >= 1 else 1
+        return page_number(self.page.data) or 1
 
     @property
     def by_episode(self) -> bool:

@@ -6,7 +6,7 @@ from app.domain.patients import birth_date_problem, surgery_date_problem
 from app.domain.vocab import Sex
 from app.services.patients import EpisodeDetails, PatientDetails
 from app.web import today
-from app.web.forms import DATE_MESSAGE, Form, IsoDateField
+from app.web.forms import DATE_MESSAGE, PAGE_MESSAGE, Form, IsoDateField, page_number
 
 
 def _int_or_none(value):
@@ -31,14 +31,17 @@ class PatientSearchForm(Form):
     )
     page = StringField("Page")
 
+    def validate_page(self, field):
+        if field.data not in (None, "") and page_number(field.data) is None:
+            raise ValidationError(PAGE_MESSAGE)
+
     @property
     def text(self) -> str:
         return (self.q.data or "").strip() if not self.q.errors else ""
 
     @property
     def page_number(self) -> int:
-        number = _int_or_none(self.page.data)
-        return number if number and number >= 1 else 1
+        return page_number(self.page.data) or 1
 
 
 class PatientFields(Form):

@@ -18,6 +18,9 @@ DATE_MESSAGE = "Enter a date as YYYY-MM-DD."
 # The dates any date field takes; fields and services narrow this (date of birth, surgery date).
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
 RANGE_MESSAGE = "Enter a date from 1900 to 2199."
+# Lists are paged; no list has this many pages (and an offset beyond it is out of any range).
+MAX_PAGE = 100_000
+PAGE_MESSAGE = f"Enter a page number from 1 to {MAX_PAGE}."
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _WRITTEN = re.compile(r"[0-9]{1,2} [A-Za-z]{3} [0-9]{4}", re.ASCII)
 
@@ -71,6 +74,15 @@ def parse_date(raw: str) -> date:
     return value
 
 
+def page_number(raw) -> int | None:
+    """A page number typed in a URL, or None when it is not one (ASCII digits, 1 to MAX_PAGE)."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_PAGE)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_PAGE else None
+
+
 class IsoDateField(StringField):
     """A date typed as YYYY-MM-DD (or "24 Nov 2026"), from 1900 to 2199; data is a date or None."""
 
@@ -81,9 +93,10 @@ class IsoDateField(StringField):
     def process_formdata(self, valuelist):
         if not valuelist:
             return  # not sent: keep the value the form was made with
-        raw = valuelist[0]
+        raw = valuelist[0].strip()
+        self.raw_data = [raw]  # blank is missing, for InputRequired too
         self.data = None
-        if raw.strip() and text_problem(raw) is None:
+        if raw and text_problem(raw) is None:
             self.data = parse_date(raw)  # a ValueError becomes the field's message
 
     def _value(self):

@@ -61,7 +61,7 @@ def test_bad_filter_is_explained_in_the_page(page, expect, coordinator, wards):
     page.goto("/dashboard?state=nonsense&page=-3")
     expect(page.locator("#filter-problems")).to_have_text("Correct the filters above to see the list.")
     expect(page.get_by_text("Choose a state from the list.")).to_be_visible()
-    expect(page.get_by_text("Enter a page number from 1.")).to_be_visible()
+    expect(page.get_by_text("Enter a page number from 1 to 100000.")).to_be_visible()
 
 
 def test_coordinator_opens_the_flagged_episodes_and_expands_one(page, expect, coordinator, wards):

@@ -291,10 +291,11 @@ BAD_VALUES = [
     ({"due_from": "2026-13-01"}, "Enter a date as YYYY-MM-DD."),
     ({"due_to": "17/06/2026"}, "Enter a date as YYYY-MM-DD."),
     ({"due_from": "2026-06-20", "due_to": "2026-06-10"}, "The “due from” date is after the “due to” date."),
-    ({"page": "-1"}, "Enter a page number from 1."),
-    ({"page": "0"}, "Enter a page number from 1."),
-    ({"page": "two"}, "Enter a page number from 1."),
-    ({"page": "1e9999"}, "Enter a page number from 1."),
+    ({"page": "-1"}, "Enter a page number from 1 to 100000."),
+    ({"page": "0"}, "Enter a page number from 1 to 100000."),
+    ({"page": "two"}, "Enter a page number from 1 to 100000."),
+    ({"page": "1e9999"}, "Enter a page number from 1 to 100000."),
+    ({"page": "184467440737095518"}, "Enter a page number from 1 to 100000."),
     ({"q": "x" * 101}, "Keep the search to 100 characters."),
 ]
 
