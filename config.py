@@ -70,9 +70,12 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 0
 
-    # Login throttling, per account, kept in the database.
+    # Login throttling, per account, kept in the database (wrong passwords and wrong codes alike).
     LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 10)
     LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
+    # Roles that must log in with a second factor (two-step login, ASVS 6.3.3): "all", "none"
+    # or role values separated by commas. All of them unless the environment says otherwise.
+    MFA_REQUIRED_ROLES = os.environ.get("MFA_REQUIRED_ROLES") or "all"
 
     # Argon2id at or above OWASP's minimum (m=19 MiB, t=2, p=1).
     ARGON2_TIME_COST = 2
@@ -93,6 +96,8 @@ class Config:
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEMO_MODE = True
+    # The demo logs in with the printed passwords alone unless the environment asks for more.
+    MFA_REQUIRED_ROLES = os.environ.get("MFA_REQUIRED_ROLES") or "none"
     SESSION_COOKIE_NAME = "periop_session"
     SESSION_COOKIE_SECURE = False
 
@@ -109,6 +114,8 @@ class TestingConfig(Config):
     SECRET_KEY = secrets.token_hex(32)  # a fresh key per test process
     SESSION_COOKIE_NAME = "periop_session"
     SESSION_COOKIE_SECURE = False
+    # Tests that need two-step login set it themselves (the environment is not read).
+    MFA_REQUIRED_ROLES = "none"
     # Cheap hashing keeps the suite fast; production uses the class defaults.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8

@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from app import clock, db, flags, passwords
 from app.domain.outcomes import Thresholds
-from config import config_class
+from app.domain.second_factor import required_roles
+from config import ConfigError, config_class
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", instance_relative_config=False)
     app.config.update(settings)
     app.config["PERIOP_ENV"] = cls.ENV_NAME
+    try:
+        app.config["MFA_REQUIRED_ROLES"] = required_roles(app.config["MFA_REQUIRED_ROLES"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
     clock.set_site_zone(app.config["TIMEZONE"])
     flags.configure(Thresholds.from_config(app.config))

@@ -81,7 +81,17 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
         "GET": {ANONYMOUS: OK, **_roles(TO_HOME)},
         "POST": {ANONYMOUS: OK, **_roles(TO_HOME)},  # anonymous: empty form re-rendered
     },
+    # The second step of a login: without a password given first, back to the login page.
+    "auth.login_code": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(TO_HOME)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(TO_HOME)},
+    },
     "auth.logout": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(LOGGED_OUT)}},
+    # Every user may set up two-step login; an empty form (no code, no password) is refused.
+    "auth.two_step": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM)},
+    },
     "auth.change_password": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK)},
         "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM)},
