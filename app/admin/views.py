@@ -1,9 +1,9 @@
-"""Admin pages: the users list, new users, deactivation, password resets and roles."""
+"""Admin pages: the users list, new users, deactivation, password and two-step login resets, roles."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -12,8 +12,10 @@ from app.admin import bp
 from app.admin.forms import AccountActionForm, ChangeRoleForm, NewUserForm
 from app.domain.accounts import login_locked
 from app.domain.policy import Action
+from app.domain.second_factor import must_enrol
 from app.domain.vocab import Role
 from app.models import User
+from app.services import second_factor
 from app.services import users as service
 from app.services.errors import Conflict, ServiceError
 from app.templating import conflict_message
@@ -93,6 +95,36 @@ def reset_password(user_id: int):
     if not ok:
         return password
     return _show_password(user, password, "reset")
+
+
+@bp.route("/users/<int:user_id>/reset-two-step", methods=["GET", "POST"])
+@login_required
+def reset_second_factor(user_id: int):
+    """Ask for confirmation; on POST remove the user's second factor and end their sessions."""
+    if request.method == "GET":
+        require(Action.MANAGE_USERS)
+        user = get_or_404(User, user_id)
+        return render_template(
+            "admin/reset_two_step.html",
+            user=user,
+            enrolled=second_factor.enrolled(user),
+            codes_left=second_factor.recovery_codes_left(db.session, user.id),
+            form=AccountActionForm(version=user.version),
+        )
+    user, version = _load(user_id, AccountActionForm())
+    ok, ended = _attempt(lambda: second_factor.reset(db.session, current_user, user, version))
+    if not ok:
+        return ended
+    who = f"{user.full_name} ({user.username})"
+    if ended is None:
+        flash(f"{who} has no two-step login set up.", "info")
+        return redirect(url_for("admin.users"))
+    if must_enrol(user.role, False, current_app.config["MFA_REQUIRED_ROLES"]):
+        then = "They must set it up again after their next login."
+    else:
+        then = "They log in with their password alone until they set it up again."
+    flash(f"Reset the two-step login of {who}; {_sessions(ended)} ended. {then}", "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])

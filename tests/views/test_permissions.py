@@ -151,6 +151,11 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     "admin.activate": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
     "admin.reset_password": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
     "admin.change_role": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
+    # The confirmation page, then the reset itself (posted without the version: refused).
+    "admin.reset_second_factor": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)},
+    },
     # Only therapists log sessions; an empty session form is refused.
     "therapy.new_session": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=THERAPISTS)},

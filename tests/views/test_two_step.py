@@ -398,3 +398,65 @@ def test_required_roles_setting_is_checked_at_start(tmp_path):
 
     with pytest.raises(ConfigError, match="unknown role"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "MFA_REQUIRED_ROLES": "surgeons"})
+
+
+# --- admin reset -----------------------------------------------------------------------------
+
+
+@pytest.mark.settings(MFA_REQUIRED_ROLES="nurse")
+def test_admin_reset_ends_the_users_sessions_and_they_must_set_up_again(app, client, admin, nurse):
+    set_up_two_step(nurse)
+    assert goes_to(login_with_code(client, nurse, code()), "/")
+    admin_browser = app.test_client()
+    login(admin_browser, admin)
+    listed = admin_browser.get("/admin/users").get_data(as_text=True)
+    assert f'href="/admin/users/{nurse.id}/reset-two-step">Reset two-step login</a>' in listed
+    confirm = admin_browser.get(f"/admin/users/{nurse.id}/reset-two-step").get_data(as_text=True)
+    assert "Nina Nurse</strong> (nurse, Nurse) set up two-step login" in confirm
+    assert re.search(r"has 10\s+recovery codes left", confirm)
+
+    response = admin_browser.form_post(
+        f"/admin/users/{nurse.id}/reset-two-step", {"version": str(account(nurse.id).version)}
+    )
+
+    assert goes_to(response, "/admin/users")
+    message = admin_browser.get("/admin/users").get_data(as_text=True)
+    assert "Reset the two-step login of Nina Nurse (nurse); 1 session ended." in message
+    assert "They must set it up again after their next login." in message
+    user = account(nurse.id)
+    assert (user.totp_secret, user.totp_enrolled_at, user.totp_last_step) == (None, None, None)
+    assert goes_to(client.get("/"), "/login")  # her session ended
+    assert goes_to(login(client, nurse), "/")  # the password alone, then...
+    assert goes_to(client.get("/"), "/account/two-step")  # ...she must set it up again
+    [event] = audit_events("user.reset_second_factor")
+    assert (event.actor_id, event.target_id) == (admin.id, nurse.id)
+    assert event.before["two_step"] is True and event.before["recovery_codes_left"] == 10
+    assert event.after == {"two_step": False, "enrolled_at": None, "recovery_codes_left": 0}
+
+
+def test_admin_reset_of_a_user_without_two_step_login_changes_nothing(client, admin, nurse):
+    login(client, admin)
+    page = client.get(f"/admin/users/{nurse.id}/reset-two-step").get_data(as_text=True)
+    assert re.search(r"has no two-step login set up: there is nothing to\s+reset\.", page)
+    before = snapshot()
+
+    response = client.form_post(f"/admin/users/{nurse.id}/reset-two-step", {"version": str(nurse.version)})
+
+    assert goes_to(response, "/admin/users")
+    assert "Nina Nurse (nurse) has no two-step login set up." in client.get("/admin/users").get_data(
+        as_text=True
+    )
+    assert snapshot() == before
+
+
+def test_admin_reset_from_an_out_of_date_page_is_refused(client, admin, nurse):
+    set_up_two_step(nurse)
+    stale = account(nurse.id).version
+    login_with_code(client, nurse, code())  # the login changes the account (the code's step)
+    client.form_post("/logout")
+    login(client, admin)
+
+    response = client.form_post(f"/admin/users/{nurse.id}/reset-two-step", {"version": str(stale)})
+
+    assert response.status_code == 409
+    assert account(nurse.id).totp_secret == TOTP_SECRET
