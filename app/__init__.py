@@ -58,12 +58,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_login(app)
     _init_requests(app)
 
-    from app import cli, errors, templating
+    from app import cli, errors, ratelimit, templating
 
     templating.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
+    ratelimit.init_app(app)
     return app
 
 
