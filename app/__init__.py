@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from app import clock, db, flags, passwords
 from app.domain.outcomes import Thresholds
 from app.domain.second_factor import required_roles
+from app.domain.vocab import Role
 from config import ConfigError, config_class
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["MFA_REQUIRED_ROLES"] = required_roles(app.config["MFA_REQUIRED_ROLES"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    exempt = sorted(r.value for r in set(Role) - app.config["MFA_REQUIRED_ROLES"])
+    if cls.ENV_NAME == "production" and exempt:
+        log.warning("Two-step login is not required of: %s (MFA_REQUIRED_ROLES)", ", ".join(exempt))
 
     clock.set_site_zone(app.config["TIMEZONE"])
     flags.configure(Thresholds.from_config(app.config))

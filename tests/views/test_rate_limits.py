@@ -258,3 +258,11 @@ def test_goes_to_the_code_step_when_not_limited(app, nurse):
     for _ in range(12):
         response = attempt(client, "nurse", PASSWORD)
         assert urlsplit(response.headers["Location"]).path == "/login/code"
+
+
+@pytest.mark.settings(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1", **BY_ACCOUNT)
+def test_an_unreachable_redis_falls_back_to_counting_in_this_process(app, nurse):
+    for n in range(3):
+        assert attempt(browser(app, f"198.51.100.{n}"), "nurse").status_code == 401
+
+    assert_limited(attempt(browser(app, "198.51.100.9"), "nurse", PASSWORD))

@@ -392,6 +392,22 @@ def test_a_temporary_password_is_changed_first_then_two_step_login_set_up(client
     assert goes_to(client.get("/"), "/account/two-step")
 
 
+def test_production_says_at_start_which_roles_log_in_without_a_second_factor(tmp_path, caplog):
+    from app import create_app
+
+    site = create_app(
+        {
+            "PERIOP_ENV": "production",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+            "SECRET_KEY": "4f1d0c8e2b7a9d3e6c5b8a7f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5",
+            "MFA_REQUIRED_ROLES": "surgeon,admin",
+        }
+    )
+    site.extensions["periop_engine"].dispose()
+
+    assert "Two-step login is not required of: anaesthetist, coordinator, nurse, therapist" in caplog.text
+
+
 def test_required_roles_setting_is_checked_at_start(tmp_path):
     from app import create_app
     from config import ConfigError
