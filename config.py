@@ -83,9 +83,26 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 0
 
-    # Login throttling, per account, kept in the database.
+    # Login throttling, per account, kept in the database (wrong passwords and wrong codes alike).
     LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 10)
     LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
+    # Rate limits of the login steps (password, then code), over a moving window: per client
+    # address, and per account (the username typed, or the one waiting for its code). A person
+    # needs 2 requests to log in, so 10 a minute leaves room for typos; 30 a minute lets a ward's
+    # shared computer log in 15 people a minute. Any "N per second|minute|hour|day", ";" between.
+    LOGIN_RATE_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS") or "30 per minute"
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT") or "10 per minute"
+    RATELIMIT_ENABLED = True
+    # Where the counts are kept: memory (per worker process) or e.g. redis://127.0.0.1:6379
+    # (shared by every worker and host).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_KEY_PREFIX = "periop"  # the counts' names start with it (one Redis, several sites)
+    # Reverse proxies in front of Periop that add X-Forwarded-For: the client address is read
+    # from that many hops of it. 0: the connection's own address (the header is ignored).
+    PROXY_COUNT = _int_env("PROXY_COUNT", 0)
+    # Roles that must log in with a second factor (two-step login, ASVS 6.3.3): "all", "none"
+    # or role values separated by commas. All of them unless the environment says otherwise.
+    MFA_REQUIRED_ROLES = os.environ.get("MFA_REQUIRED_ROLES") or "all"
 
     # Argon2id at or above OWASP's minimum (m=19 MiB, t=2, p=1).
     ARGON2_TIME_COST = 2
@@ -106,6 +123,8 @@ class Config:
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEMO_MODE = True
+    # The demo logs in with the printed passwords alone unless the environment asks for more.
+    MFA_REQUIRED_ROLES = os.environ.get("MFA_REQUIRED_ROLES") or "none"
     SESSION_COOKIE_NAME = "periop_session"
     SESSION_COOKIE_SECURE = False
 
@@ -122,6 +141,12 @@ class TestingConfig(Config):
     SECRET_KEY = secrets.token_hex(32)  # a fresh key per test process
     SESSION_COOKIE_NAME = "periop_session"
     SESSION_COOKIE_SECURE = False
+    # Tests that need two-step login or rate limits set them themselves (the environment is not read):
+    # the suite logs in many times a minute from one address.
+    MFA_REQUIRED_ROLES = "none"
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    PROXY_COUNT = 0
     # Cheap hashing keeps the suite fast; production uses the class defaults.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8

@@ -4,15 +4,17 @@ import gc
 import os
 
 from app.db import worker_warning
+from app.ratelimit import workers_warning
 from config import config_class
 
 
 def when_ready(server):
-    """Warn loudly when several workers would share one SQLite file."""
+    """Warn loudly when several workers would share one SQLite file, or count logins apart."""
     url = os.environ.get("DATABASE_URL") or config_class("development").DATABASE_URL
-    message = worker_warning(url, server.cfg.workers)
-    if message:
-        server.log.warning(message)
+    storage = os.environ.get("RATELIMIT_STORAGE_URI") or config_class("production").RATELIMIT_STORAGE_URI
+    for message in (worker_warning(url, server.cfg.workers), workers_warning(storage, server.cfg.workers)):
+        if message:
+            server.log.warning(message)
 
 
 def post_worker_init(worker):

@@ -11,8 +11,10 @@ from flask_wtf.csrf import CSRFProtect
 
 from app import clock, db, flags, passwords
 from app.domain.outcomes import Thresholds
+from app.domain.second_factor import required_roles
+from app.domain.vocab import Role
 from app.web.urls import RecordIdConverter
-from config import config_class
+from config import ConfigError, config_class
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     app.config.update(settings)
     app.config["PERIOP_ENV"] = cls.ENV_NAME
+    try:
+        app.config["MFA_REQUIRED_ROLES"] = required_roles(app.config["MFA_REQUIRED_ROLES"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    exempt = sorted(r.value for r in set(Role) - app.config["MFA_REQUIRED_ROLES"])
+    if cls.ENV_NAME == "production" and exempt:
+        log.warning("Two-step login is not required of: %s (MFA_REQUIRED_ROLES)", ", ".join(exempt))
 
     clock.set_site_zone(app.config["TIMEZONE"])
     flags.configure(Thresholds.from_config(app.config))
@@ -55,7 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_login(app)
     _init_requests(app)
 
-    from app import cli, errors, templating
+    from app import cli, errors, ratelimit, templating
     from app.web import once
 
     once.init_app(app)
@@ -63,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
+    ratelimit.init_app(app)
     return app
 
 

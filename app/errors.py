@@ -3,11 +3,11 @@
 import logging
 import uuid
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 
-from app import db
+from app import db, ratelimit
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,25 @@ def init_app(app: Flask) -> None:
         (413, "Too large", "What you sent is too large."),
     ):
         app.register_error_handler(code, _simple(code, title, message))
+
+    @app.errorhandler(429)
+    def _too_many_attempts(error):
+        db.session.rollback()
+        wait = ratelimit.retry_after_seconds()
+        log.warning("login attempts limited (%s) from %r", error.description, request.remote_addr)
+        return (
+            render_template(
+                "errors/error.html",
+                code=429,
+                title="Too many attempts",
+                message=(
+                    "There were too many attempts to log in from this computer or to this account. "
+                    f"Wait {wait} second{'' if wait == 1 else 's'}, then try again."
+                ),
+            ),
+            429,
+            {"Retry-After": str(wait)},
+        )
 
     @app.errorhandler(OperationalError)
     def _db_busy(error):

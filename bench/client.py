@@ -1,9 +1,10 @@
-"""A small HTTP load client (standard library only) for 127.0.0.1.
+"""A small HTTP load client (standard library, and pyotp for login codes) for 127.0.0.1.
 
 Used for the one-at-a-time latency runs, for logging in and for the CSV export, and for the
 throughput runs when `wrk` is not installed. Keep-alive connections; cookies are kept by hand,
 because the app in production sets a `Secure` `__Host-` cookie that a browser would send only
-over HTTPS: here it goes back over plain HTTP to 127.0.0.1.
+over HTTPS: here it goes back over plain HTTP to 127.0.0.1. Logins take both steps, as a user
+does: the password, then the code the user's authenticator app would show (pyotp).
 """
 
 import http.client
@@ -16,7 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+
+import pyotp
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
@@ -25,6 +28,11 @@ TOKEN_PAGES = ("/account/password", "/patients", "/")
 
 # What one request is: method, path and form fields (None for no body).
 Request = tuple[str, str, dict[str, str] | None]
+
+CODE_PAGE = "/login/code"
+STEP_SECONDS = 30  # a TOTP code's time step
+# The last time step whose code each username used: the server accepts a step's code once.
+_used_steps: dict[str, int] = {}
 
 
 class ClientError(RuntimeError):
@@ -100,14 +108,41 @@ def csrf_token(html: bytes) -> str:
     return match.group(1) or match.group(2)
 
 
-def login(host: str, port: int, username: str, password: str) -> tuple[Connection, str]:
-    """Log in through the form; return the connection (with its session cookie) and a CSRF token."""
+def totp_code(
+    username: str,
+    secret: str,
+    now: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """The code the user's app shows now; if this step's code was used already, wait for the next."""
+    step = int(now()) // STEP_SECONDS
+    last = _used_steps.get(username)
+    if last is not None and step <= last:
+        step = last + 1
+        sleep(max(0.0, step * STEP_SECONDS - now()) + 0.2)
+    _used_steps[username] = step
+    return pyotp.TOTP(secret, interval=STEP_SECONDS).at(step * STEP_SECONDS)
+
+
+def login(
+    host: str, port: int, username: str, password: str, totp_secret: str | None = None
+) -> tuple[Connection, str]:
+    """Log in through the form, and the code step when asked (with the user's TOTP secret);
+    return the connection (with its session cookie) and a CSRF token."""
     conn = Connection(host, port)
     page = conn.request("GET", "/login")
     token = csrf_token(page.body)
     answer = conn.request("POST", "/login", {"username": username, "password": password, "csrf_token": token})
     if answer.status != 302:
         raise ClientError(f"login as {username} answered {answer.status}, not 302")
+    if urlsplit(answer.headers.get("Location", "")).path == CODE_PAGE:
+        if totp_secret is None:
+            raise ClientError(f"login as {username} asks for a code, and no TOTP secret was given")
+        page = conn.request("GET", CODE_PAGE)
+        code = totp_code(username, totp_secret)
+        answer = conn.request("POST", CODE_PAGE, {"code": code, "csrf_token": csrf_token(page.body)})
+        if answer.status != 302 or urlsplit(answer.headers.get("Location", "")).path == "/login":
+            raise ClientError(f"the code step of {username} answered {answer.status}, not a way in")
     # The session changed at login: take the token of the new session from a page.
     statuses = []
     for path in TOKEN_PAGES:

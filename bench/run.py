@@ -53,8 +53,11 @@ EXPORT = "/dashboard/export.csv"
 HEALTH = "/health"
 FLOOR_HELLO = "/hello"
 FLOOR_INSERT = "/insert"
-DASHBOARD_USER = "coordinator1"
-TICK_USER = "surgeon1"  # a surgeon may tick any clinical item
+# Who logs in: coordinators for the dashboard and the export, surgeons for episodes and ticks (a
+# surgeon may tick any clinical item). Each login takes the next of them: a user's two-step code
+# is accepted once per 30-second step, and the runner logs in more often than that.
+DASHBOARD_USERS = ("coordinator1", "coordinator2", "coordinator3")
+TICK_USERS = ("surgeon1", "surgeon2", "surgeon3")
 
 HOST = "127.0.0.1"
 CONNECTIONS = 16
@@ -608,8 +611,8 @@ def measure_app(args, url: str, work: Work, figures: dict, secret: str, use_wrk:
     """Latency one client at a time, then throughput of the dashboard and of ticks."""
     app = Server("app", "wsgi:app", args.database, url, secret).start()
     say(f"Serving the app: gunicorn -w {app.workers} --threads {app.threads} on port {app.port}")
-    dash, _ = client.login(HOST, app.port, DASHBOARD_USER, synth.BENCH_PASSWORD)
-    ticker, tick_token = client.login(HOST, app.port, TICK_USER, synth.BENCH_PASSWORD)
+    dash, _ = log_in(app.port, DASHBOARD_USERS)
+    ticker, tick_token = log_in(app.port, TICK_USERS)
     n, warm, cap = args.requests, WARMUP_REQUESTS, args.latency_seconds
     lat, tp = figures["latency"], figures["throughput"]
     for key, path in (("dashboard", DASHBOARD), ("dashboard_filtered", DASHBOARD_FILTERED)):
@@ -636,7 +639,7 @@ def measure_app(args, url: str, work: Work, figures: dict, secret: str, use_wrk:
     if "unavailable" in lat.get("dashboard", {}):
         tp["dashboard"] = {"unavailable": lat["dashboard"]["unavailable"]}
     else:
-        app, dash, _ = _serve_logged_in(args, url, secret, DASHBOARD_USER)
+        app, dash, _ = _serve_logged_in(args, url, secret, DASHBOARD_USERS)
         try:
             say(f"  throughput: GET {DASHBOARD}, {CONNECTIONS} connections, {args.duration} s ...")
             request = ("GET", DASHBOARD, None)
@@ -646,7 +649,7 @@ def measure_app(args, url: str, work: Work, figures: dict, secret: str, use_wrk:
         finally:
             dash.close()
             app.stop()
-    app, ticker, tick_token = _serve_logged_in(args, url, secret, TICK_USER)
+    app, ticker, tick_token = _serve_logged_in(args, url, secret, TICK_USERS)
     ticks_file = RESULTS / f"ticks-{args.database}-{args.patients}.txt"
     try:
         say(f"  throughput: ticks, {CONNECTIONS} connections, {args.duration} s ({len(rest):,} items) ...")
@@ -673,11 +676,22 @@ def measure_app(args, url: str, work: Work, figures: dict, secret: str, use_wrk:
         app.stop()
 
 
-def _serve_logged_in(args, url: str, secret: str, username: str):
+_logins: dict[tuple[str, ...], int] = {}
+
+
+def log_in(port: int, usernames: tuple[str, ...]) -> tuple[client.Connection, str]:
+    """Log in as the next of these users (password and two-step code); the connection and a CSRF token."""
+    turn = _logins.get(usernames, 0)
+    _logins[usernames] = turn + 1
+    username = usernames[turn % len(usernames)]
+    return client.login(HOST, port, username, synth.BENCH_PASSWORD, synth.totp_secret(username))
+
+
+def _serve_logged_in(args, url: str, secret: str, usernames: tuple[str, ...]):
     """A fresh app server and a logged-in connection to it, with its CSRF token."""
     app = Server("app", "wsgi:app", args.database, url, secret).start()
     try:
-        conn, token = client.login(HOST, app.port, username, synth.BENCH_PASSWORD)
+        conn, token = log_in(app.port, usernames)
     except BaseException:
         app.stop()
         raise
@@ -692,7 +706,7 @@ def _drain(server: "Server") -> None:
 def measure_export(args, url: str, figures: dict, secret: str) -> None:
     """The CSV export on a fresh worker, so its peak memory is the export's, not earlier pages'."""
     app = Server("app", "wsgi:app", args.database, url, secret).start()
-    dash, token = client.login(HOST, app.port, DASHBOARD_USER, synth.BENCH_PASSWORD)
+    dash, token = log_in(app.port, DASHBOARD_USERS)
     say(f"  export: POST {EXPORT} (every outstanding item), on a fresh worker ...")
     exported = export_csv(dash, token, app)
     if exported["status"] != 200:

@@ -3,7 +3,8 @@
     python -m bench.synth --patients 5000 --database-url sqlite:///bench/results/site.db [--seed 1]
 
 or `generate(url, patients=5000, seed=1)` from Python. The schema comes from the migrations,
-the protocol from `load_all` and the users from `create_user` (all through the app's own code);
+the protocol from `load_all` and the users from `create_user`, each with two-step login set up
+with a known TOTP secret (`totp_secret`; all through the app's own code);
 patients, episodes, checklist items, sign-offs, therapy sessions, outcome scores and audit
 events are then inserted with SQLAlchemy Core in batches, shaped like a real site:
 
@@ -20,6 +21,7 @@ Dates are relative to the day it runs (the site's TIMEZONE, UTC by default).
 """
 
 import argparse
+import base64
 import hashlib
 import os
 import random
@@ -37,6 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app import audit, clock, db, flags, migrate, passwords
+from app.domain import second_factor as second_factor_rules
 from app.domain import therapy as therapy_rules
 from app.domain.signoff import MEANINGS, statement
 from app.domain.signoff import content_digest as signoff_digest
@@ -53,12 +56,14 @@ from app.domain.vocab import (
     ValueType,
 )
 from app.models import AuditEvent, Base
-from app.services import protocols
+from app.services import protocols, second_factor
 from app.services.users import create_user
 from config import Config
 
 # The password of every bench user (a benchmark database only; never a real site).
 BENCH_PASSWORD = "bench-spine-load-2026"  # noqa: S105
+# Each bench user's TOTP secret is derived from this and the username (totp_secret).
+BENCH_TOTP_SEED = "periop-bench-totp"
 USER_COUNTS = {
     Role.SURGEON: 8,
     Role.ANAESTHETIST: 4,
@@ -875,6 +880,12 @@ def _chain(site: _Site, last_id: int, prev: str):
         yield row
 
 
+def totp_secret(username: str) -> str:
+    """The bench user's TOTP secret (base32, 160 bits), as their authenticator app would hold it."""
+    digest = hashlib.sha256(f"{BENCH_TOTP_SEED}:{username}".encode()).digest()[:20]
+    return base64.b32encode(digest).decode()
+
+
 def _setup(engine: Engine, today: date, cost: tuple[int, int, int]):
     """Schema, protocol and users, through the app's own code, dated when the site started."""
     migrate.upgrade(engine)
@@ -903,6 +914,9 @@ def _setup(engine: Engine, today: date, cost: tuple[int, int, int]):
                     user = create_user(
                         s, None, f"{role.value}{n}", f"{title}{given} {family}", role, BENCH_PASSWORD
                     )
+                    secret = totp_secret(user.username)
+                    first = second_factor_rules.code_at(secret, clock.now())  # what the app shows
+                    second_factor.enrol(s, user, secret, first, BENCH_PASSWORD, None, 10, 15)
                     users.setdefault(role, []).append((user.id, user.full_name))
             version = protocols.latest_version(s, protocols.DEFAULT_SLUG)
             steps = [

@@ -9,8 +9,10 @@ import os
 import re
 import shutil
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -19,8 +21,8 @@ from sqlalchemy.orm import Session
 from app import clock, create_app, db
 from app.domain.vocab import Role
 from app.migrate import upgrade
-from app.models import Base
-from app.services import protocols
+from app.models import Base, User
+from app.services import protocols, second_factor
 from app.services.users import create_user
 from app.web import once
 from tests import factories
@@ -36,6 +38,8 @@ WEAK_PASSWORDS = [
     ("abcdefghijkl", 'Sequences like "abc" or "6543" are easy to guess.'),
 ]
 
+# The second factor tests set up (set_up_two_step): codes are pyotp.TOTP(TOTP_SECRET).at(clock.now()).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 BACKEND = os.environ.get("PERIOP_TEST_DATABASE", "sqlite")
 PG_URL = os.environ.get("PERIOP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("PERIOP_REQUIRE_POSTGRES") == "1"
@@ -130,9 +134,9 @@ def frozen_clock():
     clock.set_now(None)
 
 
-def make_test_app(url: str):
-    """Yield an app on a fresh database with the protocol loaded."""
-    application = create_app({"DATABASE_URL": url, "SERVER_NAME": "localhost"})
+def make_test_app(url: str, **settings):
+    """Yield an app on a fresh database with the protocol loaded (settings override the config)."""
+    application = create_app({"DATABASE_URL": url, "SERVER_NAME": "localhost", **settings})
     application.test_client_class = CsrfClient
     # No app context stays pushed during the test: each request gets its own, as in production
     # (a shared one would carry `g`, and so CSRF tokens, from one request to the next).
@@ -145,8 +149,10 @@ def make_test_app(url: str):
 
 
 @pytest.fixture
-def app(database_template, tmp_path):
-    yield from make_test_app(database_template(tmp_path))
+def app(request, database_template, tmp_path):
+    """The app; a test marked @pytest.mark.settings(NAME=value, ...) gets those settings."""
+    marker = request.node.get_closest_marker("settings")
+    yield from make_test_app(database_template(tmp_path), **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture
@@ -267,6 +273,27 @@ def login(client: CsrfClient, user, password: str = PASSWORD):
     response = client.form_post("/login", {"username": user.username, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+def set_up_two_step(user, secret: str = TOTP_SECRET) -> list[str]:
+    """Give the user a second factor, set up a minute ago (as the Two-step login page does), so
+    that the codes of now are still unused; returns the recovery codes."""
+    earlier = clock.now() - timedelta(minutes=1)
+    with db.write_unit(), clock.at(earlier):
+        account = db.session.get(User, user.id)
+        first = pyotp.TOTP(secret).at(earlier)
+        codes, _ = second_factor.enrol(db.session, account, secret, first, PASSWORD, None, 10, 15)
+        db.session.commit()
+    db.session.remove()
+    return codes
+
+
+def login_with_code(client: CsrfClient, user, code: str, password: str = PASSWORD):
+    """Log in through both steps (password, then code); returns the response to the code."""
+    first = login(client, user, password)
+    assert urlsplit(first.headers["Location"]).path == "/login/code", first.headers["Location"]
+    token = _CSRF_RE.search(client.get("/login/code").get_data(as_text=True))
+    return client.post("/login/code", data={"csrf_token": token.group(1) or token.group(2), "code": code})
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -11,8 +11,20 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import audit, clock, db
+from app.domain import second_factor as rules
 from app.domain.vocab import ItemStatus
-from app.models import ChecklistItem, Episode, OutcomeScore, Patient, ProtocolStep, Signoff, TherapySession
+from app.models import (
+    ChecklistItem,
+    Episode,
+    OutcomeScore,
+    Patient,
+    ProtocolStep,
+    RecoveryCode,
+    Signoff,
+    TherapySession,
+    User,
+)
+from app.services import second_factor
 from bench import synth
 from tests.conftest import NOW
 
@@ -126,3 +138,21 @@ def test_stored_flags_and_outstanding_items_are_worked_out(site):
             )
         )
         assert conn.scalar(text("SELECT count(*) FROM checklist_item WHERE outstanding")) == expected
+
+
+def test_every_user_has_two_step_login_with_a_known_secret(site):
+    engine, _ = site
+    with db.write_unit(), Session(engine) as s:
+        staff = s.scalars(select(User)).all()
+        assert len(staff) == sum(synth.USER_COUNTS.values())
+        for user in staff:
+            assert user.totp_secret == synth.totp_secret(user.username)
+            assert user.totp_enrolled_at < NOW
+            assert second_factor.recovery_codes_left(s, user.id) == 10
+        assert len({u.totp_secret for u in staff}) == len(staff)
+        assert s.scalar(select(func.count()).select_from(RecoveryCode)) == 10 * len(staff)
+        # The code the user's app shows now logs them in (as bench/client.py sends it).
+        coordinator = next(u for u in staff if u.username == "coordinator1")
+        code = rules.code_at(synth.totp_secret("coordinator1"), NOW)
+        assert second_factor.check_login_code(s, coordinator, code, 10, 15).accepted
+        s.rollback()

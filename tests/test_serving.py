@@ -37,8 +37,25 @@ class _Log:
 )
 def test_several_workers_on_one_sqlite_file_are_warned_about(monkeypatch, url, workers, warned):
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
     server = SimpleNamespace(cfg=SimpleNamespace(workers=workers), log=_Log())
     HOOKS["when_ready"](server)
     assert bool(server.log.warnings) is warned
     if warned:
         assert "ONE process" in server.log.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("storage", "workers", "warned"),
+    [("memory://", 2, True), ("memory://", 1, False), ("redis://127.0.0.1:6379", 2, False)],
+)
+def test_several_workers_counting_login_attempts_apart_are_warned_about(
+    monkeypatch, storage, workers, warned
+):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db/periop")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", storage)
+    server = SimpleNamespace(cfg=SimpleNamespace(workers=workers), log=_Log())
+    HOOKS["when_ready"](server)
+    assert bool(server.log.warnings) is warned
+    if warned:
+        assert "RATELIMIT_STORAGE_URI=redis://" in server.log.warnings[0]

@@ -1,6 +1,6 @@
-"""Admin pages: the users list, new users, deactivation, password resets and roles."""
+"""Admin pages: the users list, new users, deactivation, password and two-step login resets, roles."""
 
-from flask import abort, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -9,8 +9,10 @@ from app.admin import bp
 from app.admin.forms import AccountActionForm, ChangeRoleForm, NewUserForm
 from app.domain.accounts import login_locked
 from app.domain.policy import Action
+from app.domain.second_factor import must_enrol
 from app.domain.vocab import Role
 from app.models import User
+from app.services import second_factor
 from app.services import users as service
 from app.web import get_or_404, int_field, require
 from app.web.responses import Attempt, attempt, saved
@@ -83,6 +85,34 @@ def reset_password(user_id: int):
     if not done.ok:
         return users_page(done.status)
     return _show_password(user, done.result, "reset")
+
+
+@bp.route("/users/<int:user_id>/reset-two-step", methods=["GET", "POST"])
+@login_required
+def reset_second_factor(user_id: int):
+    """Ask for confirmation; on POST remove the user's second factor and end their sessions."""
+    if request.method == "GET":
+        require(Action.MANAGE_USERS)
+        user = get_or_404(User, user_id)
+        return render_template(
+            "admin/reset_two_step.html",
+            user=user,
+            enrolled=second_factor.enrolled(user),
+            codes_left=second_factor.recovery_codes_left(db.session, user.id),
+            form=AccountActionForm(version=user.version),
+        )
+    user, version = _load(user_id, AccountActionForm())
+    done = _attempt(lambda: second_factor.reset(db.session, current_user, user, version))
+    if not done.ok:
+        return users_page(done.status)
+    who = f"{user.full_name} ({user.username})"
+    if done.result is None:
+        return _saved(f"{who} has no two-step login set up.", "info")
+    if must_enrol(user.role, False, current_app.config["MFA_REQUIRED_ROLES"]):
+        then = "They must set it up again after their next login."
+    else:
+        then = "They log in with their password alone until they set it up again."
+    return _saved(f"Reset the two-step login of {who}; {_sessions(done.result)} ended. {then}")
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])

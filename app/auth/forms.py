@@ -43,3 +43,36 @@ class ChangePasswordForm(Form):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Change password")
+
+
+class LoginCodeForm(Form):
+    """The second step of a login: the app's 6-digit code, or a recovery code."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired(message="Enter the code."), Length(max=40)],
+        description="The 6-digit code your authenticator app shows now, or one of your recovery codes.",
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+            "autofocus": True,
+        },
+    )
+    submit = SubmitField("Log in")
+
+
+class EnrolForm(Form):
+    """Confirm a new second factor: the first code of the app, and the password."""
+
+    code = StringField(
+        "Code from the app",
+        validators=[DataRequired(message="Enter the 6-digit code your app shows."), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Turn on two-step login")

@@ -1,16 +1,20 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, db
-from app.auth import bp, sessions
-from app.auth.forms import ChangePasswordForm, LoginForm
+from app.auth import bp, pending, sessions
+from app.auth.forms import ChangePasswordForm, LoginCodeForm, LoginForm
 from app.auth.redirects import safe_next
-from app.services import users
+from app.models import User
+from app.services import second_factor, users
 from app.services.errors import ServiceError
 from app.services.users import authenticate
 from app.web.responses import CONFLICT, attempt, saved
 
 LOGIN_REFUSED = "Unknown username or wrong password."
+CODE_REFUSED = "Wrong code. Enter the newest code your app shows, or a recovery code."
+LOGIN_AGAIN = "Your login waited too long for its code: enter your username and password again."
 MUST_CHANGE = "Choose your own password to continue."
 # What a user with a temporary password may still reach; everything else leads to Change password.
 OPEN_TO_TEMPORARY_PASSWORD = frozenset(
@@ -46,11 +50,66 @@ def login():
             db.session.commit()  # keep the failure count and its audit event
             form.password.errors.append(LOGIN_REFUSED)
             return render_template("auth/login.html", form=form), 401
+        if second_factor.enrolled(user):
+            pending.begin(user, safe_next(form.next.data))
+            db.session.commit()
+            return redirect(url_for("auth.login_code"))
         sessions.start(user)
         db.session.commit()
         login_user(user)
         return redirect(safe_next(form.next.data) or url_for("main.home"))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of a login: the code of the user's app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    waiting = pending.current()
+    user = db.session.get(User, waiting.user_id) if waiting else None
+    if user is None or not second_factor.enrolled(user):
+        pending.clear()
+        flash(LOGIN_AGAIN, "info")
+        return redirect(url_for("auth.login"))
+    form = LoginCodeForm()
+    if form.validate_on_submit():
+        config = current_app.config
+        result = second_factor.check_login_code(
+            db.session, user, form.code.data, config["LOGIN_MAX_FAILURES"], config["LOGIN_LOCK_MINUTES"]
+        )
+        if result.accepted:
+            sessions.start(user)  # also forgets the pending login
+            try:
+                db.session.commit()
+            except StaleDataError:  # the same code sent twice at once: the other request logged in
+                db.session.rollback()
+                flash("That code was just used. Log in again with the next code.", "warning")
+                return redirect(url_for("auth.login"))
+            login_user(user)
+            if result.recovery_code:
+                flash(_codes_left_message(result.codes_left), "warning")
+            return redirect(waiting.next or url_for("main.home"))
+        db.session.commit()  # keep the failure count and its audit event
+        if result.locked:
+            pending.clear()
+            flash("Too many wrong codes: your account is locked for a while. Try again later.", "danger")
+            return redirect(url_for("auth.login"))
+        form.code.errors.append(CODE_REFUSED)
+        return render_template("auth/login_code.html", form=form), 401
+    return render_template("auth/login_code.html", form=form)
+
+
+def _codes_left_message(left: int | None) -> str:
+    if not left:
+        return (
+            "You used your last recovery code. Open Two-step login and set it up again now, "
+            "to get new recovery codes."
+        )
+    return (
+        f"You logged in with a recovery code; {left} left. If you have lost your phone, "
+        "open Two-step login and set it up again."
+    )
 
 
 @bp.route("/logout", methods=["POST"])

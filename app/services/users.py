@@ -78,7 +78,7 @@ def create_user(
 
 def create_account(db: Session, actor: User, username: str, full_name: str, role: Role) -> tuple[User, str]:
     """Create an account with a temporary password; return the user and the password to show once."""
-    _permit(actor)
+    require_admin(actor)
     password = passwords.temporary_password(username.strip().lower(), full_name)
     user = create_user(db, actor, username, full_name, role, password, must_change_password=True)
     return user, password
@@ -86,12 +86,12 @@ def create_account(db: Session, actor: User, username: str, full_name: str, role
 
 def deactivate(db: Session, actor: User, user: User, expected_version: int) -> int | None:
     """Deactivate an account and end its sessions; return how many ended (None: already inactive)."""
-    _permit(actor)
+    require_admin(actor)
     if user.id == actor.id:
         raise ServiceError("You cannot deactivate your own account.")
     if not user.active:
         return None  # the same click twice
-    _check_version(db, user, expected_version)
+    check_version(db, user, expected_version)
     user.active = False
     flush_or_conflict(db, _what(user))
     ended = end_sessions(db, user.id)
@@ -110,10 +110,10 @@ def deactivate(db: Session, actor: User, user: User, expected_version: int) -> i
 
 def activate(db: Session, actor: User, user: User, expected_version: int) -> bool:
     """Let a deactivated account log in again; False when it was already active."""
-    _permit(actor)
+    require_admin(actor)
     if user.active:
         return False
-    _check_version(db, user, expected_version)
+    check_version(db, user, expected_version)
     user.active = True
     flush_or_conflict(db, _what(user))
     audit.record(
@@ -131,10 +131,10 @@ def activate(db: Session, actor: User, user: User, expected_version: int) -> boo
 
 def reset_password(db: Session, actor: User, user: User, expected_version: int) -> str:
     """Give the account a new temporary password, unlock it and end its sessions; return the password."""
-    _permit(actor)
+    require_admin(actor)
     if user.id == actor.id:
         raise ServiceError("To change your own password, use Change password.")
-    _check_version(db, user, expected_version)
+    check_version(db, user, expected_version)
     before = {
         "must_change_password": user.must_change_password,
         "failed_logins": user.failed_logins,
@@ -162,12 +162,12 @@ def reset_password(db: Session, actor: User, user: User, expected_version: int) 
 
 def change_role(db: Session, actor: User, user: User, role: Role, expected_version: int) -> bool:
     """Give the account another role; False when it already has it."""
-    _permit(actor)
+    require_admin(actor)
     if user.id == actor.id:
         raise ServiceError("You cannot change your own role; ask another admin.")
     if user.role is role:
         return False
-    _check_version(db, user, expected_version)
+    check_version(db, user, expected_version)
     before = user.role
     user.role = role
     flush_or_conflict(db, _what(user))
@@ -205,7 +205,7 @@ def change_password(
     if login_locked(user.locked_until, now):
         raise WrongPassword("Too many wrong passwords: try again later.")
     if not passwords.verify_password(user.password_hash, current):
-        _count_failure(user, now, max_failures, lock_minutes)
+        count_failure(user, now, max_failures, lock_minutes)
         audit.record(
             db,
             user,
@@ -262,7 +262,11 @@ def last_logins(db: Session, user_ids: list[int]) -> dict[int, datetime]:
 def authenticate(
     db: Session, username: str, password: str, max_failures: int, lock_minutes: int
 ) -> User | None:
-    """Return the user when the password is right and the account open; count failures."""
+    """Return the user when the password is right and the account open; count failures.
+
+    A user with a second factor is returned too, but is not logged in yet: the caller asks for
+    the code (services/second_factor.check_login_code), which then clears the failure count.
+    """
     user = db.scalar(select(User).where(User.username == username.strip().lower()))
     now = clock.now()
     ok = passwords.verify_password(user.password_hash if user else None, password)
@@ -278,16 +282,27 @@ def authenticate(
         return None
     locked = login_locked(user.locked_until, now)
     if ok and user.active and not locked:
-        user.failed_logins = 0
-        user.locked_until = None
         if passwords.needs_rehash(user.password_hash):
             user.password_hash = passwords.hash_password(password)
+        if user.totp_secret is not None:
+            # Half a login: the failure count stands until the code is right too.
+            audit.record(
+                db,
+                user,
+                "auth.login_password",
+                f"{user.username} gave the right password; asked for the two-step code",
+                target_type="user",
+                target_id=user.id,
+            )
+            return user
+        user.failed_logins = 0
+        user.locked_until = None
         audit.record(
             db, user, "auth.login", f"{user.username} logged in", target_type="user", target_id=user.id
         )
         return user
     why = "inactive account" if not user.active else "locked account" if locked else "wrong password"
-    if not ok and _count_failure(user, now, max_failures, lock_minutes):
+    if not ok and count_failure(user, now, max_failures, lock_minutes):
         why += f"; locked for {lock_minutes} minutes"
     audit.record(
         db,
@@ -300,10 +315,11 @@ def authenticate(
     return None
 
 
-# --- helpers -------------------------------------------------------------------------------
+# --- helpers (require_admin, count_failure and check_version serve services/second_factor.py too)
 
 
-def _permit(actor: User) -> None:
+def require_admin(actor: User) -> None:
+    """Refuse anyone who may not manage users."""
     if not can(actor, Action.MANAGE_USERS):
         raise NotPermitted("Only an admin can manage users.")
 
@@ -316,8 +332,8 @@ def _sessions(count: int) -> str:
     return f"{count} session{'' if count == 1 else 's'}"
 
 
-def _count_failure(user: User, now: datetime, max_failures: int, lock_minutes: int) -> bool:
-    """Count a wrong password; return True when this one locks the account."""
+def count_failure(user: User, now: datetime, max_failures: int, lock_minutes: int) -> bool:
+    """Count a wrong password (or two-step code); return True when this one locks the account."""
     user.failed_logins += 1
     if user.failed_logins >= max_failures:
         user.locked_until = now + timedelta(minutes=lock_minutes)
@@ -325,7 +341,7 @@ def _count_failure(user: User, now: datetime, max_failures: int, lock_minutes: i
     return False
 
 
-def _check_version(db: Session, user: User, expected_version: int) -> None:
+def check_version(db: Session, user: User, expected_version: int) -> None:
     """Refuse a change made from an out-of-date page, saying who changed the account last."""
     if user.version == expected_version:
         return

@@ -28,7 +28,7 @@ FIELD = "form_token"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
 # POST routes answered without a token: logging in and out (each starts or ends a session) and
 # downloads (each export is its own, audited).
-WITHOUT_TOKEN = frozenset({"auth.login", "auth.logout", "dashboard.export"})
+WITHOUT_TOKEN = frozenset({"auth.login", "auth.login_code", "auth.logout", "dashboard.export"})
 # Fields never kept, not even hashed in a fingerprint.
 SECRET_WORDS = ("password", "code")
 PRUNE_EVERY = 500

@@ -81,7 +81,17 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
         "GET": {ANONYMOUS: OK, **_roles(TO_HOME)},
         "POST": {ANONYMOUS: OK, **_roles(TO_HOME)},  # anonymous: empty form re-rendered
     },
+    # The second step of a login: without a password given first, back to the login page.
+    "auth.login_code": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(TO_HOME)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(TO_HOME)},
+    },
     "auth.logout": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(LOGGED_OUT)}},
+    # Every user may set up two-step login; an empty form (no code, no password) is refused.
+    "auth.two_step": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM)},
+    },
     "auth.change_password": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK)},
         "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM)},
@@ -141,6 +151,11 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     "admin.activate": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
     "admin.reset_password": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
     "admin.change_role": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)}},
+    # The confirmation page, then the reset itself (posted without the version: refused).
+    "admin.reset_second_factor": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=ADMINS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=ADMINS)},
+    },
     # Only therapists log sessions; an empty session form is refused.
     "therapy.new_session": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=THERAPISTS)},

@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import itsdangerous
+import pyotp
 import pytest
 from sqlalchemy import func, select
 
@@ -16,10 +17,11 @@ from app import clock, create_app, db, passwords
 from app.domain.vocab import ItemStatus, Role
 from app.migrate import upgrade
 from app.models import AuditEvent, Base, ChecklistItem
+from app.services import second_factor
 from app.services.users import create_user
 from config import KNOWN_WEAK_KEYS, ConfigError, ProductionConfig
 from tests import factories
-from tests.conftest import NOW, PASSWORD, login
+from tests.conftest import NOW, PASSWORD, TOTP_SECRET, login
 from tests.routes import build, route_values
 
 STRONG_KEY = "4f1d0c8e2b7a9d3e6c5b8a7f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d5"
@@ -221,11 +223,14 @@ _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 @pytest.fixture
 def prod_with_user(prod):
-    """The production app on a migrated database with one nurse account."""
+    """The production app on a migrated database with one nurse account, with two-step login."""
     with prod.app_context():
         upgrade(prod.extensions["periop_engine"])
         with db.write_unit():
-            create_user(db.session, None, "nurse", "Nina Nurse", Role.NURSE, PASSWORD)
+            nurse = create_user(db.session, None, "nurse", "Nina Nurse", Role.NURSE, PASSWORD)
+            first = pyotp.TOTP(TOTP_SECRET).at(NOW - timedelta(minutes=1))
+            with clock.at(NOW - timedelta(minutes=1)):
+                second_factor.enrol(db.session, nurse, TOTP_SECRET, first, PASSWORD, None, 10, 15)
             db.session.commit()
         db.session.remove()
     return prod
@@ -239,13 +244,27 @@ def _https_login(client, referer: str | None = f"{HTTPS}/login"):
     return client.post("/login", data=data, base_url=HTTPS, headers=headers)
 
 
+def _https_code(client):
+    page = client.get("/login/code", base_url=HTTPS)
+    token = _CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    data = {"csrf_token": token, "code": pyotp.TOTP(TOTP_SECRET).at(NOW)}
+    return client.post("/login/code", data=data, base_url=HTTPS, headers={"Referer": f"{HTTPS}/login/code"})
+
+
+def test_production_needs_two_step_login_for_every_role(prod):
+    assert prod.config["MFA_REQUIRED_ROLES"] == frozenset(Role)
+
+
 def test_production_login_over_https_sets_only_secure_host_cookies(prod_with_user):
     client = prod_with_user.test_client()
 
-    response = _https_login(client)
+    password = _https_login(client)
+    response = _https_code(client)
 
+    assert password.status_code == 302, password.get_data(as_text=True)[:300]
+    assert urlsplit(password.headers["Location"]).path == "/login/code"
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    cookies = response.headers.getlist("Set-Cookie")
+    cookies = password.headers.getlist("Set-Cookie") + response.headers.getlist("Set-Cookie")
     assert cookies
     for cookie in cookies:
         attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
