@@ -23,12 +23,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from app import audit, clock, db
+from app.auth.two_step_views import SETTING_UP
+from app.domain.second_factor import code_at
 from app.domain.therapy import SessionInput
 from app.domain.vocab import Attendance, Discipline, Phase, Role, Sex, TimePoint
 from app.models import (
@@ -63,7 +65,7 @@ MISSING_ID = 999_999
 CONSEQUENCES = {"item.satisfied", "item.corrected", "item.required"}
 # A wrong password is refused and yet kept on record: its count on the account (for the lockout)
 # and its audit event. Nothing else may change.
-FAILED_ATTEMPTS = {"signoff.failed", "user.password_change_failed"}
+FAILED_ATTEMPTS = {"signoff.failed", "user.password_change_failed", "user.enrol_second_factor_failed"}
 
 # --- hostile values ------------------------------------------------------------------------
 
@@ -130,6 +132,7 @@ class Site:
     users: dict
     protocol_id: int
     password: dict = field(default_factory=dict)  # the current password of each user
+    client: object = None  # the browser sending the forms
 
     def item_ids(self, episode: Episode) -> list[int]:
         return [i.id for i in episode.items]
@@ -199,8 +202,15 @@ class Route:
     events: Callable  # (form, args) -> the audit actions a change writes
 
 
+def mostly(*usual, rare=()):
+    """Usually one of `usual`, now and then one of `rare` (ids of other records, or of none)."""
+    return st.one_of(
+        st.sampled_from(usual), st.sampled_from(usual), st.sampled_from(usual), st.sampled_from(rare)
+    )
+
+
 def episode_ids(site, *own):
-    return st.sampled_from([*(e.id for e in own), site.other.id, MISSING_ID])
+    return mostly(*(e.id for e in own), rare=(site.other.id, MISSING_ID))
 
 
 def own_and_foreign(draw, site, own):
@@ -227,11 +237,9 @@ def episode_fields(site, args):
 
 
 def item_args(draw, site):
-    episode = draw(st.sampled_from([site.own, site.other]))
-    items = site.item_ids(site.own) + [MISSING_ID]
     return {
-        "episode_id": episode.id,
-        "item_id": draw(st.sampled_from(items)),
+        "episode_id": draw(episode_ids(site, site.own)),
+        "item_id": draw(mostly(*site.item_ids(site.own), rare=(*site.item_ids(site.other), MISSING_ID))),
         "action": draw(st.sampled_from(["done", "not-applicable", "reopen", "note"])),
     }
 
@@ -259,8 +267,7 @@ def session_fields(site, args):
 
 
 def admin_args(draw, site):
-    targets = [site.users[Role.NURSE].id, site.users[Role.ADMIN].id, MISSING_ID]
-    return {"user_id": draw(st.sampled_from(targets))}
+    return {"user_id": draw(mostly(site.users[Role.NURSE].id, rare=(site.users[Role.ADMIN].id, MISSING_ID)))}
 
 
 def account_version(site, args, _path):
@@ -281,6 +288,17 @@ def current_password(site, args, _path) -> str:
     return site.password.get("nurse", PASSWORD)
 
 
+def code_being_set_up(site, args, _path) -> str:
+    """The code of now of the key the set-up page showed (kept in the signed session)."""
+    with site.client.session_transaction() as browser:
+        secret = browser.get(SETTING_UP)
+    return code_at(secret, clock.now()) if secret else "000000"
+
+
+def open_set_up(client) -> None:
+    client.get("/account/two-step")  # shows a key: the code must be its code
+
+
 ROUTES = [
     Route(
         "patients.register",
@@ -296,7 +314,7 @@ ROUTES = [
     Route(
         "patients.edit",
         Role.COORDINATOR,
-        lambda draw, site: {"patient_id": draw(st.sampled_from([site.own.patient_id, MISSING_ID]))},
+        lambda draw, site: {"patient_id": draw(mostly(site.own.patient_id, rare=(MISSING_ID,)))},
         lambda site, args: {
             **patient_fields(site, args),
             "version": st.just(version_of(Patient, "patient_id")),
@@ -306,7 +324,7 @@ ROUTES = [
     Route(
         "patients.new_episode",
         Role.COORDINATOR,
-        lambda draw, site: {"patient_id": draw(st.sampled_from([site.own.patient_id, MISSING_ID]))},
+        lambda draw, site: {"patient_id": draw(mostly(site.own.patient_id, rare=(MISSING_ID,)))},
         lambda site, args: {
             **episode_fields(site, args),
             "protocol_version_id": st.just(str(site.protocol_id)),
@@ -339,8 +357,8 @@ ROUTES = [
         "checklist.sign",
         Role.SURGEON,
         lambda draw, site: {
-            "episode_id": draw(episode_ids(site, site.ready, site.own)),
-            "phase": draw(st.sampled_from(["before", "during", "after", "bogus"])),
+            "episode_id": draw(episode_ids(site, site.ready)),
+            "phase": draw(mostly("before", rare=("during", "after", "bogus"))),
         },
         lambda site, args: {"password": st.just(PASSWORD)},
         lambda form, args: ["signoff.sign"],
@@ -350,7 +368,7 @@ ROUTES = [
         Role.SURGEON,
         lambda draw, site: {
             "episode_id": draw(episode_ids(site, site.signed)),
-            "signoff_id": draw(st.sampled_from([*_signoff_ids(site), MISSING_ID])),
+            "signoff_id": draw(mostly(*_signoff_ids(site), rare=(MISSING_ID,))),
         },
         lambda site, args: {"reason": WORDS},
         lambda form, args: ["signoff.revoke"],
@@ -391,7 +409,7 @@ ROUTES = [
         Role.THERAPIST,
         lambda draw, site: {
             **own_and_foreign(draw, site, site.own),
-            "session_id": draw(st.sampled_from([site.fresh_session, site.old_session, MISSING_ID])),
+            "session_id": draw(mostly(site.fresh_session, rare=(site.old_session, MISSING_ID))),
         },
         lambda site, args: {
             **session_fields(site, args),
@@ -404,7 +422,7 @@ ROUTES = [
         Role.THERAPIST,
         lambda draw, site: {
             **own_and_foreign(draw, site, site.own),
-            "session_id": draw(st.sampled_from([site.old_session, site.fresh_session, MISSING_ID])),
+            "session_id": draw(mostly(site.old_session, rare=(site.fresh_session, MISSING_ID))),
         },
         lambda site, args: {"text": WORDS},
         lambda form, args: ["session.addendum"],
@@ -463,6 +481,20 @@ ROUTES = [
             "repeat_password": st.just(Live(lambda site, args, path: "")),  # filled with new_password below
         },
         lambda form, args: ["user.change_password"],
+    ),
+    Route(
+        "auth.two_step",
+        Role.NURSE,
+        lambda draw, site: {},
+        lambda site, args: {"code": st.just(Live(code_being_set_up)), "password": st.just(PASSWORD)},
+        lambda form, args: ["user.enrol_second_factor"],
+    ),
+    Route(
+        "admin.reset_second_factor",
+        Role.ADMIN,
+        admin_args,
+        lambda site, args: {"version": st.just(Live(account_version))},
+        lambda form, args: ["user.reset_second_factor"],
     ),
     Route(
         "dashboard.export",
@@ -540,6 +572,7 @@ def _chain_problems() -> list[str]:
 @pytest.mark.parametrize("route", ROUTES, ids=[r.endpoint for r in ROUTES])
 def test_every_form_route_answers_bad_input_clearly_and_changes_nothing(app, client, site, route):
     login(client, site.users[route.role])
+    site.client = client
     token = client.csrf_token()
     urls = app.url_map.bind("localhost")
 
@@ -549,11 +582,14 @@ def test_every_form_route_answers_bad_input_clearly_and_changes_nothing(app, cli
         args, pairs = data.draw(submissions(route, site))
         path = urls.build(route.endpoint, {k: v for k, v in args.items() if not k.startswith("_")})
         form = _resolved(site, args, pairs, path)
+        if route.endpoint == "auth.two_step":
+            open_set_up(client)
         before, last = snapshot(), _last_event_id()
         response = client.post(
             path, data=MultiDict([("csrf_token", token), ("form_token", once.new_token()), *form])
         )
         status = response.status_code
+        event(f"answered {status}")  # pytest --hypothesis-show-statistics shows how often
         assert status < 500, f"{route.endpoint} {path} {form!r:.500} answered {status}"
         after = snapshot()
         events = _events_after(last)
