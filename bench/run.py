@@ -500,7 +500,7 @@ def _ticks(items, token: str):
         yield (
             "POST",
             TICK.format(episode_id=episode_id, item_id=item_id),
-            {"csrf_token": token, "version": str(version)},
+            {"csrf_token": token, "form_token": secrets.token_urlsafe(24), "version": str(version)},
         )
 
 
