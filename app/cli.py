@@ -1,11 +1,13 @@
 """Command-line tasks: flask migrate, load-protocols, create-user, seed-demo, overdue-report, audit."""
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from app import clock, db, flags, migrate
+from app import backup, clock, db, flags, migrate
 from app.audit_cli import audit_group
 from app.domain.outstanding import OutstandingFilters
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Role
@@ -27,6 +29,7 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         overdue_report_command,
         refresh_flags_command,
+        backup_command,
         audit_group,
     ):
         app.cli.add_command(command)
@@ -122,6 +125,18 @@ def overdue_report_command(role: str | None, fmt: str) -> None:
                     click.echo(line)
         finally:
             rows.close()
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(target: Path) -> None:
+    """Copy the SQLite database to TARGET while Periop runs, and check the copy."""
+    try:
+        size = backup.backup_sqlite(_engine(), target)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up to {target} ({size / 1_048_576:.1f} MB); the copy passed its integrity check.")
 
 
 @click.command("refresh-flags")
