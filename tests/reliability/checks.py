@@ -149,7 +149,7 @@ def _token_row(sub: Submission, stored: Stored, report: Report) -> None:
             report.found_saved += 1  # saved before its answer was cut off: the resend got that answer
         if sub.followed and row.message not in sub.flashes:
             report.problem(sub, f"the page it led to said {sub.flashes}, not its message {row.message!r}")
-        if sub.repeat_status == 302 and row.message not in sub.repeat_flashes:
+        if sub.repeat_flashes is not None and row.message not in sub.repeat_flashes:
             report.problem(sub, f"sent again, the page said {sub.repeat_flashes}, not {row.message!r}")
     elif sub.status is not None and row is not None:
         report.problem(sub, f"refused with {sub.status}, but its token is stored")

@@ -78,6 +78,7 @@ class Client:
         self.rng = random.Random(run.seed * 1000 + number)
         self.conn: CountingConnection | None = None
         self.here: tuple[str, str] | None = None  # the page the last answer redirected to, unused yet
+        self.attempts = 0  # requests the last request took (more than one when the server was killed)
         self.episode: EpisodeRef = self.rng.choice(run.site.episodes)
 
     # --- the thread --------------------------------------------------------------------------------
@@ -229,12 +230,16 @@ class Client:
         if response.status != 302:
             sub.flashes = pages.flashes(response.body.decode())
             return
-        sub.flashes, sub.followed = self.follow(sub.location), True
+        sub.flashes = self.follow(sub.location)
+        # A page cut off after its headers has consumed the message its cookie carried: the resent
+        # page cannot show it, so only a page read at the first try is compared with the answer.
+        sub.followed = self.attempts == 1
         if sub.intent == FRESH and self.rng.random() < REPEAT_SHARE:
             again = self.request("POST", sub.path, sub.fields)
             sub.repeat_status, sub.repeat_location = again.status, again.headers.get("Location")
             if again.status == 302:
-                sub.repeat_flashes = self.follow(sub.repeat_location)
+                flashes = self.follow(sub.repeat_location)
+                sub.repeat_flashes = flashes if self.attempts == 1 else None
 
     def post(self, sub: Submission) -> client.Response:
         before = self.conn.sends
@@ -262,7 +267,9 @@ class Client:
         self, method: str, path: str, form: dict | None = None, sub: Submission | None = None
     ) -> client.Response:
         """One request, sent again unchanged after a restart each time the server was killed under it."""
+        self.attempts = 0
         while True:
+            self.attempts += 1
             epoch = self.run.epoch
             if sub is not None:
                 sub.last_sent_at = datetime.now(UTC)

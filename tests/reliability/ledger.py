@@ -42,10 +42,10 @@ class Submission:
     status: int | None = None  # None: never answered
     location: str | None = None
     flashes: list[str] = field(default_factory=list)  # on the answer, or the page it redirected to
-    followed: bool = False  # the page the answer redirected to was read
+    followed: bool = False  # the page the answer redirected to was read at the first try
     repeat_status: int | None = None  # a deliberate repeat of the very same submission, if sent
     repeat_location: str | None = None
-    repeat_flashes: list[str] = field(default_factory=list)
+    repeat_flashes: list[str] | None = None  # None: its page was cut off, then read again
 
     @property
     def acknowledged(self) -> bool:

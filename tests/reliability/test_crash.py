@@ -47,5 +47,5 @@ def test_a_killed_server_keeps_every_acknowledged_change_once_and_no_half_change
     assert figures["lost"] == 0
     assert len(kills) == KILLS
     # The kills cut submissions off in flight, and their resends were answered.
-    assert figures["cut_off_submissions"] > 0
+    assert figures["retried_cut_off_in_flight"] > 0
     assert figures["never_answered"] == 0

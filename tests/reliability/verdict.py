@@ -1,5 +1,6 @@
 """After a run, with the server stopped: check the database against the ledger, and report the figures."""
 
+import dataclasses
 import json
 import random
 from collections import Counter
@@ -55,11 +56,10 @@ def judge(
         "conflicts": statuses[409],
         "stale_conflicts": sum(s.status == 409 and s.intent == STALE for s in subs),
         "refused": statuses[422],
-        "resent": sum(s.sends > 1 for s in subs),
-        "resent_found_saved": report.found_saved,
+        "retried": sum(s.unanswered > 0 for s in subs),
+        "retried_cut_off_in_flight": sum(s.cut_off > 0 for s in subs),
+        "retried_found_saved": report.found_saved,
         "unanswered_requests": dict(run.ledger.unanswered),
-        "unanswered_submissions": sum(s.unanswered > 0 for s in subs),
-        "cut_off_submissions": sum(s.cut_off > 0 for s in subs),
         "never_answered": statuses[None],
         "audit_events": sum(report.events.values()),
         "answers": {f"{method} {status}": n for (method, status), n in sorted(run.ledger.statuses.items())},
@@ -70,15 +70,18 @@ def judge(
     }
     path = tmp_path / f"reliability-{name}.json"
     path.write_text(json.dumps(figures, indent=2))
+    with (tmp_path / f"ledger-{name}.jsonl").open("w") as ledger:
+        for sub in subs:
+            ledger.write(json.dumps(dataclasses.asdict(sub), default=str) + "\n")
     kills = f"{extra['kills']} kills, " if "kills" in extra else ""
     print(
         f"\nreliability {name} ({database}): {kills}{figures['clients']} clients, {figures['seconds']} s, "
         f"{figures['submissions']} submissions, {figures['acknowledged']} acknowledged, "
         f"{figures['repeats_answered_alike']} repeats answered alike, {figures['conflicts']} conflicts "
         f"({figures['stale_conflicts']} stale), {figures['refused']} refused, "
-        f"{figures['unanswered_submissions']} unanswered and resent "
-        f"({figures['cut_off_submissions']} cut off in flight, {figures['resent_found_saved']} found saved), "
+        f"{figures['retried']} retried after no answer ({figures['retried_cut_off_in_flight']} cut off "
+        f"in flight, {figures['retried_found_saved']} found saved), "
         f"{figures['never_answered']} never answered, "
-        f"lost {figures['lost']}; figures in {path}"
+        f"lost {figures['lost']}; figures in {path}, every submission in ledger-{name}.jsonl"
     )
     return report, figures
