@@ -10,11 +10,11 @@ from tests.reliability.verdict import judge, seed
 pytestmark = pytest.mark.reliability
 
 
-def test_every_acknowledged_change_is_stored_once_and_every_refused_one_not_at_all(site, server, tmp_path):
+def test_every_acknowledged_change_is_stored_once_and_every_refused_one_not_at_all(site, server, request):
     run, seconds = drive(site, server.port, seed(), SECONDS)
     server.stop()
 
-    report, figures = judge("concurrency", DATABASE, site, server, run, seconds, tmp_path)
+    report, figures = judge("concurrency", DATABASE, site, server, run, seconds, request)
 
     assert not report.problems, "\n".join(report.problems[:40])
     assert figures["lost"] == 0

@@ -33,7 +33,7 @@ def killing(server: Gunicorn, kills: int, rng: random.Random, done: list):
     return meanwhile
 
 
-def test_a_killed_server_keeps_every_acknowledged_change_once_and_no_half_change(site, server, tmp_path):
+def test_a_killed_server_keeps_every_acknowledged_change_once_and_no_half_change(site, server, request):
     rng = random.Random(seed())
     kills: list = []
     run, seconds = drive(
@@ -41,7 +41,7 @@ def test_a_killed_server_keeps_every_acknowledged_change_once_and_no_half_change
     )
     server.stop()
 
-    report, figures = judge("crash", DATABASE, site, server, run, seconds, tmp_path, kills=len(kills))
+    report, figures = judge("crash", DATABASE, site, server, run, seconds, request, kills=len(kills))
 
     assert not report.problems, "\n".join(report.problems[:40])
     assert figures["lost"] == 0

@@ -4,7 +4,6 @@ import dataclasses
 import json
 import random
 from collections import Counter
-from pathlib import Path
 
 from tests.reliability import checks
 from tests.reliability.clients import Run
@@ -17,10 +16,10 @@ def seed() -> int:
     return random.SystemRandom().randrange(1_000_000)
 
 
-def judge(
-    name: str, database: str, site: Site, server: Gunicorn, run: Run, seconds: float, tmp_path: Path, **extra
-):
-    """Every check of a run; returns the report (its problems) and the figures (printed and kept as JSON)."""
+def judge(name: str, database: str, site: Site, server: Gunicorn, run: Run, seconds: float, request, **extra):
+    """Every check of a run; returns the report (its problems) and the figures: printed, shown at the end
+    of the session (tests/conftest.py) and kept as JSON in the test's temporary folder."""
+    tmp_path = request.getfixturevalue("tmp_path")
     stored = checks.read(site.url, site.last_setup_event)
     report = checks.compare(run.ledger, stored, logins=len(site.accounts))
     for error in run.errors:
@@ -74,8 +73,8 @@ def judge(
         for sub in subs:
             ledger.write(json.dumps(dataclasses.asdict(sub), default=str) + "\n")
     kills = f"{extra['kills']} kills, " if "kills" in extra else ""
-    print(
-        f"\nreliability {name} ({database}): {kills}{figures['clients']} clients, {figures['seconds']} s, "
+    line = (
+        f"reliability {name} ({database}): {kills}{figures['clients']} clients, {figures['seconds']} s, "
         f"{figures['submissions']} submissions, {figures['acknowledged']} acknowledged, "
         f"{figures['repeats_answered_alike']} repeats answered alike, {figures['conflicts']} conflicts "
         f"({figures['stale_conflicts']} stale), {figures['refused']} refused, "
@@ -84,4 +83,6 @@ def judge(
         f"{figures['never_answered']} never answered, "
         f"lost {figures['lost']}; figures in {path}, every submission in ledger-{name}.jsonl"
     )
+    print("\n" + line)
+    request.node.user_properties.append(("figures", line))
     return report, figures
