@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from app import db
-from app.models import AuditEvent, FormSubmission, ItemNote, OutcomeScore, TherapySession
+from app.models import AuditEvent, ChecklistItem, FormSubmission, ItemNote, OutcomeScore, TherapySession
 from tests.reliability.ledger import EXPECTED, MARK, OUTCOME, SESSION, STALE, Ledger, Submission
 from tests.reliability.serving import ROOT
 
@@ -37,6 +37,7 @@ class Stored:
     notes: Counter  # token -> notes carrying it
     sessions: Counter  # token -> sessions carrying it
     scores: dict[tuple[int, str], dict[str, int]]  # (episode, time point) -> instrument -> value
+    items: dict[int, tuple]  # item id -> (status, value, reason)
     events_by_token: dict[str, list] = field(default_factory=dict)
 
 
@@ -45,6 +46,7 @@ def _tokens(*texts) -> set[str]:
 
 
 def read(url: str, last_setup_event: int) -> Stored:
+    """Read what the run left: used tokens, its audit events, and the texts and scores it wrote."""
     engine = db.make_engine(url)
     try:
         with engine.connect() as conn:
@@ -61,9 +63,15 @@ def read(url: str, last_setup_event: int) -> Stored:
             scores: dict = defaultdict(dict)
             for r in conn.execute(select(OutcomeScore.__table__)):
                 scores[r.episode_id, r.time_point][r.instrument] = r.value
+            items = {
+                r.id: (r.status, r.value, r.reason)
+                for r in conn.execute(
+                    select(ChecklistItem.id, ChecklistItem.status, ChecklistItem.value, ChecklistItem.reason)
+                )
+            }
     finally:
         engine.dispose()
-    stored = Stored(tokens, events, notes, sessions, dict(scores))
+    stored = Stored(tokens, events, notes, sessions, dict(scores), items)
     # Only the reason and the state after: a reopen's state before holds the reason it undoes.
     for event in events.values():
         for token in _tokens(event.reason, json.dumps(event.after) if event.after else None):
@@ -87,7 +95,7 @@ class Report:
 
 
 def compare(ledger: Ledger, stored: Stored, logins: int) -> Report:
-    """Every answer against what the database holds."""
+    """Compare every answer with what the database holds."""
     report = Report()
     subs = ledger.submissions
     sent = {s.token: s for s in subs}
@@ -105,6 +113,7 @@ def compare(ledger: Ledger, stored: Stored, logins: int) -> Report:
     for token in stored.events_by_token.keys() - sent.keys():
         report.problem(None, f"audit events carry a token no client sent: {token}")
     report.expected_events = _expected_events(saved, stored, logins, report)
+    _items_as_last_audited(stored, report)
     report.events = Counter(e.action for e in stored.events.values())
     if report.events != report.expected_events:
         diff = {
@@ -156,7 +165,7 @@ def _token_row(sub: Submission, stored: Stored, report: Report) -> None:
 
 
 def _written(sub: Submission, saved: bool, stored: Stored, report: Report) -> None:
-    """The audit events, notes and sessions carrying the token: its change, once, or nothing."""
+    """Check what carries the token (audit events, notes, sessions): its change once, or nothing."""
     events = stored.events_by_token.get(sub.token, [])
     actions, notes, sessions = WRITES[sub.kind] if saved else ([], 0, 0)
     found = (sorted(e.action for e in events), stored.notes[sub.token], stored.sessions[sub.token])
@@ -177,8 +186,23 @@ def _written(sub: Submission, saved: bool, stored: Stored, report: Report) -> No
             report.problem(sub, "its note is not right after the item.done event of its item", lost=True)
 
 
+def _items_as_last_audited(stored: Stored, report: Report) -> None:
+    """Check each item the run changed is in the state its last audit event says it was left in."""
+    last = {
+        event.target_id: event.after
+        for event in stored.events.values()  # in id order: the last one wins
+        if event.target_type == "checklist_item" and event.after and "status" in event.after
+    }
+    for item_id, after in last.items():
+        state = (after["status"], after["value"], after["reason"])
+        if stored.items[item_id] != state:
+            report.problem(
+                None, f"item {item_id} is {stored.items[item_id]}, its last audit event says {state}"
+            )
+
+
 def _expected_events(saved: list[Submission], stored: Stored, logins: int, report: Report) -> Counter:
-    """The audit events the saved submissions account for, by action, from the answers stored with them."""
+    """Count the audit events the saved submissions account for, by action, from their stored answers."""
     expected = Counter({"auth.login_password": logins, "auth.login": logins})
     changes = defaultdict(list)
     for sub in saved:
@@ -238,7 +262,7 @@ def _scores(key, sequence, stored: Stored, report: Report) -> int:
 
 
 def audit_verify(env: dict[str, str]) -> subprocess.CompletedProcess:
-    """`flask audit verify` as an operator runs it, with the server's environment."""
+    """Run `flask audit verify` as an operator does, with the server's environment."""
     return subprocess.run(  # noqa: S603 - our own command line
         [sys.executable, "-m", "flask", "--app", "wsgi", "audit", "verify"],
         cwd=ROOT,
@@ -251,7 +275,7 @@ def audit_verify(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def sqlite_integrity(url: str) -> tuple[str, list]:
-    """PRAGMA integrity_check and foreign_key_check of a SQLite database."""
+    """Run PRAGMA integrity_check and foreign_key_check on a SQLite database."""
     engine = db.make_engine(url)
     try:
         with engine.connect() as conn:

@@ -212,7 +212,7 @@ class Client:
         return found[0]
 
     def page(self, path: str) -> str:
-        """The page at path: the one the last answer redirected to if it is that page, else read now."""
+        """Return the page at path: the one the last answer led to if it is that page, else read it now."""
         if self.here is not None and self.here[0] == path:
             page = self.here[1]
         else:
@@ -258,6 +258,7 @@ class Client:
         return pages.flashes(page)
 
     def wait_for_server(self, exc: Exception) -> None:
+        """Wait until the server answers again after a kill (or the run is given up)."""
         deadline = time.monotonic() + RESTART_TIMEOUT
         while not self.run.server_up.wait(0.5):
             if self.run.stop.is_set() or time.monotonic() > deadline:

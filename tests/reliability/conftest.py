@@ -19,7 +19,7 @@ DATABASE = "postgresql" if BACKEND == "postgresql" else "sqlite"
 
 @pytest.fixture
 def site(tmp_path):
-    """A fresh database, migrated, with the protocol, the client users and the shared episodes."""
+    """Prepare a fresh database: migrated, with the protocol, the client users and the shared episodes."""
     pytest.importorskip("gunicorn", reason="these tests serve the app with gunicorn (requirements.txt)")
     with fresh_database(tmp_path) as url:
         yield prepare(url)
@@ -27,7 +27,7 @@ def site(tmp_path):
 
 @pytest.fixture
 def server(site, tmp_path):
-    """gunicorn serving the site in production mode; stopped afterwards if the test has not."""
+    """Serve the site with gunicorn in production mode; stop it afterwards if the test has not."""
     served = Gunicorn(
         DATABASE, production_env(site.url, tmp_path / "audit-anchors.jsonl"), tmp_path / "gunicorn.log"
     )

@@ -27,7 +27,7 @@ def _attrs(raw: str) -> dict[str, str]:
 
 
 def forms(page: str) -> list[Form]:
-    """Every POST form of the page, with the values a browser would send if nothing were typed."""
+    """Find every POST form of the page, with the values a browser would send if nothing were typed."""
     found = []
     for raw_attrs, body in _FORM.findall(page):
         attrs = _attrs(raw_attrs)
@@ -51,5 +51,5 @@ def forms(page: str) -> list[Form]:
 
 
 def flashes(page: str) -> list[str]:
-    """The messages flashed on the page, as text."""
+    """Return the messages flashed on the page, as text."""
     return [html.unescape(re.sub(r"<[^>]+>", "", m)).strip() for m in _FLASH.findall(page)]

@@ -23,7 +23,7 @@ INHERITED = {name for name in dir(Config) if name.isupper()} | {"PERIOP_ENV", "G
 
 
 def free_port() -> int:
-    """A free port below the ephemeral range: while the server is down between a kill and its restart,
+    """Pick a free port below the ephemeral range: while the server is down between a kill and its restart,
     no outgoing connection of this machine can take its port as its own."""
     try:
         lowest = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def production_env(url: str, anchor_file: Path) -> dict[str, str]:
-    """Production mode with a random key and every control on, on this database."""
+    """Return the environment of production mode: a random key, every control on, this database."""
     env = {k: v for k, v in os.environ.items() if k not in INHERITED}
     env.update(
         PERIOP_ENV="production",
@@ -100,6 +100,7 @@ class Gunicorn:
         raise RuntimeError(f"/health did not answer within {timeout} s:\n{self.log_tail()}")
 
     def healthy(self) -> bool:
+        """Ask /health once."""
         conn = client.Connection(HOST, self.port, timeout=5)
         try:
             return conn.request("GET", "/health").status == 200
@@ -114,7 +115,7 @@ class Gunicorn:
         self.process.wait(30)
 
     def stop(self) -> None:
-        """Graceful stop (TERM to the master); what is left after 30 s is killed."""
+        """Stop gracefully (TERM to the master); kill what is left after 30 s."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)

@@ -62,7 +62,7 @@ class Site:
 
 @contextlib.contextmanager
 def fresh_database(tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of the backend under test (PERIOP_TEST_DATABASE); dropped afterwards."""
+    """Create a new, empty database of the backend under test (PERIOP_TEST_DATABASE); drop it afterwards."""
     if BACKEND != "postgresql":
         yield f"sqlite:///{tmp_path / 'periop.db'}"
         return

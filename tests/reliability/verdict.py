@@ -17,7 +17,7 @@ def seed() -> int:
 
 
 def judge(name: str, database: str, site: Site, server: Gunicorn, run: Run, seconds: float, request, **extra):
-    """Every check of a run; returns the report (its problems) and the figures: printed, shown at the end
+    """Run every check of a run; return the report (its problems) and the figures: printed, shown at the end
     of the session (tests/conftest.py) and kept as JSON in the test's temporary folder."""
     tmp_path = request.getfixturevalue("tmp_path")
     stored = checks.read(site.url, site.last_setup_event)
