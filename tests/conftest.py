@@ -304,3 +304,20 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("PERIOP_NO_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where nothing may be skipped: {report.longrepr}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Show the figures tests recorded (record_property("figures", line)), also those of xdist workers,
+    whose printed output is not shown."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
