@@ -29,6 +29,9 @@ def _permit(actor: User, item: ChecklistItem) -> None:
 def _unlocked(db: Session, item: ChecklistItem, notes_only: bool = False) -> None:
     """Refuse changes to a signed-off phase or a closed episode (notes: closed episode only)."""
     signed, closed = lock_episode(db, item.episode_id)
+    # Read the item again under the lock: a change committed since the page loaded it (on
+    # PostgreSQL, between that read and the lock) is then refused by _check, naming who and when.
+    db.refresh(item)
     if closed:
         raise ServiceError("The episode is closed: its checklist can no longer change.")
     if not notes_only and is_locked(item.phase, signed, closed):

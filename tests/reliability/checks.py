@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app import db
 from app.models import AuditEvent, ChecklistItem, FormSubmission, ItemNote, OutcomeScore, TherapySession
-from tests.reliability.ledger import EXPECTED, MARK, OUTCOME, SESSION, STALE, Ledger, Submission
+from tests.reliability.ledger import EXPECTED, MARK, OUTCOME, SESSION, Ledger, Submission
 from tests.reliability.serving import ROOT
 
 # What each kind of submission writes when it is saved, found by its token: the audit events that
@@ -23,7 +23,7 @@ WRITES = {
     "note": (["item.note"], 1, 0),
     SESSION: (["session.logged"], 0, 1),
 }
-# A stale form's conflict names who changed the record first, and when.
+# Every conflict names who changed the record first, and when (a stale form's, and a race's).
 NAMES_WHO = re.compile(r"changed by (?!someone else)\S.* at \d")
 SCORES = ("odi", "nrs_back", "nrs_leg")
 
@@ -136,7 +136,7 @@ def _answers(ledger: Ledger, report: Report) -> None:
             report.problem(
                 sub, f"answered {sub.status}, expected one of {sorted(EXPECTED[sub.intent])}: {sub.flashes}"
             )
-        if sub.intent == STALE and sub.status == 409 and not any(NAMES_WHO.search(f) for f in sub.flashes):
+        if sub.status == 409 and not any(NAMES_WHO.search(f) for f in sub.flashes):
             report.problem(sub, f"the conflict does not say who changed it and when: {sub.flashes}")
         if sub.repeat_status is not None and (sub.repeat_status, sub.repeat_location) != (302, sub.location):
             report.problem(

@@ -480,16 +480,13 @@ def test_concurrent_change_in_another_session_is_a_conflict_and_first_change_sur
 
         with db.write_unit():
             try:
-                # The in-memory version still says 1, so the service's own check passes;
-                # the versioned UPDATE finds no row at version 1 and the service says so.
+                # The item in memory still says version 1; read again under the episode's lock,
+                # it shows the first change, and the refusal names who made it and when.
                 with pytest.raises(Conflict) as caught:
                     checklist.mark_not_applicable(second, surgeon_2, item_2, 1, "Not needed")
             finally:
                 second.rollback()
-        assert str(caught.value) == (
-            "“VTE prophylaxis in place (mechanical ± pharmacological pe…” was changed by someone else"
-            " — review and try again."
-        )
+        assert (caught.value.by, caught.value.at) == (nurse.full_name, NOW)
     finally:
         first.close()
         second.close()
