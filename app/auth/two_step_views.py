@@ -1,7 +1,7 @@
 """Two-step login: set it up (or again) with a QR code, recovery codes shown once; the gate for
 roles that must have it (setting MFA_REQUIRED_ROLES)."""
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from app import db
@@ -21,23 +21,6 @@ RECOVERY_CODES_SHOWN = (
 # The secret being set up, kept in the (signed) Flask session until a right code confirms it:
 # showing the page writes nothing to the database.
 SETTING_UP = "totp_being_set_up"
-# What a user who must set up two-step login may still reach; everything else leads here.
-OPEN_TO_NOT_ENROLLED = frozenset(
-    {"auth.two_step", "auth.logout", "main.health", "static", "bootstrap.static"}
-)
-
-
-@bp.before_app_request
-def _second_factor_first():
-    """Send a user whose role needs a second factor, and who has none yet, to set one up."""
-    if request.endpoint in OPEN_TO_NOT_ENROLLED or not current_user.is_authenticated:
-        return None
-    if current_user.must_change_password:
-        return None  # their own password comes first (_own_password_first)
-    required = current_app.config["MFA_REQUIRED_ROLES"]
-    if rules.must_enrol(current_user.role, second_factor.enrolled(current_user), required):
-        return redirect(url_for("auth.two_step"))
-    return None
 
 
 @bp.route("/account/two-step", methods=["GET", "POST"])

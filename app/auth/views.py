@@ -6,6 +6,7 @@ from app import audit, db
 from app.auth import bp, pending, sessions
 from app.auth.forms import ChangePasswordForm, LoginCodeForm, LoginForm
 from app.auth.redirects import safe_next
+from app.domain.second_factor import must_enrol
 from app.models import User
 from app.services import second_factor, users
 from app.services.errors import ServiceError
@@ -16,20 +17,25 @@ LOGIN_REFUSED = "Unknown username or wrong password."
 CODE_REFUSED = "Wrong code. Enter the newest code your app shows, or a recovery code."
 LOGIN_AGAIN = "Your login waited too long for its code: enter your username and password again."
 MUST_CHANGE = "Choose your own password to continue."
-# What a user with a temporary password may still reach; everything else leads to Change password.
-OPEN_TO_TEMPORARY_PASSWORD = frozenset(
-    {"auth.change_password", "auth.logout", "main.health", "static", "bootstrap.static"}
-)
+# What a user may still reach while their account needs something first.
+ALWAYS_OPEN = frozenset({"auth.logout", "main.health", "static", "bootstrap.static"})
 
 
 @bp.before_app_request
-def _own_password_first():
-    """Send a user whose password is temporary (new account, reset) to choose their own."""
-    if request.endpoint in OPEN_TO_TEMPORARY_PASSWORD or not current_user.is_authenticated:
+def _account_needs_first():
+    """Send a user whose account needs something to it, before anything else: their own password
+    (after a temporary one), then two-step login (when their role requires it)."""
+    if request.endpoint in ALWAYS_OPEN or not current_user.is_authenticated:
         return None
     if current_user.must_change_password:
-        return redirect(url_for("auth.change_password"))
-    return None
+        needed = "auth.change_password"
+    elif must_enrol(
+        current_user.role, second_factor.enrolled(current_user), current_app.config["MFA_REQUIRED_ROLES"]
+    ):
+        needed = "auth.two_step"
+    else:
+        return None
+    return None if request.endpoint == needed else redirect(url_for(needed))
 
 
 @bp.route("/login", methods=["GET", "POST"])

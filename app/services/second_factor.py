@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app import audit, clock, passwords
+from app import audit, clock
 from app.domain import second_factor as rules
 from app.domain.accounts import login_locked
 from app.models import RecoveryCode, User
 from app.services.errors import ServiceError, flush_or_conflict
-from app.services.users import WrongPassword, check_version, count_failure, end_sessions, require_admin
+from app.services.users import (
+    check_version,
+    confirm_own_password,
+    count_failure,
+    end_sessions,
+    require_admin,
+)
 
 
 class WrongCode(ServiceError):
@@ -63,20 +69,16 @@ def enrol(
     counted like a failed login and raises WrongPassword (the caller commits that count); a
     wrong code raises WrongCode and changes nothing.
     """
+    confirm_own_password(
+        db,
+        user,
+        password,
+        (max_failures, lock_minutes),
+        "user.enrol_second_factor_failed",
+        f"Failed two-step login set-up for {user.username}: wrong password",
+        "The password is wrong.",
+    )
     now = clock.now()
-    if login_locked(user.locked_until, now):
-        raise WrongPassword("Too many wrong passwords: try again later.")
-    if not passwords.verify_password(user.password_hash, password):
-        count_failure(user, now, max_failures, lock_minutes)
-        audit.record(
-            db,
-            user,
-            "user.enrol_second_factor_failed",
-            f"Failed two-step login set-up for {user.username}: wrong password",
-            target_type="user",
-            target_id=user.id,
-        )
-        raise WrongPassword("The password is wrong.")
     step = rules.accepted_step(secret, code, now, None)
     if step is None:
         raise WrongCode(

@@ -184,6 +184,29 @@ def change_role(db: Session, actor: User, user: User, role: Role, expected_versi
     return True
 
 
+def confirm_own_password(
+    db: Session,
+    user: User,
+    password: str,
+    lockout: tuple[int, int],
+    action: str,
+    summary: str,
+    refusal: str,
+) -> None:
+    """Check a user's own password before a change to their account (ASVS 7.5.1).
+
+    A wrong one counts like a failed login (lockout = max failures, lock minutes), is audited
+    as `action` with `summary`, and raises WrongPassword(refusal): the caller commits the count.
+    """
+    now = clock.now()
+    if login_locked(user.locked_until, now):
+        raise WrongPassword("Too many wrong passwords: try again later.")
+    if not passwords.verify_password(user.password_hash, password):
+        count_failure(user, now, *lockout)
+        audit.record(db, user, action, summary, target_type="user", target_id=user.id)
+        raise WrongPassword(refusal)
+
+
 def change_password(
     db: Session,
     user: User,
@@ -201,20 +224,15 @@ def change_password(
     problem = password_problem(new, user.username, user.full_name)
     if problem:
         raise ServiceError(problem)
-    now = clock.now()
-    if login_locked(user.locked_until, now):
-        raise WrongPassword("Too many wrong passwords: try again later.")
-    if not passwords.verify_password(user.password_hash, current):
-        count_failure(user, now, max_failures, lock_minutes)
-        audit.record(
-            db,
-            user,
-            "user.password_change_failed",
-            f"Failed password change for {user.username}: wrong current password",
-            target_type="user",
-            target_id=user.id,
-        )
-        raise WrongPassword("The current password is wrong.")
+    confirm_own_password(
+        db,
+        user,
+        current,
+        (max_failures, lock_minutes),
+        "user.password_change_failed",
+        f"Failed password change for {user.username}: wrong current password",
+        "The current password is wrong.",
+    )
     if new == current:
         raise ServiceError("Choose a new password, not the one you have now.")
     before = {"must_change_password": user.must_change_password}
