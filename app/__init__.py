@@ -8,6 +8,7 @@ from flask import Flask, g, request
 from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.engine import Engine
 
 from app import clock, db, flags, passwords
 from app.domain.outcomes import Thresholds
@@ -25,8 +26,12 @@ bootstrap = Bootstrap5()
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app; test_config overrides settings (and implies testing mode)."""
+def create_app(test_config: dict | None = None, engine: Engine | None = None) -> Flask:
+    """Build the app; test_config overrides settings (and implies testing mode).
+
+    `engine`: a database engine to serve instead of one made from DATABASE_URL (the test suite
+    keeps one per worker, so SQLAlchemy's cache of compiled statements stays warm).
+    """
     test_config = dict(test_config or {})
     default_env = "testing" if test_config else None
     cls = config_class(test_config.pop("PERIOP_ENV", None) or os.environ.get("PERIOP_ENV") or default_env)
@@ -52,7 +57,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     passwords.configure(
         app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"], app.config["ARGON2_PARALLELISM"]
     )
-    engine = db.make_engine(app.config["DATABASE_URL"], app.config["SQLITE_CHECKPOINT_EVERY"])
+    if engine is None:
+        engine = db.make_engine(app.config["DATABASE_URL"], app.config["SQLITE_CHECKPOINT_EVERY"])
     app.extensions["periop_engine"] = engine
     db.session.remove()
     db.session.configure(bind=engine)

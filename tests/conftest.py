@@ -5,16 +5,20 @@ tests against PostgreSQL (PERIOP_TEST_PG_URL, default postgresql://postgres@127.
 each test worker gets its own schema, created and dropped here.
 """
 
+import hashlib
 import os
 import re
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyotp
 import pytest
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -46,6 +50,27 @@ REQUIRE_PG = os.environ.get("PERIOP_REQUIRE_POSTGRES") == "1"
 # A fixed "now" for every test: Wednesday 17 June 2026, midday UTC.
 NOW = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 
+# What the template database is made with: the protocols and the audit events of their
+# publication (kept between PostgreSQL tests, as the SQLite copy has them).
+TEMPLATE_TABLES = ("protocol_template", "protocol_version", "protocol_step", "audit_event")
+
+
+class _SharedBytecode(BytecodeCache):
+    """Templates compiled once per worker, not once per test's app (a fresh Jinja environment)."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _SharedBytecode()
+
 _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -58,7 +83,8 @@ def _pg_url_with_schema(schema: str) -> str:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
-    """Migrate a SQLite database once per test worker; gives each test a copy of it."""
+    """Migrate a SQLite database once per test worker, protocols loaded; before each test the
+    worker's one engine gets a fresh copy of it (one engine: its compiled statements stay warm)."""
     template = tmp_path_factory.mktemp("template") / "periop.db"
     engine = db.make_engine(f"sqlite:///{template}")
     upgrade(engine)
@@ -68,18 +94,24 @@ def sqlite_template(tmp_path_factory):
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    path = tmp_path_factory.mktemp("database") / "periop.db"
+    worker_engine = db.make_engine(f"sqlite:///{path}")
 
-    def fresh(tmp_path):
-        target = tmp_path / "periop.db"
-        shutil.copyfile(template, target)
-        return f"sqlite:///{target}"
+    def fresh(_tmp_path):
+        worker_engine.dispose()  # no connection keeps the old file open
+        for leftover in (f"{path}-wal", f"{path}-shm"):
+            Path(leftover).unlink(missing_ok=True)
+        shutil.copyfile(template, path)
+        return worker_engine
 
-    return fresh
+    yield fresh
+    worker_engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_template():
-    """A schema of its own per test worker, migrated once, emptied before each test."""
+    """A schema of its own per test worker, migrated once with the protocols loaded, emptied
+    before each test but for what it was made with (the protocols loaded, and their audit events)."""
     admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with admin.connect() as conn:
@@ -94,14 +126,24 @@ def postgres_template():
     url = _pg_url_with_schema(schema)
     engine = db.make_engine(url)
     upgrade(engine)
+    with db.write_unit(), Session(engine) as s:
+        protocols.load_all(s)
+        s.commit()
+    keep = f"{schema}_template"
+    with admin.begin() as conn:  # a copy of what the template is made with, restored before each test
+        conn.execute(text(f"CREATE SCHEMA {keep}"))
+        for table in TEMPLATE_TABLES:
+            conn.execute(text(f"CREATE TABLE {keep}.{table} AS SELECT * FROM {schema}.{table}"))
     # Emptying small tables with DELETE is much faster than TRUNCATE; replica mode skips
     # the triggers (the audit table refuses DELETE) and foreign keys for this one statement.
     tables = list(reversed(Base.metadata.sorted_tables))
     empty = "; ".join(
         ["SET LOCAL session_replication_role = replica"]
         + [f"DELETE FROM {t.name}" for t in tables]
+        + [f"INSERT INTO {table} SELECT * FROM {keep}.{table}" for table in TEMPLATE_TABLES]
         + [
-            f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), 1, false)"
+            f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {t.name}), false)"
             for t in tables
             if "id" in t.c and t.c.id.autoincrement is not False and t.name != "user_session"
         ]
@@ -110,12 +152,13 @@ def postgres_template():
     def fresh(_tmp_path):
         with engine.begin() as conn:
             conn.exec_driver_sql(empty)
-        return url
+        return engine
 
     yield fresh
     engine.dispose()
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        conn.execute(text(f"DROP SCHEMA {keep} CASCADE"))
     admin.dispose()
 
 
@@ -134,15 +177,15 @@ def frozen_clock():
     clock.set_now(None)
 
 
-def make_test_app(url: str, **settings):
-    """Yield an app on a fresh database with the protocol loaded (settings override the config)."""
-    application = create_app({"DATABASE_URL": url, "SERVER_NAME": "localhost", **settings})
+def make_test_app(engine, **settings):
+    """Yield an app on the worker's engine, its database fresh with the protocols loaded
+    (settings override the config). No app context stays pushed during the test: each request
+    gets its own, as in production (a shared one would carry `g`, and so CSRF tokens, from one
+    request to the next)."""
+    url = engine.url.render_as_string(hide_password=False)
+    application = create_app({"DATABASE_URL": url, "SERVER_NAME": "localhost", **settings}, engine=engine)
     application.test_client_class = CsrfClient
-    # No app context stays pushed during the test: each request gets its own, as in production
-    # (a shared one would carry `g`, and so CSRF tokens, from one request to the next).
-    with application.app_context(), db.write_unit():
-        protocols.load_all(db.session)
-        db.session.commit()
+    application.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     yield application
     db.session.remove()
     application.extensions["periop_engine"].dispose()
@@ -255,12 +298,14 @@ class CsrfClient(FlaskClient):
     """A test client that sends a valid CSRF token with every form post."""
 
     def csrf_token(self) -> str:
-        page = self.get("/login", follow_redirects=False)
-        if page.status_code == 302:
-            page = self.get("/", follow_redirects=True)  # a coordinator's home is the dashboard
-        match = _CSRF_RE.search(page.get_data(as_text=True))
-        assert match, "no CSRF token on the page"
-        return match.group(1) or match.group(2)
+        """A valid CSRF token of this browser's session, made as Flask-WTF makes the one a page
+        carries (without rendering a page for it)."""
+        with self.session_transaction() as browser:
+            raw = browser.get("csrf_token")
+            if raw is None:
+                raw = browser["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324
+        secret = self.application.config.get("WTF_CSRF_SECRET_KEY") or self.application.secret_key
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
 
     def form_post(self, url: str, data: dict | None = None, **kwargs):
         """Post a form as a browser would: with a CSRF token and a fresh one-time form token."""

@@ -96,11 +96,7 @@ def test_seed_demo_creates_one_user_per_role_and_patients_once(app):
 
 def test_seed_demo_refuses_to_run_in_production(database_template, tmp_path):
     production = create_app(
-        {
-            "PERIOP_ENV": "production",
-            "SECRET_KEY": secrets.token_hex(32),
-            "DATABASE_URL": database_template(tmp_path),
-        }
+        {"PERIOP_ENV": "production", "SECRET_KEY": secrets.token_hex(32)}, engine=database_template(tmp_path)
     )
     result = production.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code != 0

@@ -222,10 +222,10 @@ def redis_prefix():
 
 def test_workers_sharing_redis_count_attempts_together(database_template, tmp_path, redis_prefix):
     """Two apps (as two gunicorn workers) on one Redis: the second refuses what the first counted."""
-    url = database_template(tmp_path)
+    engine = database_template(tmp_path)
     settings = {**BY_ACCOUNT, "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": redis_prefix}
-    first_worker = make_test_app(url, **settings)
-    second_worker = make_test_app(url, **settings)
+    first_worker = make_test_app(engine, **settings)
+    second_worker = make_test_app(engine, **settings)
     first, second = next(first_worker), next(second_worker)
     try:
         for n in range(3):
@@ -238,8 +238,8 @@ def test_workers_sharing_redis_count_attempts_together(database_template, tmp_pa
 
 def test_workers_counting_in_memory_count_apart(database_template, tmp_path):
     """Why RATELIMIT_STORAGE_URI matters with several workers: memory counts per process."""
-    url = database_template(tmp_path)
-    first_worker, second_worker = make_test_app(url, **BY_ACCOUNT), make_test_app(url, **BY_ACCOUNT)
+    engine = database_template(tmp_path)
+    first_worker, second_worker = make_test_app(engine, **BY_ACCOUNT), make_test_app(engine, **BY_ACCOUNT)
     first, second = next(first_worker), next(second_worker)
     try:
         for n in range(3):
