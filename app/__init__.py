@@ -9,11 +9,13 @@ from flask_bootstrap import Bootstrap5
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import scoped_session
 
-from app import clock, db, flags, passwords
-from app.domain.outcomes import Thresholds
+from app import db
 from app.domain.second_factor import required_roles
+from app.domain.site import Site
 from app.domain.vocab import Role
+from app.web import site
 from app.web.urls import RecordIdConverter
 from config import ConfigError, config_class
 
@@ -51,17 +53,12 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     if cls.ENV_NAME == "production" and exempt:
         log.warning("Two-step login is not required of: %s (MFA_REQUIRED_ROLES)", ", ".join(exempt))
 
-    clock.set_site_zone(app.config["TIMEZONE"])
-    flags.configure(Thresholds.from_config(app.config))
-    flags.install()
-    passwords.configure(
-        app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"], app.config["ARGON2_PARALLELISM"]
-    )
     if engine is None:
         engine = db.make_engine(app.config["DATABASE_URL"], app.config["SQLITE_CHECKPOINT_EVERY"])
     app.extensions["periop_engine"] = engine
-    db.session.remove()
-    db.session.configure(bind=engine)
+    app.extensions[db.SESSIONS] = scoped_session(
+        db.make_session_factory(engine, Site.from_config(app.config))
+    )
     if engine.dialect.name == "sqlite":
         log.info("SQLite %s at %s", sqlite3.sqlite_version, engine.url.database)
 
@@ -95,16 +92,20 @@ def _init_login(app: Flask) -> None:
 
 def _init_requests(app: Flask) -> None:
     @app.before_request
-    def _mark_writes():
+    def _start_unit():
         if request.method in WRITE_METHODS:
             g.writing_token = db.writing.set(True)
+        db.session().info["site"] = site()  # the request's settings, for the services and stored flags
 
     @app.teardown_request
-    def _end_unit(_exc):
-        db.session.remove()
+    def _end_writes(_exc):
         token = g.pop("writing_token", None)
         if token is not None:
             db.writing.reset(token)
+
+    @app.teardown_appcontext
+    def _end_unit(_exc):
+        db.session.remove()  # after a request and after a command: no connection stays checked out
 
     @app.after_request
     def _security_headers(response):

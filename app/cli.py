@@ -7,14 +7,14 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from app import backup, clock, db, flags, migrate
+from app import backup, clock, db, migrate
 from app.audit_cli import audit_group
 from app.domain.outstanding import OutstandingFilters
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Role
 from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record, overdue_text
 from app.models import User
 from app.outstanding import outstanding_items
-from app.services import demo, protocols
+from app.services import demo, protocols, stored_flags
 from app.services.errors import ServiceError
 from app.services.exports import record_export
 from app.services.users import create_user
@@ -45,7 +45,7 @@ def migrate_command() -> None:
     """Bring the database schema up to date (Alembic upgrade head)."""
     migrate.upgrade(_engine())
     with db.write_unit():
-        filled = flags.refresh_missing(db.session)
+        filled = stored_flags.refresh_missing(db.session)
         db.session.commit()
     click.echo(
         "Database schema is up to date." + (f" Flags worked out for {filled} episodes." if filled else "")
@@ -145,7 +145,7 @@ def refresh_flags_command() -> None:
     """Work out every episode's flags and outstanding items again, and count the tallies again
     (after changing the warning or MCID settings, or a bulk import that bypassed Periop)."""
     with db.write_unit():
-        count = flags.refresh_all(db.session)
+        count = stored_flags.refresh_all(db.session)
         db.session.commit()
     click.echo(
         f"Flags worked out again for {count} episodes; outstanding items and flagged episodes counted again."

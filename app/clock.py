@@ -6,8 +6,6 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
-# The site's time zone (config TIMEZONE), set by create_app: services date records by it.
-_site_zone = "UTC"
 
 
 def now() -> datetime:
@@ -18,18 +16,6 @@ def now() -> datetime:
 def today(tz_name: str) -> date:
     """Return today's date in the given time zone."""
     return now().astimezone(ZoneInfo(tz_name)).date()
-
-
-def set_site_zone(tz_name: str) -> None:
-    """Set the site's time zone (create_app does, from TIMEZONE)."""
-    global _site_zone
-    ZoneInfo(tz_name)  # an unknown zone fails here, at start-up
-    _site_zone = tz_name
-
-
-def site_today() -> date:
-    """Return today's date in the site's time zone."""
-    return today(_site_zone)
 
 
 def set_now(moment: datetime | None) -> None:

@@ -13,16 +13,62 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 
+from flask import current_app, has_app_context
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from app.domain.site import Site
 
 log = logging.getLogger(__name__)
 
 # True while the current unit of work may write (POST requests, write commands).
 writing: contextvars.ContextVar[bool] = contextvars.ContextVar("periop_writing", default=False)
 
-session = scoped_session(sessionmaker(expire_on_commit=False, autoflush=True))
+SESSIONS = "periop_sessions"  # the app's scoped session, in app.extensions
+_outside_requests: scoped_session | None = None
+
+
+def make_session_factory(engine: Engine, site: Site | None = None) -> sessionmaker:
+    """Sessions on an engine, carrying the site's settings (`site_of`), their stored flags kept
+    in step on commit (app/services/stored_flags_hook.py): the app's, a command's or a tool's."""
+    from app.services import stored_flags_hook  # the hook imports the models; they import nothing here
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info={"site": site or Site()})
+    stored_flags_hook.install(factory)
+    return factory
+
+
+def site_of(db: Session) -> Site:
+    """The settings of the site a session works for."""
+    return db.info.get("site") or Site()
+
+
+def use_outside_requests(registry: scoped_session | None) -> None:
+    """Say which app's sessions `session` gives outside any app context (tests, scripts); the app
+    itself never sets this."""
+    global _outside_requests
+    _outside_requests = registry
+
+
+class _CurrentSession:
+    """`session`: the current app's scoped session (each app its own engine and settings)."""
+
+    def _registry(self) -> scoped_session:
+        if has_app_context():
+            return current_app.extensions[SESSIONS]
+        if _outside_requests is None:
+            raise RuntimeError("no app context, and no sessions given to use_outside_requests()")
+        return _outside_requests
+
+    def __call__(self) -> Session:
+        return self._registry()()
+
+    def __getattr__(self, name: str):
+        return getattr(self._registry(), name)
+
+
+session = _CurrentSession()
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

@@ -354,7 +354,7 @@ class ChecklistItem(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The site's local date of completion, compared with due_date for "completed on time".
     completed_on: Mapped[date | None] = mapped_column(Date)
-    # Open, in an open episode, in a phase not signed off: kept in step by app/flags.py.
+    # Open, in an open episode, in a phase not signed off: kept in step by app/services/stored_flags.py.
     outstanding: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -599,8 +599,8 @@ class FlagDateTally(Base):
 
 
 class EpisodeFlagDate(Base):
-    """When an open episode raises its flags, kept in step with every change to it (app/flags.py),
-    so lists and counts find flagged episodes with indexed comparisons:
+    """When an open episode raises its flags, kept in step with every change to it
+    (app/services/stored_flags.py), so lists and counts find flagged episodes with indexed comparisons:
 
     - `flagged_from`: the first day it raises "Incomplete post-op steps", "Therapy behind plan"
       or "Not improving" (each stays raised, as days pass, until the episode changes);

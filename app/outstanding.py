@@ -4,7 +4,7 @@ number of queries whatever the data size.
 
 An item is outstanding while it is open, its episode is not closed and its phase is not
 signed off (a signed phase is locked: nobody can act on what is left open in it); the
-`outstanding` column, kept in step on every change (app/flags.py), says so with an index.
+`outstanding` column, kept in step on every change (app/services/stored_flags.py), says so with an index.
 """
 
 from dataclasses import dataclass
@@ -13,11 +13,12 @@ from datetime import date
 from sqlalchemy import Select, and_, case, func, nulls_last, select, true
 from sqlalchemy.orm import Session, aliased
 
-from app.domain.outstanding import OPEN_STATES, OutstandingFilters, SiteDay, state_window
+from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
+from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
-from app.flags import flagged_episodes
 from app.models import ChecklistItem, Episode, OutstandingTally, Patient, ProtocolStep, User
 from app.queries import patient_matches
+from app.services.stored_flags import flagged_episodes
 
 Surgeon = aliased(User, name="surgeon")
 
@@ -71,7 +72,7 @@ def _conditions(filters: OutstandingFilters, day: SiteDay) -> list:
     if filters.required_only:
         where.append(ChecklistItem.required.is_(True))
     if filters.flagged_only:
-        where.append(ChecklistItem.episode_id.in_(flagged_episodes(today, day.warning_days)))
+        where.append(ChecklistItem.episode_id.in_(flagged_episodes(day)))
     if filters.patient.strip():
         where.append(patient_matches(filters.patient))
     return where

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.outcomes import Thresholds, outcome_flag
 from app.domain.progress import Flag, Progress, flags_from_facts
+from app.domain.site import SiteDay
 from app.domain.therapy import episode_therapy_flag
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
 from app.models import (
@@ -62,10 +63,9 @@ def preop_signed():
     )
 
 
-def episode_summaries(
-    db: Session, episode_ids: list[int], today: date, warning_days: int, thresholds: Thresholds
-) -> dict[int, EpisodeSummary]:
+def episode_summaries(db: Session, episode_ids: list[int], day: SiteDay) -> dict[int, EpisodeSummary]:
     """Progress per phase and flags for many episodes, in a fixed number of queries."""
+    today = day.date
     summaries: dict[int, EpisodeSummary] = defaultdict(EpisodeSummary)
     if not episode_ids:
         return summaries
@@ -95,13 +95,13 @@ def episode_summaries(
         summary.preop_signed = bool(signed)
         closed = status is EpisodeStatus.CLOSED
         summary.flags = flags_from_facts(
-            summary.postop_overdue, surgery_date, bool(signed), closed, today, warning_days
+            summary.postop_overdue, surgery_date, bool(signed), closed, today, day.warning_days
         )
         if not closed:
             open_episodes.append((episode_id, surgery_date, closed))
     extra = (
         therapy_flags(db, open_episodes, today),
-        outcome_flags(db, [episode_id for episode_id, _, _ in open_episodes], thresholds),
+        outcome_flags(db, [episode_id for episode_id, _, _ in open_episodes], day.thresholds),
     )
     for flags in extra:
         for episode_id, flag in flags.items():

@@ -11,8 +11,8 @@ from app.auth.forms import ButtonForm
 from app.domain.policy import Action, can
 from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.flags import flagged_episode_count
-from app.web import today, warning_days
+from app.services.stored_flags import flagged_episode_count
+from app.web import site_day
 
 
 def _local(moment: datetime) -> datetime:
@@ -59,5 +59,5 @@ def init_app(app: Flask) -> None:
     def _per_request():
         values = {"button_form": ButtonForm(formdata=None), "nav_flag_count": 0}
         if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
-            values["nav_flag_count"] = flagged_episode_count(db.session, today(), warning_days())
+            values["nav_flag_count"] = flagged_episode_count(db.session, site_day())
         return values

@@ -7,11 +7,12 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.domain.progress import Flag
+from app.domain.site import SiteDay
 from app.domain.therapy import plan_of, step_progress, therapy_flag
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind
-from app.flags import flagged_episodes
 from app.models import ChecklistItem, Episode, ProtocolStep, Signoff
 from app.queries import postop_overdue, preop_signed, sessions_facts
+from app.services.stored_flags import flagged_episodes
 
 LIMIT = 100
 
@@ -55,15 +56,16 @@ def surgery_soon(db: Session, surgeon_id: int, today: date, days: int = 7) -> li
     )
 
 
-def flagged(db: Session, today: date, warning_days: int, surgeon_id: int | None = None) -> list[Episode]:
+def flagged(db: Session, day: SiteDay, surgeon_id: int | None = None) -> list[Episode]:
     """Flagged open episodes (of one surgeon, or all), most overdue post-op items first."""
+    today = day.date
     overdue = (
         select(ChecklistItem.episode_id, func.count().label("n"))
         .where(postop_overdue(today))
         .group_by(ChecklistItem.episode_id)
         .subquery()
     )
-    where = Episode.id.in_(flagged_episodes(today, warning_days))
+    where = Episode.id.in_(flagged_episodes(day))
     if surgeon_id is not None:
         where = and_(where, Episode.surgeon_id == surgeon_id)
     stmt = _episodes(where, func.coalesce(overdue.c.n, 0).desc(), Episode.surgery_date).outerjoin(

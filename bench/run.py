@@ -905,8 +905,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     sys.stdout.reconfigure(line_buffering=True)  # progress shows at once, also through a pipe
-    clock.set_site_zone(os.environ.get("TIMEZONE") or "UTC")
-    today = clock.site_today()
+    today = clock.today(os.environ.get("TIMEZONE") or "UTC")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
     figures: dict = {"latency": {}, "throughput": {}}

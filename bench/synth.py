@@ -38,11 +38,13 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app import audit, clock, db, flags, migrate, passwords
+from app import audit, clock, db, migrate
 from app.domain import second_factor as second_factor_rules
 from app.domain import therapy as therapy_rules
 from app.domain.signoff import MEANINGS, statement
 from app.domain.signoff import content_digest as signoff_digest
+from app.domain.site import PasswordCost
+from app.domain.site import Site as SiteSettings
 from app.domain.vocab import (
     Attendance,
     Discipline,
@@ -56,7 +58,7 @@ from app.domain.vocab import (
     ValueType,
 )
 from app.models import AuditEvent, Base
-from app.services import protocols, second_factor
+from app.services import protocols, second_factor, stored_flags
 from app.services.users import create_user
 from config import Config
 
@@ -886,7 +888,7 @@ def totp_secret(username: str) -> str:
     return base64.b32encode(digest).decode()
 
 
-def _setup(engine: Engine, today: date, cost: tuple[int, int, int]):
+def _setup(engine: Engine, today: date, settings: SiteSettings):
     """Schema, protocol and users, through the app's own code, dated when the site started."""
     migrate.upgrade(engine)
     with Session(engine) as s:
@@ -894,15 +896,15 @@ def _setup(engine: Engine, today: date, cost: tuple[int, int, int]):
             raise RuntimeError(
                 f"{engine.url.render_as_string()} already has patients: give an empty database."
             )
-    passwords.configure(*cost)
-    zone = ZoneInfo(clock._site_zone)
+    sessions = db.make_session_factory(engine, settings)
+    zone = ZoneInfo(settings.zone)
     started = datetime(today.year, today.month, today.day, 9, tzinfo=zone) - timedelta(
         days=DAYS_OF_HISTORY + 110
     )
     previous = clock._frozen  # a test may have frozen the clock; keep its setting
     clock.set_now(started.astimezone(UTC))
     try:
-        with db.write_unit(), Session(engine) as s:
+        with db.write_unit(), sessions() as s:
             protocols.load_all(s)
             users: dict[Role, list[tuple[int, str]]] = {}
             staff = iter(range(10_000))
@@ -1027,18 +1029,18 @@ def generate(
     started = time.perf_counter()
     shape = fingerprint()  # before migrating: files changed during the build make it stale
     zone_name = os.environ.get("TIMEZONE") or "UTC"
-    clock.set_site_zone(zone_name)
     if database_url.startswith("sqlite:///"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(database_url, checkpoint_every=1)
     try:
-        today = clock.site_today()
-        cost = password_cost or (
-            Config.ARGON2_TIME_COST,
-            Config.ARGON2_MEMORY_COST,
-            Config.ARGON2_PARALLELISM,
+        today = clock.today(zone_name)
+        cost = PasswordCost(
+            *(
+                password_cost
+                or (Config.ARGON2_TIME_COST, Config.ARGON2_MEMORY_COST, Config.ARGON2_PARALLELISM)
+            )
         )
-        users, steps, version_id = _setup(engine, today, cost)
+        users, steps, version_id = _setup(engine, today, SiteSettings(zone=zone_name, password_cost=cost))
         with Session(engine) as s:
             base_ids = {name: s.scalar(text(f"SELECT coalesce(max(id), 0) FROM {name}")) for name in TABLES}  # noqa: S608
             prev = (
@@ -1067,8 +1069,8 @@ def generate(
         log(f"  {written:>7} audit events  ({time.perf_counter() - started:.1f} s)")
         site.events.clear()
         # The bulk load bypassed the ORM: work out the stored flag dates and outstanding items.
-        with db.write_unit(), Session(engine) as s:
-            flagged = flags.refresh_all(s)
+        with db.write_unit(), db.make_session_factory(engine)() as s:
+            flagged = stored_flags.refresh_all(s)
             s.commit()
         log(f"  {flagged:>7} episodes' flags worked out  ({time.perf_counter() - started:.1f} s)")
         _finish_database(engine)

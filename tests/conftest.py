@@ -9,6 +9,8 @@ import hashlib
 import os
 import re
 import shutil
+import sqlite3
+import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,11 +83,22 @@ def _pg_url_with_schema(schema: str) -> str:
     )
 
 
+def _memory_folder(tmp_path_factory) -> Path:
+    """A folder for the worker's SQLite files in memory (/dev/shm) where there is one: the suite
+    runs with synchronous=FULL as production does, and a commit's fsync there costs microseconds,
+    not most of a millisecond."""
+    shm = Path("/dev/shm")  # noqa: S108 - mkdtemp below makes a private folder in it
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix="periop-tests-", dir=shm))
+    return tmp_path_factory.mktemp("databases")
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     """Migrate a SQLite database once per test worker, protocols loaded; before each test the
     worker's one engine gets a fresh copy of it (one engine: its compiled statements stay warm)."""
-    template = tmp_path_factory.mktemp("template") / "periop.db"
+    folder = _memory_folder(tmp_path_factory)
+    template = folder / "template.db"
     engine = db.make_engine(f"sqlite:///{template}")
     upgrade(engine)
     with db.write_unit(), Session(engine) as s:
@@ -94,18 +107,24 @@ def sqlite_template(tmp_path_factory):
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    path = tmp_path_factory.mktemp("database") / "periop.db"
+    path = folder / "periop.db"
     worker_engine = db.make_engine(f"sqlite:///{path}")
 
     def fresh(_tmp_path):
-        worker_engine.dispose()  # no connection keeps the old file open
-        for leftover in (f"{path}-wal", f"{path}-shm"):
-            Path(leftover).unlink(missing_ok=True)
-        shutil.copyfile(template, path)
+        worker_engine.dispose()
+        # Copied page by page through SQLite (its backup), so that a connection a test left open
+        # sees the fresh database, not a file replaced under it.
+        source, target = sqlite3.connect(template), sqlite3.connect(path)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
         return worker_engine
 
     yield fresh
     worker_engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -186,16 +205,35 @@ def make_test_app(engine, **settings):
     application = create_app({"DATABASE_URL": url, "SERVER_NAME": "localhost", **settings}, engine=engine)
     application.test_client_class = CsrfClient
     application.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    db.use_outside_requests(application.extensions[db.SESSIONS])  # the test's own reads and writes
     yield application
-    db.session.remove()
+    application.extensions[db.SESSIONS].remove()
     application.extensions["periop_engine"].dispose()
 
 
 @pytest.fixture
 def app(request, database_template, tmp_path):
-    """The app; a test marked @pytest.mark.settings(NAME=value, ...) gets those settings."""
+    """The app on a fresh database. A test marked @pytest.mark.settings(NAME=value, ...) gets an
+    app of its own with those settings; the others share one per worker (routes compiled and
+    templates loaded once), its configuration put back as it was after each test."""
+    engine = database_template(tmp_path)
     marker = request.node.get_closest_marker("settings")
-    yield from make_test_app(database_template(tmp_path), **(marker.kwargs if marker else {}))
+    if marker is not None:
+        yield from make_test_app(engine, **marker.kwargs)
+        return
+    if id(engine) not in _SHARED_APPS:
+        _SHARED_APPS[id(engine)] = next(make_test_app(engine))
+    application = _SHARED_APPS[id(engine)]
+    config = dict(application.config)
+    db.use_outside_requests(application.extensions[db.SESSIONS])
+    yield application
+    application.config.clear()
+    application.config.update(config)
+    application.extensions[db.SESSIONS].remove()
+    engine.dispose()
+
+
+_SHARED_APPS: dict[int, object] = {}  # the worker's app, by its engine
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Stored flag dates and outstanding items (app/flags.py) always agree with the live rules."""
+"""Stored flag dates and outstanding items (app/services/stored_flags.py) always agree with the live rules."""
 
 import random
 from datetime import date, timedelta
@@ -6,16 +6,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import delete, func, or_, select, update
 
-from app import db, flags
-from app.domain.outcomes import Thresholds
+from app import db
 from app.domain.progress import CLOSED_STATUSES
+from app.domain.site import SiteDay
 from app.domain.therapy import SessionInput, SessionsPlan, behind_from, expected_by
 from app.domain.vocab import Discipline, EpisodeStatus, ItemStatus, Phase, Role, TimePoint
-from app.flags import flagged_episode_count
 from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally, User
 from app.queries import episode_summaries, episode_with_checklist
-from app.services import checklist, outcomes, patients, signoffs, therapy
+from app.services import checklist, outcomes, patients, signoffs, stored_flags, therapy
 from app.services.patients import EpisodeDetails
+from app.services.stored_flags import flagged_episode_count
 from tests import factories
 from tests.conftest import PASSWORD
 
@@ -74,13 +74,13 @@ def varied(world, users, surgeon2):
 
 def _live_flagged(day: date) -> set[int]:
     ids = list(db.session.scalars(select(Episode.id)))
-    summaries = episode_summaries(db.session, ids, day, WARNING, Thresholds())
+    summaries = episode_summaries(db.session, ids, SiteDay(day, warning_days=WARNING))
     db.session.remove()
     return {i for i in ids if summaries[i].flags}
 
 
 def _stored_flagged(day: date) -> set[int]:
-    ids = set(db.session.scalars(flags.flagged_episodes(day, WARNING)))
+    ids = set(db.session.scalars(stored_flags.flagged_episodes(SiteDay(day, warning_days=WARNING))))
     db.session.remove()
     return ids
 
@@ -93,7 +93,9 @@ def test_stored_flags_match_the_live_rules_on_every_day_from_today(app, varied):
     assert _stored_flagged(TODAY) >= {varied[k].id for k in ("post_op", "preop_soon", "missed", "outcome")}
     for day in DAYS:
         assert _stored_flagged(day) == _live_flagged(day), day
-        assert flagged_episode_count(db.session, day, WARNING) == len(_stored_flagged(day)), day
+        assert flagged_episode_count(db.session, SiteDay(day, warning_days=WARNING)) == len(
+            _stored_flagged(day)
+        ), day
     assert varied["closed"].id not in _stored_flagged(DAYS[-1])
 
 
@@ -196,7 +198,7 @@ def test_refresh_all_counts_the_tallies_again_when_their_triggers_were_bypassed(
         db.session.execute(delete(FlagDateTally).where(FlagDateTally.flagged_from.isnot(None)))
         db.session.commit()
     with db.write_unit():
-        flags.refresh_all(db.session)
+        stored_flags.refresh_all(db.session)
         db.session.commit()
     db.session.remove()
     _tallies_count_their_rows()
@@ -270,11 +272,11 @@ def test_refresh_all_and_refresh_missing_rebuild_what_a_bulk_change_bypassed(app
     with db.write_unit():
         db.session.execute(delete(EpisodeFlagDate))
         db.session.commit()
-    assert flagged_episode_count(db.session, TODAY, WARNING) == 0
+    assert flagged_episode_count(db.session, SiteDay(TODAY, warning_days=WARNING)) == 0
     with db.write_unit():
-        assert flags.refresh_missing(db.session) == len(varied)
-        assert flags.refresh_missing(db.session) == 0
-        assert flags.refresh_all(db.session) == len(varied)
+        assert stored_flags.refresh_missing(db.session) == len(varied)
+        assert stored_flags.refresh_missing(db.session) == 0
+        assert stored_flags.refresh_all(db.session) == len(varied)
         db.session.commit()
     db.session.remove()
     assert {day: _stored_flagged(day) for day in expected} == expected

@@ -8,6 +8,7 @@ from app.domain.policy import Action, can
 from app.domain.progress import Flag, Progress, episode_flags, phase_progress
 from app.domain.schedule import age_on, item_state, relative_hint
 from app.domain.signoff import SIGNABLE_PHASES, is_locked, signoff_blockers
+from app.domain.site import SiteDay
 from app.domain.therapy import sessions_text
 from app.domain.values import range_text
 from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, StepKind, ValueType
@@ -88,15 +89,14 @@ def _item_view(
 def episode_view(
     episode: Episode,
     user,
-    today: date,
-    due_soon_days: int,
-    warning_days: int,
+    day: SiteDay,
     sessions: Iterable = (),
     extra_flags: Iterable[Flag | None] = (),
 ) -> EpisodeView:
     """Everything the episode page shows; the sessions and the extra flags (therapy, outcomes)
     come from their own panels, already loaded."""
     items = episode.items
+    today = day.date
     sessions = list(sessions)
     active = active_signoffs(episode)
     signed = set(active)
@@ -109,7 +109,9 @@ def episode_view(
             phase=phase,
             progress=phase_progress(items, phase),
             items=[
-                _item_view(i, user, today, due_soon_days, locked, sessions) for i in items if i.phase is phase
+                _item_view(i, user, today, day.due_soon_days, locked, sessions)
+                for i in items
+                if i.phase is phase
             ],
             locked=locked,
         )
@@ -123,7 +125,9 @@ def episode_view(
     return EpisodeView(
         episode=episode,
         age=age_on(episode.patient.date_of_birth, today),
-        flags=episode_flags(items, today, episode.surgery_date, Phase.BEFORE in signed, closed, warning_days)
+        flags=episode_flags(
+            items, today, episode.surgery_date, Phase.BEFORE in signed, closed, day.warning_days
+        )
         + ([] if closed else [f for f in extra_flags if f]),
         phases=phases,
         closed=closed,

@@ -14,16 +14,7 @@ from app.outcomes.panel import episode_scores, outcome_panel
 from app.services import checklist as service
 from app.templating import fmt_time
 from app.therapy.panel import therapy_panel
-from app.web import (
-    due_soon_days,
-    int_field,
-    load_episode,
-    load_item,
-    require,
-    thresholds,
-    today,
-    warning_days,
-)
+from app.web import int_field, load_episode, load_item, require, site_day
 from app.web.responses import REFUSED, attempt, saved
 
 HISTORY_LIMIT = 500
@@ -32,18 +23,17 @@ HISTORY_LIMIT = 500
 def episode_page(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
     user = current_user._get_current_object()  # asked about every item: once, not through the proxy
     scores = episode_scores(episode.id)
-    therapy = therapy_panel(episode, scores, user, today())
-    outcomes = outcome_panel(episode, scores, today(), thresholds())
+    day = site_day()
+    therapy = therapy_panel(episode, scores, user, day.date)
+    outcomes = outcome_panel(episode, scores, day)
     closed = episode.status is EpisodeStatus.CLOSED
     therapy_flag = episode_therapy_flag(
-        episode.items, therapy.sessions, episode.surgery_date, today(), closed
+        episode.items, therapy.sessions, episode.surgery_date, day.date, closed
     )
     view = episode_view(
         episode,
         user,
-        today(),
-        due_soon_days(),
-        warning_days(),
+        day,
         sessions=therapy.sessions,
         extra_flags=(therapy_flag, outcomes.flag),
     )

@@ -11,7 +11,7 @@ from app.domain.policy import Action
 from app.domain.vocab import Role
 from app.exports import COMPLIANCE_HEADER, compliance_record, csv_chunks
 from app.models import User
-from app.web import csv_download, require, today
+from app.web import csv_download, require, site_day
 
 
 def _report():
@@ -22,12 +22,12 @@ def _report():
     )
     form = ComplianceFilterForm(formdata=request.args)
     form.set_surgeons(surgeons)
-    if not form.period_valid(Month.of(today())):
+    if not form.period_valid(Month.of(site_day().date)):
         return form, None
-    first, last = form.period(Month.of(today()))
+    first, last = form.period(Month.of(site_day().date))
     form.start.data, form.end.data = first, last  # show the period the report covers
     names = {u.id: u.full_name for u in surgeons}
-    return form, build_report(db.session, first, last, form.surgeon.data, names, today())
+    return form, build_report(db.session, first, last, form.surgeon.data, names, site_day().date)
 
 
 @bp.route("/dashboard/compliance")

@@ -7,8 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app import db
-from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, SiteDay, days_overdue, page_count
+from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, days_overdue, page_count
 from app.domain.schedule import item_state, relative_hint
+from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
 from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record
 from app.models import Episode
@@ -107,7 +108,7 @@ def outstanding_page(
             .where(Episode.id.in_(ids))
         )
     }
-    summaries = episode_summaries(db, ids, day.date, day.warning_days, day.thresholds)
+    summaries = episode_summaries(db, ids, day)
     items: dict[int, list[ItemRow]] = {i: [] for i in ids}
     for row in db.execute(items_of_episodes(filters, ids, day)):
         items[row.episode_id].append(item_row(row, day))

@@ -7,23 +7,12 @@ shows the state from the same `item_state()` the episode page uses, so both alwa
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from app.domain.outcomes import Thresholds
 from app.domain.vocab import ItemState, Phase, Role
 
 # The states an open item can be in, in the dashboard's order (overdue first).
 OPEN_STATES = (ItemState.OVERDUE, ItemState.DUE_SOON, ItemState.PENDING, ItemState.UNSCHEDULED)
 PAGE_SIZE = 50
 MAX_SEARCH = 100
-
-
-@dataclass(frozen=True)
-class SiteDay:
-    """Today at the site, with the settings that say what it means for items and flags."""
-
-    date: date
-    due_soon_days: int
-    warning_days: int
-    thresholds: Thresholds = Thresholds()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from app.domain.schedule import item_state
 from app.domain.vocab import Role
 from app.main import bp
 from app.queries import episode_summaries
-from app.web import due_soon_days, thresholds, today, warning_days
+from app.web import site_day
 
 
 @bp.route("/")
@@ -29,14 +29,14 @@ def home():
 
 def _summaries(*episode_lists):
     ids = {e.id for episodes in episode_lists for e in episodes}
-    return episode_summaries(db.session, sorted(ids), today(), warning_days(), thresholds())
+    return episode_summaries(db.session, sorted(ids), site_day())
 
 
 def _home_for_surgeon():
     me = current_user.id
     awaiting = worklists.awaiting_signoff(db.session, me)
-    soon = worklists.surgery_soon(db.session, me, today())
-    flagged = worklists.flagged(db.session, today(), warning_days(), surgeon_id=me)
+    soon = worklists.surgery_soon(db.session, me, site_day().date)
+    flagged = worklists.flagged(db.session, site_day(), surgeon_id=me)
     summaries = _summaries(awaiting, soon, flagged)
     ready = [e for e in awaiting if summaries[e.id].ready_to_sign]
     awaiting = ready + [e for e in awaiting if not summaries[e.id].ready_to_sign]
@@ -47,13 +47,14 @@ def _home_for_surgeon():
 
 def _home_for_items(role):
     items = worklists.open_items_for_role(db.session, role)
-    rows = [(item, item_state(item.status, item.due_date, today(), due_soon_days())) for item in items]
+    day = site_day()
+    rows = [(item, item_state(item.status, item.due_date, day.date, day.due_soon_days)) for item in items]
     summaries = _summaries([i.episode for i in items])
-    return render_template("main/home_items.html", rows=rows, summaries=summaries, today=today())
+    return render_template("main/home_items.html", rows=rows, summaries=summaries, today=day.date)
 
 
 def _home_for_therapist():
-    caseload = worklists.therapy_caseload(db.session, today())
+    caseload = worklists.therapy_caseload(db.session, site_day().date)
     summaries = _summaries([row.episode for row in caseload])
     return render_template("main/home_therapist.html", caseload=caseload, summaries=summaries)
 

@@ -10,12 +10,12 @@ from app import db
 from app.domain.outcomes import (
     BASELINE_MISSING,
     Change,
-    Thresholds,
     baseline_missing,
     change_from_baseline,
     outcome_flag,
 )
 from app.domain.progress import Flag
+from app.domain.site import SiteDay
 from app.domain.vocab import EpisodeStatus, Instrument, TimePoint
 from app.models import Episode, OutcomeScore, User
 from app.services.outcomes import score_map, version_token
@@ -64,9 +64,7 @@ def episode_scores(episode_id: int) -> list[OutcomeScore]:
     )
 
 
-def outcome_panel(
-    episode: Episode, rows: list[OutcomeScore], today: date, thresholds: Thresholds
-) -> OutcomePanel:
+def outcome_panel(episode: Episode, rows: list[OutcomeScore], day: SiteDay) -> OutcomePanel:
     """The episode's scores (`episode_scores`) by time point with the change from baseline, its
     flag or notice."""
     scores = score_map(rows)
@@ -85,10 +83,10 @@ def outcome_panel(
         if tp in by_time
     ]
     closed = episode.status is EpisodeStatus.CLOSED
-    missing = baseline_missing(scores, episode.surgery_date, today)
+    missing = baseline_missing(scores, episode.surgery_date, day.date)
     return OutcomePanel(
         rows=table,
-        flag=None if closed else outcome_flag(scores, thresholds),
+        flag=None if closed else outcome_flag(scores, day.thresholds),
         notice=BASELINE_MISSING if missing else None,
         closed=closed,
     )

@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from app.domain.patients import birth_date_problem, surgery_date_problem
 from app.domain.vocab import Sex
 from app.services.patients import EpisodeDetails, PatientDetails
-from app.web import today
+from app.web import site_day
 from app.web.forms import DATE_MESSAGE, PAGE_MESSAGE, Form, IsoDateField, page_number
 
 
@@ -54,7 +54,7 @@ class PatientFields(Form):
     )
 
     def validate_date_of_birth(self, field):
-        problem = birth_date_problem(field.data, today()) if field.data else None
+        problem = birth_date_problem(field.data, site_day().date) if field.data else None
         if problem:
             raise ValidationError(problem)
 
@@ -84,7 +84,7 @@ class EpisodeFields(Form):
 
     def validate_surgery_date(self, field):
         unchanged = field.data == field.object_data  # an old date stays, when other details change
-        problem = None if unchanged else surgery_date_problem(field.data, today())
+        problem = None if unchanged else surgery_date_problem(field.data, site_day().date)
         if problem:
             raise ValidationError(problem)
 

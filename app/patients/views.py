@@ -20,7 +20,7 @@ from app.queries import episode_summaries, latest_episodes, patient_search
 from app.services import patients as service
 from app.services.errors import ServiceError
 from app.services.protocols import current_versions
-from app.web import get_or_404, int_field, require, thresholds, today, warning_days
+from app.web import get_or_404, int_field, require, site_day
 from app.web.responses import attempt, saved
 
 PAGE_SIZE = 50
@@ -58,9 +58,7 @@ def index():
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     patients = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     latest = latest_episodes(db.session, [p.id for p in patients])
-    summaries = episode_summaries(
-        db.session, [e.id for e in latest.values()], today(), warning_days(), thresholds()
-    )
+    summaries = episode_summaries(db.session, [e.id for e in latest.values()], site_day())
     return render_template(
         "patients/index.html",
         search=search,
@@ -90,7 +88,7 @@ def register():
                 form.patient_details(),
                 form.episode_details(),
                 _protocol(form),
-                today(),
+                site_day().date,
             )
         )
         if done.ok:
@@ -114,7 +112,7 @@ def detail(patient_id: int):
         .where(Episode.patient_id == patient.id)
         .order_by(Episode.id.desc())
     ).all()
-    summaries = episode_summaries(db.session, [e.id for e in episodes], today(), warning_days(), thresholds())
+    summaries = episode_summaries(db.session, [e.id for e in episodes], site_day())
     return render_template("patients/detail.html", patient=patient, episodes=episodes, summaries=summaries)
 
 
@@ -133,7 +131,7 @@ def edit(patient_id: int):
                 patient,
                 form.patient_details(),
                 int_field(form.version.data) or -1,
-                today(),
+                site_day().date,
             ),
             "This patient",
         )

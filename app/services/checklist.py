@@ -5,6 +5,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from app import audit, clock
+from app.db import site_of
 from app.domain.policy import Action, can
 from app.domain.signoff import is_locked
 from app.domain.values import ValueProblem, clean_value
@@ -61,12 +62,12 @@ def _short(item: ChecklistItem) -> str:
     return title if len(title) <= 60 else title[:57] + "…"
 
 
-def _completed(item: ChecklistItem, actor: User, on: date | None = None) -> None:
+def _completed(db: Session, item: ChecklistItem, actor: User, on: date | None = None) -> None:
     """Record who completed the item, when, and on which local day (for "on time"): today, or
     the day of the records that completed it."""
     item.completed_by = actor
     item.completed_at = clock.now()
-    item.completed_on = on or clock.site_today()
+    item.completed_on = on or site_of(db).local_date(item.completed_at)
 
 
 def _apply(
@@ -134,7 +135,7 @@ def mark_done(
     item.status = ItemStatus.DONE
     item.value = cleaned
     item.reason = None
-    _completed(item, actor)
+    _completed(db, item, actor)
     _apply(db, actor, item, "item.done", "Marked done", before)
     if note and note.strip():
         _add_note(db, actor, item, note)
@@ -154,7 +155,7 @@ def mark_not_applicable(
     item.status = ItemStatus.NOT_APPLICABLE
     item.value = None
     item.reason = text
-    _completed(item, actor)
+    _completed(db, item, actor)
     _apply(db, actor, item, "item.not_applicable", "Marked not applicable", before, text)
 
 
@@ -219,7 +220,7 @@ def complete_by_records(
     item.status = ItemStatus.DONE
     item.value = value
     item.reason = None
-    _completed(item, actor, on)
+    _completed(db, item, actor, on)
     _apply(db, actor, item, "item.satisfied", f"Completed by {because}", before)
     return True
 

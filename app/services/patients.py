@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import audit, clock
+from app.db import site_of
 from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn, surgery_date_problem
 from app.domain.schedule import due_date
 from app.domain.vocab import EpisodeStatus, Role, Sex
@@ -46,8 +47,8 @@ def _check_patient(db: Session, details: PatientDetails, today: date, patient_id
     return mrn
 
 
-def _check_surgery_date(surgery: date | None) -> None:
-    problem = surgery_date_problem(surgery, clock.site_today())
+def _check_surgery_date(db: Session, surgery: date | None) -> None:
+    problem = surgery_date_problem(surgery, site_of(db).local_date(clock.now()))
     if problem:
         raise ServiceError(problem)
 
@@ -89,7 +90,7 @@ def register_patient(
 ) -> Episode:
     """Register a patient with their first episode and its checklist."""
     _check_surgeon(db, episode.surgeon_id)  # check everything before writing anything
-    _check_surgery_date(episode.surgery_date)
+    _check_surgery_date(db, episode.surgery_date)
     mrn = _check_patient(db, patient, today, None)
     record = Patient(**{**asdict(patient), "mrn": mrn}, created_at=clock.now())
     db.add(record)
@@ -112,7 +113,7 @@ def open_episode(
 ) -> Episode:
     """Open an episode for a patient, with one checklist item per protocol step."""
     _check_surgeon(db, details.surgeon_id)
-    _check_surgery_date(details.surgery_date)
+    _check_surgery_date(db, details.surgery_date)
     episode = Episode(
         patient=patient,
         procedure=details.procedure.strip(),
@@ -204,7 +205,7 @@ def update_episode(
     episode.surgeon_id = details.surgeon_id
     rescheduled = details.surgery_date != episode.surgery_date
     if rescheduled:
-        _check_surgery_date(details.surgery_date)
+        _check_surgery_date(db, details.surgery_date)
     episode.surgery_date = details.surgery_date
     after = _episode_values(episode)
     if before == after:

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit, clock, passwords
+from app.db import site_of
 from app.domain.policy import Action, can
 from app.domain.signoff import MEANINGS, content_digest, signoff_blockers, statement
 from app.domain.vocab import EpisodeStatus, Phase
@@ -74,7 +75,7 @@ def sign(
     blockers = signoff_blockers(phase, episode.items, signed, closed)
     if blockers:
         raise ServiceError("Cannot sign off yet: " + "; ".join(blockers))
-    if not passwords.verify_password(actor.password_hash, password or ""):
+    if not passwords.verify_password(actor.password_hash, password or "", site_of(db).password_cost):
         _count_failure(db, actor, episode, phase, max_failures, lock_minutes)
         raise SignatureRefused("Wrong password: nothing was signed.")
     actor.signature_failures = 0

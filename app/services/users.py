@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit, clock, passwords
+from app.db import site_of
 from app.domain.accounts import login_locked
 from app.domain.password_strength import password_problem
 from app.domain.policy import Action, can
@@ -53,7 +54,7 @@ def create_user(
         username=username,
         full_name=full_name.strip(),
         role=role,
-        password_hash=passwords.hash_password(password),
+        password_hash=passwords.hash_password(password, site_of(db).password_cost),
         active=True,
         failed_logins=0,
         must_change_password=must_change_password,
@@ -141,7 +142,7 @@ def reset_password(db: Session, actor: User, user: User, expected_version: int) 
         "locked_until": user.locked_until,
     }
     password = passwords.temporary_password(user.username, user.full_name)
-    user.password_hash = passwords.hash_password(password)
+    user.password_hash = passwords.hash_password(password, site_of(db).password_cost)
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
@@ -201,7 +202,7 @@ def confirm_own_password(
     now = clock.now()
     if login_locked(user.locked_until, now):
         raise WrongPassword("Too many wrong passwords: try again later.")
-    if not passwords.verify_password(user.password_hash, password):
+    if not passwords.verify_password(user.password_hash, password, site_of(db).password_cost):
         count_failure(user, now, *lockout)
         audit.record(db, user, action, summary, target_type="user", target_id=user.id)
         raise WrongPassword(refusal)
@@ -236,7 +237,7 @@ def change_password(
     if new == current:
         raise ServiceError("Choose a new password, not the one you have now.")
     before = {"must_change_password": user.must_change_password}
-    user.password_hash = passwords.hash_password(new)
+    user.password_hash = passwords.hash_password(new, site_of(db).password_cost)
     user.must_change_password = False
     user.failed_logins = 0
     flush_or_conflict(db, "Your account")
@@ -287,7 +288,8 @@ def authenticate(
     """
     user = db.scalar(select(User).where(User.username == username.strip().lower()))
     now = clock.now()
-    ok = passwords.verify_password(user.password_hash if user else None, password)
+    cost = site_of(db).password_cost
+    ok = passwords.verify_password(user.password_hash if user else None, password, cost)
     if user is None:
         audit.record(
             db,
@@ -300,8 +302,8 @@ def authenticate(
         return None
     locked = login_locked(user.locked_until, now)
     if ok and user.active and not locked:
-        if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(password)
+        if passwords.needs_rehash(user.password_hash, cost):
+            user.password_hash = passwords.hash_password(password, cost)
         if user.totp_secret is not None:
             # Half a login: the failure count stands until the code is right too.
             audit.record(

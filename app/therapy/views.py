@@ -12,7 +12,7 @@ from app.services import therapy as service
 from app.templating import fmt_date, fmt_time
 from app.therapy import bp
 from app.therapy.forms import AddendumForm, SessionForm
-from app.web import int_field, require, today
+from app.web import int_field, require, site_day
 from app.web.responses import CONFLICT, attempt, saved
 
 
@@ -65,11 +65,13 @@ def new_session(episode_id: int):
     episode = load_for_sessions(episode_id)
     form = SessionForm()
     if request.method == "GET":
-        form.session_date.data = today()
+        form.session_date.data = site_day().date
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         entry = form.entry()
-        done = _try(lambda: service.log_session(db.session, current_user, episode, entry, today()), form)
+        done = _try(
+            lambda: service.log_session(db.session, current_user, episode, entry, site_day().date), form
+        )
         if done.ok:
             return _saved("Session logged", *done.result)
         status = done.status
@@ -92,7 +94,9 @@ def edit_session(episode_id: int, session_id: int):
         if form.validate_on_submit():
             entry = form.entry()
             done = _try(
-                lambda: service.correct_session(db.session, current_user, session, version, entry, today()),
+                lambda: service.correct_session(
+                    db.session, current_user, session, version, entry, site_day().date
+                ),
                 form,
             )
             if done.ok:

@@ -1,42 +1,29 @@
 """Helpers shared by the views: today's date and site settings, loading with 404/403, downloads."""
 
-from datetime import date
-
-from flask import Response, abort, current_app, stream_with_context
+from flask import Response, abort, current_app, g, stream_with_context
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app import clock, db
-from app.domain.outcomes import Thresholds
-from app.domain.outstanding import SiteDay
 from app.domain.policy import Action, can
+from app.domain.site import Site, SiteDay
 from app.models import ChecklistItem
 from app.queries import episode_with_checklist
 
 
-def today() -> date:
-    return clock.today(current_app.config["TIMEZONE"])
-
-
-def thresholds() -> Thresholds:
-    """The site's "Not improving" thresholds (configuration)."""
-    return Thresholds.from_config(current_app.config)
-
-
-def warning_days() -> int:
-    """Days before surgery from which an unsigned pre-op phase is flagged."""
-    return current_app.config["SIGNOFF_WARNING_DAYS"]
+def site() -> Site:
+    """The site's settings, built from the configuration once per request."""
+    if "site" not in g:
+        g.site = Site.from_config(current_app.config)
+    return g.site
 
 
 def site_day() -> SiteDay:
-    """Today at the site, with its settings for items and flags."""
-    return SiteDay(today(), due_soon_days(), warning_days(), thresholds())
-
-
-def due_soon_days() -> int:
-    """An open item due within this many days shows Due soon."""
-    return current_app.config["DUE_SOON_DAYS"]
+    """Today at the site, with its settings for items and flags: once per request."""
+    if "site_day" not in g:
+        g.site_day = site().day(clock.now())
+    return g.site_day
 
 
 def require(action: Action, target=None) -> None:

@@ -14,6 +14,7 @@ another token, and the record's version check answers it.
 """
 
 import hashlib
+import itertools
 import re
 import secrets
 
@@ -25,7 +26,7 @@ from app import clock, db
 from app.services import submissions
 
 FIELD = "form_token"
-TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}", re.ASCII)
+TOKEN_RE = re.compile(r"[A-Za-z0-9_.-]{16,64}", re.ASCII)
 # POST routes answered without a token: logging in and out (each starts or ends a session) and
 # downloads (each export is its own, audited).
 WITHOUT_TOKEN = frozenset({"auth.login", "auth.login_code", "auth.logout", "dashboard.export"})
@@ -39,9 +40,18 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _page_token() -> str:
+    """A token for the next form of this page: the page's random part (drawn once per page, 128
+    bits) and the form's number on it, so no two forms anywhere share one."""
+    if "form_tokens" not in g:
+        g.form_tokens = (secrets.token_urlsafe(16), itertools.count(1))
+    random_part, numbers = g.form_tokens
+    return f"{random_part}.{next(numbers)}"
+
+
 def form_token_field() -> Markup:
-    """The hidden field with a fresh one-time token, for one rendered form."""
-    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, new_token())
+    """The hidden field with a one-time token, for one rendered form."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, _page_token())
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,6 @@
 """Fixtures of the reliability tests: a prepared database of the backend under test, served by gunicorn.
 
-Run them longer with PERIOP_RELIABILITY_SECONDS (the load, 20 s by default) and
+Run them longer with PERIOP_RELIABILITY_SECONDS (the load, 12 s by default) and
 PERIOP_RELIABILITY_KILLS (server kills of the crash test, 10 by default).
 """
 
@@ -12,7 +12,7 @@ from tests.conftest import BACKEND
 from tests.reliability.serving import Gunicorn, production_env
 from tests.reliability.site import fresh_database, prepare
 
-SECONDS = float(os.environ.get("PERIOP_RELIABILITY_SECONDS") or 20)
+SECONDS = float(os.environ.get("PERIOP_RELIABILITY_SECONDS") or 12)
 KILLS = int(os.environ.get("PERIOP_RELIABILITY_KILLS") or 10)
 DATABASE = "postgresql" if BACKEND == "postgresql" else "sqlite"
 

@@ -6,8 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.web import once
+
 # Every text a client types carries its submission's token like this, so its effect can be found.
-MARK = re.compile(r"\[([A-Za-z0-9_-]{16,64})\]")
+MARK = re.compile(rf"\[({once.TOKEN_RE.pattern})\]")  # a one-time token, as the app writes them
 
 # Kinds of submission: the item actions (by their URL word), a therapy session, outcome scores.
 ITEM_KINDS = ("done", "not-applicable", "reopen", "note")

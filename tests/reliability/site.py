@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from app import clock, db, migrate, passwords
+from app import clock, db, migrate
 from app.domain import second_factor as second_factor_rules
+from app.domain.site import PasswordCost
+from app.domain.site import Site as SiteSettings
 from app.domain.vocab import Role, Sex
 from app.models import AuditEvent, ChecklistItem, User
 from app.services import protocols, second_factor
@@ -94,12 +96,15 @@ def prepare(url: str) -> Site:
     engine = db.make_engine(url)
     try:
         migrate.upgrade(engine)
-        # Stored hashes as production makes them (another test may have set cheap ones in this process).
-        passwords.configure(Config.ARGON2_TIME_COST, Config.ARGON2_MEMORY_COST, Config.ARGON2_PARALLELISM)
+        # Stored hashes as production makes them, flags kept in step as the app keeps them.
+        production = PasswordCost(
+            Config.ARGON2_TIME_COST, Config.ARGON2_MEMORY_COST, Config.ARGON2_PARALLELISM
+        )
+        sessions = db.make_session_factory(engine, SiteSettings(password_cost=production))
         today = datetime.now(UTC).date()
         # Set up a few minutes ago, so that the code each user confirmed it with is of an earlier
         # step than the code they log in with (each step's code is accepted once).
-        with clock.at(datetime.now(UTC) - timedelta(minutes=3)), db.write_unit(), Session(engine) as s:
+        with clock.at(datetime.now(UTC) - timedelta(minutes=3)), db.write_unit(), sessions() as s:
             protocols.load_all(s)
             accounts = _accounts(s)
             episodes = _episodes(s, accounts, today)

@@ -19,7 +19,7 @@ def killing(server: Gunicorn, kills: int, rng: random.Random, done: list):
 
     def meanwhile(run: Run) -> None:
         for _ in range(kills):
-            time_to_kill = rng.uniform(0.5, 2.0)
+            time_to_kill = rng.uniform(0.5, 1.5)
             if run.stop.wait(time_to_kill):  # paces the kills; a failed client ends the run early
                 return
             run.server_up.clear()

@@ -1,5 +1,6 @@
 """Working checklist items: done, not applicable, reopen, notes; permissions and conflicts."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -536,12 +537,13 @@ def test_concurrent_change_in_second_session_raises_stale_data_at_commit(app, ep
 
 
 @pytest.fixture
-def site_zone():
-    """Set the site's time zone for one test; back to UTC afterwards."""
-    try:
-        yield clock.set_site_zone
-    finally:
-        clock.set_site_zone("UTC")
+def site_zone(session):
+    """Set the time zone of the site the test's session works for."""
+
+    def set_zone(zone: str) -> None:
+        session.info["site"] = replace(db.site_of(session), zone=zone)
+
+    return set_zone
 
 
 def test_mark_done_records_the_local_day_of_completion(session, episode, nurse):

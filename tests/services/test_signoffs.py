@@ -6,15 +6,15 @@ import pytest
 from sqlalchemy import func, select
 
 from app import audit, clock, db
-from app.domain.outcomes import Thresholds
 from app.domain.signoff import content_digest
+from app.domain.site import SiteDay
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role
-from app.flags import flagged_episode_count
 from app.models import AuditEvent, ChecklistItem, Episode, ItemNote, Signoff, User
 from app.queries import episode_summaries
 from app.services import checklist, signoffs
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from app.services.signoffs import SignatureRefused
+from app.services.stored_flags import flagged_episode_count
 from tests import factories
 from tests.conftest import NOW, PASSWORD
 from tests.factories import load_in_new_session
@@ -527,11 +527,11 @@ def test_a_closed_episode_locks_every_item_sign_off_and_revocation(
 def test_a_closed_episode_raises_no_flags(session, coordinator, surgeon, protocol):
     late = factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date() - timedelta(days=3))
     today = NOW.date()
-    flags = episode_summaries(session, [late.id], today, 2, Thresholds())[late.id].flags
+    flags = episode_summaries(session, [late.id], SiteDay(today, warning_days=2))[late.id].flags
     # No PT session three days after surgery: behind plan too.
     assert {f.code for f in flags} == {"incomplete_postop", "preop_unsigned", "therapy_behind"}
-    assert flagged_episode_count(session, today, 2) == 1
+    assert flagged_episode_count(session, SiteDay(today, warning_days=2)) == 1
     signoffs.close(session, coordinator, late, late.version, "Patient transferred")
     session.commit()
-    assert episode_summaries(session, [late.id], today, 2, Thresholds())[late.id].flags == []
-    assert flagged_episode_count(session, today, 2) == 0
+    assert episode_summaries(session, [late.id], SiteDay(today, warning_days=2))[late.id].flags == []
+    assert flagged_episode_count(session, SiteDay(today, warning_days=2)) == 0

@@ -53,6 +53,7 @@ FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
     database=None,
+    print_blob=True,  # a failure prints how to replay it (@reproduce_failure)
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,

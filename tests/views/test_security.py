@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import clock, create_app, db, passwords
+from app.domain.site import Site
 from app.domain.vocab import ItemStatus, Role
 from app.migrate import upgrade
 from app.models import AuditEvent, Base, ChecklistItem
@@ -152,6 +153,7 @@ def test_csrf_failure_page_has_security_headers(client, nurse, episode):
     assert_security_headers(response, authenticated=True)
 
 
+@pytest.mark.settings(PROPAGATE_EXCEPTIONS=False)  # an app of its own: the test adds a route to it
 def test_server_error_page_has_security_headers_and_no_traceback(app, client, nurse):
     def boom():
         raise RuntimeError("secret internals")
@@ -480,7 +482,7 @@ def test_production_uses_argon2id_at_or_above_owasp_minimum(prod):
     assert config["ARGON2_TIME_COST"] >= 2
     assert config["ARGON2_PARALLELISM"] >= 1
     # ...and the hasher really runs with them.
-    encoded = passwords.hash_password("a long enough passphrase")
+    encoded = passwords.hash_password("a long enough passphrase", Site.from_config(config).password_cost)
     assert encoded.startswith("$argon2id$")
     params = dict(p.split("=") for p in encoded.split("$")[3].split(","))
     assert int(params["m"]) >= 19456

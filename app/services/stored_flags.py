@@ -13,12 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, delete, event, func, insert, or_, select, text, update
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.domain.outcomes import Thresholds
+from app.db import site_of
 from app.domain.progress import flagged_from, postop_overdue_from, unsigned_surgery_on
+from app.domain.site import SiteDay
 from app.domain.therapy import SessionsPlan, therapy_flag_from
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, StepKind
 from app.models import (
@@ -26,21 +27,12 @@ from app.models import (
     Episode,
     EpisodeFlagDate,
     FlagDateTally,
-    OutcomeScore,
     OutstandingTally,
     ProtocolStep,
     Signoff,
-    TherapySession,
 )
 
 BATCH = 500
-_TOUCHED = "periop_flag_episodes"
-_settings = {"thresholds": Thresholds()}
-
-
-def configure(thresholds: Thresholds) -> None:
-    """The "Not improving" thresholds the dates are worked out with (create_app passes the site's)."""
-    _settings.update(thresholds=thresholds)
 
 
 def _flagged_today(dates, today: date, warning_days: int):
@@ -51,16 +43,19 @@ def _flagged_today(dates, today: date, warning_days: int):
     )
 
 
-def flagged_episodes(today: date, warning_days: int) -> Select:
-    """The ids of the episodes flagged today (`warning_days`: SIGNOFF_WARNING_DAYS)."""
-    return select(EpisodeFlagDate.episode_id).where(_flagged_today(EpisodeFlagDate, today, warning_days))
+def flagged_episodes(day: SiteDay) -> Select:
+    """The ids of the episodes flagged today."""
+    return select(EpisodeFlagDate.episode_id).where(
+        _flagged_today(EpisodeFlagDate, day.date, day.warning_days)
+    )
 
 
-def flagged_episode_count(db: Session, today: date, warning_days: int) -> int:
+def flagged_episode_count(db: Session, day: SiteDay) -> int:
     """How many episodes `flagged_episodes` holds (the red count in the navigation bar), in one
     query that sums the tally of flag dates: a few rows, whatever the number of episodes."""
     total = func.coalesce(func.sum(FlagDateTally.episodes), 0)
-    return int(db.scalar(select(total).where(_flagged_today(FlagDateTally, today, warning_days))) or 0)
+    flagged = _flagged_today(FlagDateTally, day.date, day.warning_days)
+    return int(db.scalar(select(total).where(flagged)) or 0)
 
 
 def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | None, date | None]]:
@@ -102,7 +97,7 @@ def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | No
                 )
             )
     sessions = session_rows(db, ids)
-    not_improving = outcome_flags(db, ids, _settings["thresholds"])
+    not_improving = outcome_flags(db, ids, site_of(db).thresholds)
     dates = {}
     for episode_id, status, surgery_date, signed in facts:
         closed = status is EpisodeStatus.CLOSED
@@ -221,37 +216,3 @@ def refresh_missing(db: Session) -> int:
     ids = list(db.scalars(select(Episode.id).where(~missing)))
     refresh(db, ids)
     return len(ids)
-
-
-# --- keeping the dates in step with every change ---------------------------------------------
-
-_BY_EPISODE = (ChecklistItem, Signoff, TherapySession, OutcomeScore)
-
-
-def _note_touched(session: Session, _flush_context) -> None:
-    touched = session.info.setdefault(_TOUCHED, set())
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Episode):
-            touched.add(obj.id)
-        elif isinstance(obj, _BY_EPISODE) and obj.episode_id is not None:
-            touched.add(obj.episode_id)
-
-
-def _refresh_touched(session: Session) -> None:
-    session.flush()  # the last changes, and so the last touched episodes
-    touched = session.info.pop(_TOUCHED, None)
-    if touched:
-        with session.no_autoflush:
-            refresh(session, touched)
-
-
-def _forget_touched(session: Session, _previous_transaction=None) -> None:
-    session.info.pop(_TOUCHED, None)
-
-
-def install() -> None:
-    """Listen to every ORM session (once per process)."""
-    if not event.contains(Session, "after_flush", _note_touched):
-        event.listen(Session, "after_flush", _note_touched)
-        event.listen(Session, "before_commit", _refresh_touched)
-        event.listen(Session, "after_soft_rollback", _forget_touched)

@@ -1,0 +1,56 @@
+"""Two apps in one process, with different settings and databases, do not disturb each other:
+create_app sets no module globals (the database, the site's zone and thresholds, the password
+cost travel with each app)."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app import create_app, db
+from app.domain.vocab import Role
+from app.migrate import upgrade
+from app.models import User
+from app.services.users import create_user
+from app.web import site_day
+from tests.conftest import PASSWORD, make_test_app
+
+
+def test_two_apps_keep_their_own_database_zone_thresholds_and_password_cost(sqlite_template, tmp_path):
+    first = next(make_test_app(sqlite_template(tmp_path)))  # the worker's database, UTC
+    second_engine = db.make_engine(f"sqlite:///{tmp_path / 'second.db'}")
+    upgrade(second_engine)
+    second = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'second.db'}",
+            "TIMEZONE": "Pacific/Kiritimati",  # UTC+14: already tomorrow at midday UTC
+            "MCID_ODI_POINTS": 15,
+            "ARGON2_TIME_COST": 3,
+        },
+        engine=second_engine,
+    )
+    try:
+        for app, username in ((first, "first"), (second, "second")):
+            with app.app_context(), db.write_unit():
+                create_user(db.session, None, username, f"User {username}", Role.NURSE, PASSWORD)
+                db.session.commit()
+
+        with first.test_request_context():
+            assert db.session.scalars(select(User.username)).all() == ["first"]
+            day = site_day()
+            assert (day.date, day.zone, day.thresholds.odi_points) == (date(2026, 6, 17), "UTC", 10)
+            assert ",t=1," in db.session.scalar(select(User.password_hash))
+        with second.test_request_context():
+            assert db.session.scalars(select(User.username)).all() == ["second"]
+            day = site_day()
+            assert (day.date, day.zone, day.thresholds.odi_points) == (
+                date(2026, 6, 18),
+                "Pacific/Kiritimati",
+                15,
+            )
+            assert ",t=3," in db.session.scalar(select(User.password_hash))
+        with first.app_context():  # and the first is as it was
+            assert db.session.scalar(select(func.count()).select_from(User)) == 1
+            assert site_day().zone == "UTC"
+    finally:
+        second.extensions[db.SESSIONS].remove()
+        second_engine.dispose()
