@@ -67,8 +67,8 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     _init_login(app)
     _init_requests(app)
 
-    from app import cli, errors, ratelimit, templating
-    from app.web import once
+    from app import cli, ratelimit
+    from app.web import errors, once, templating
 
     once.init_app(app)
     templating.init_app(app)

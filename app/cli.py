@@ -11,9 +11,8 @@ from app import backup, clock, db, migrate
 from app.audit_cli import audit_group
 from app.domain.outstanding import OutstandingFilters
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Role
-from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record, overdue_text
 from app.models import User
-from app.outstanding import outstanding_items
+from app.reports.outstanding import outstanding_csv, outstanding_text
 from app.services import demo, protocols, stored_flags
 from app.services.errors import ServiceError
 from app.services.exports import record_export
@@ -114,17 +113,12 @@ def overdue_report_command(role: str | None, fmt: str) -> None:
         record_export(db.session, None, "Printed the overdue report", filters.describe(), "export.overdue")
         db.session.commit()
     with db.read_unit():
-        rows = db.session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
-        try:
-            if fmt == "csv":
-                records = (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
-                for chunk in csv_chunks(OUTSTANDING_HEADER, records):
-                    click.echo(chunk, nl=False)
-            else:
-                for line in overdue_text(rows, day.date, Role(role) if role else None):
-                    click.echo(line)
-        finally:
-            rows.close()
+        if fmt == "csv":
+            for chunk in outstanding_csv(db.session, filters, day):
+                click.echo(chunk, nl=False)
+        else:
+            for line in outstanding_text(db.session, filters, day):
+                click.echo(line)
 
 
 @click.command("backup")

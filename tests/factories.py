@@ -6,7 +6,7 @@ from datetime import date
 from app import db
 from app.domain.vocab import ItemStatus, Phase, Role, Sex, StepKind, TimePoint, ValueType
 from app.models import ChecklistItem, Episode, User
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
 from app.services import checklist, outcomes
 from app.services.patients import EpisodeDetails, PatientDetails, register_patient
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app import create_app, db
 from app.domain.vocab import ItemStatus, Role
-from app.exports import BOM, OUTSTANDING_HEADER
 from app.models import AuditEvent, ChecklistItem, Episode, Patient, ProtocolVersion, User
+from app.reports.csv_export import BOM, OUTSTANDING_HEADER
 from app.services import checklist
 from app.services.demo import DEMO_PASSWORD, DEMO_USERS
 from tests import factories

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from app import clock, db
-from app.compliance import outcome_counts, outcome_counts_by_step, unscheduled_episodes
 from app.domain.compliance import Month, item_outcome
 from app.domain.vocab import EpisodeStatus, Phase, Role, StepKind
 from app.models import Episode, User
-from app.queries import episode_with_checklist
+from app.queries.compliance import outcome_counts, outcome_counts_by_step, unscheduled_episodes
+from app.queries.episodes import episode_with_checklist
 from app.services import checklist, signoffs
 from tests import factories
 from tests.conftest import NOW

@@ -7,15 +7,16 @@ import pytest
 from sqlalchemy import delete, func, or_, select, update
 
 from app import db
+from app.domain.flags import behind_from
 from app.domain.progress import CLOSED_STATUSES
 from app.domain.site import SiteDay
-from app.domain.therapy import SessionInput, SessionsPlan, behind_from, expected_by
+from app.domain.therapy import SessionInput, SessionsPlan, expected_by
 from app.domain.vocab import Discipline, EpisodeStatus, ItemStatus, Phase, Role, TimePoint
 from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally, User
-from app.queries import episode_summaries, episode_with_checklist
+from app.queries.episodes import episode_summaries, episode_with_checklist
+from app.queries.flags import flagged_episode_count, flagged_episodes
 from app.services import checklist, outcomes, patients, signoffs, stored_flags, therapy
 from app.services.patients import EpisodeDetails
-from app.services.stored_flags import flagged_episode_count
 from tests import factories
 from tests.conftest import PASSWORD
 
@@ -80,7 +81,7 @@ def _live_flagged(day: date) -> set[int]:
 
 
 def _stored_flagged(day: date) -> set[int]:
-    ids = set(db.session.scalars(stored_flags.flagged_episodes(SiteDay(day, warning_days=WARNING))))
+    ids = set(db.session.scalars(flagged_episodes(SiteDay(day, warning_days=WARNING))))
     db.session.remove()
     return ids
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from app import db
 from app.domain.vocab import ItemStatus, Phase, Role, StepKind, TimePoint
 from app.models import User
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
 from app.services import checklist, outcomes, signoffs
 from tests import factories
 from tests.conftest import PASSWORD

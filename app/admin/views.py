@@ -2,7 +2,6 @@
 
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import clock, db
 from app.admin import bp
@@ -12,20 +11,22 @@ from app.domain.policy import Action
 from app.domain.second_factor import must_enrol
 from app.domain.vocab import Role
 from app.models import User
+from app.queries.users import all_users, last_logins
 from app.services import second_factor
 from app.services import users as service
-from app.web import get_or_404, int_field, require
+from app.web import get_or_404, require
+from app.web.forms import int_field
 from app.web.responses import Attempt, attempt, saved
 
 
 def users_page(status: int = 200):
     """The users list with its actions; also the admin's home page."""
-    users = db.session.scalars(select(User).order_by(User.active.desc(), User.role, User.full_name)).all()
+    users = all_users(db.session)
     now = clock.now()
     return render_template(
         "admin/users.html",
         users=users,
-        last_login=service.last_logins(db.session, [u.id for u in users]),
+        last_login=last_logins(db.session, [u.id for u in users]),
         locked={u.id for u in users if login_locked(u.locked_until, now)},
     ), status
 

@@ -12,10 +12,6 @@ class LoginForm(Form):
     submit = SubmitField("Log in")
 
 
-class ButtonForm(Form):
-    """An empty form for button-only actions: it carries the CSRF token."""
-
-
 class ChangePasswordForm(Form):
     current_password = PasswordField(
         "Current password",

@@ -4,16 +4,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from app.domain.flags import EpisodeFacts, Flag, episode_flags
 from app.domain.policy import Action, can
-from app.domain.progress import Flag, Progress, episode_flags, phase_progress
+from app.domain.progress import Progress, phase_progress
 from app.domain.schedule import age_on, item_state, relative_hint
-from app.domain.signoff import SIGNABLE_PHASES, is_locked, signoff_blockers
+from app.domain.signoff import SIGNABLE_PHASES, active_signoffs, close_blockers, is_locked, signoff_blockers
 from app.domain.site import SiteDay
 from app.domain.therapy import sessions_text
 from app.domain.values import range_text
 from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, StepKind, ValueType
 from app.models import ChecklistItem, Episode, Signoff
-from app.services.signoffs import active_signoffs, close_blockers
 
 
 @dataclass
@@ -91,10 +91,10 @@ def episode_view(
     user,
     day: SiteDay,
     sessions: Iterable = (),
-    extra_flags: Iterable[Flag | None] = (),
+    score_rows: Iterable = (),
 ) -> EpisodeView:
-    """Everything the episode page shows; the sessions and the extra flags (therapy, outcomes)
-    come from their own panels, already loaded."""
+    """Everything the episode page shows; the sessions and outcome scores come from their own
+    panels, already loaded."""
     items = episode.items
     today = day.date
     sessions = list(sessions)
@@ -125,10 +125,7 @@ def episode_view(
     return EpisodeView(
         episode=episode,
         age=age_on(episode.patient.date_of_birth, today),
-        flags=episode_flags(
-            items, today, episode.surgery_date, Phase.BEFORE in signed, closed, day.warning_days
-        )
-        + ([] if closed else [f for f in extra_flags if f]),
+        flags=episode_flags(EpisodeFacts.of_episode(episode, sessions, score_rows), day),
         phases=phases,
         closed=closed,
         may_close=can(user, Action.CLOSE_EPISODE) and not closed,

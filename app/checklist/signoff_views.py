@@ -8,10 +8,11 @@ from app.checklist import bp
 from app.checklist.forms import CloseEpisodeForm, ReasonForm, SignForm
 from app.checklist.views import episode_page
 from app.domain.policy import Action
-from app.domain.signoff import MEANINGS, SIGNABLE_PHASES, signoff_blockers
+from app.domain.signoff import MEANINGS, SIGNABLE_PHASES, active_signoffs, close_blockers, signoff_blockers
 from app.domain.vocab import EpisodeStatus, Phase
 from app.services import signoffs as service
-from app.web import int_field, load_episode, require
+from app.web import load_episode, require
+from app.web.forms import int_field
 from app.web.responses import attempt, saved
 
 
@@ -58,7 +59,7 @@ def sign(episode_id: int, phase: str):
         if isinstance(done.error, service.SignatureRefused):
             form.password.errors.append(str(done.error))
     episode = load_episode(episode_id)
-    active = service.active_signoffs(episode)
+    active = active_signoffs(episode)
     blockers = signoff_blockers(
         signed_phase, episode.items, set(active), episode.status is EpisodeStatus.CLOSED
     )
@@ -113,5 +114,5 @@ def close(episode_id: int):
         status = done.status
         episode = load_episode(episode_id)
     return render_template(
-        "checklist/close.html", episode=episode, form=form, blockers=service.close_blockers(episode)
+        "checklist/close.html", episode=episode, form=form, blockers=close_blockers(episode)
     ), status

@@ -1,42 +1,32 @@
 from flask import abort, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import and_, or_, select
 
 from app import clock, db
 from app.checklist import bp
 from app.checklist.forms import ItemForm
 from app.checklist.presenter import episode_view
 from app.domain.policy import Action
-from app.domain.therapy import episode_therapy_flag
-from app.domain.vocab import EpisodeStatus
-from app.models import AuditEvent, ChecklistItem
-from app.outcomes.panel import episode_scores, outcome_panel
+from app.models import ChecklistItem
+from app.outcomes.panel import outcome_panel
+from app.queries.history import episode_history
+from app.queries.outcomes import episode_scores
 from app.services import checklist as service
-from app.templating import fmt_time
 from app.therapy.panel import therapy_panel
-from app.web import int_field, load_episode, load_item, require, site_day
+from app.web import load_episode, load_item, require, site_day
+from app.web.forms import int_field
 from app.web.responses import REFUSED, attempt, saved
+from app.web.templating import fmt_time
 
 HISTORY_LIMIT = 500
 
 
 def episode_page(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
     user = current_user._get_current_object()  # asked about every item: once, not through the proxy
-    scores = episode_scores(episode.id)
+    scores = episode_scores(db.session, episode.id)
     day = site_day()
     therapy = therapy_panel(episode, scores, user, day.date)
     outcomes = outcome_panel(episode, scores, day)
-    closed = episode.status is EpisodeStatus.CLOSED
-    therapy_flag = episode_therapy_flag(
-        episode.items, therapy.sessions, episode.surgery_date, day.date, closed
-    )
-    view = episode_view(
-        episode,
-        user,
-        day,
-        sessions=therapy.sessions,
-        extra_flags=(therapy_flag, outcomes.flag),
-    )
+    view = episode_view(episode, user, day, sessions=therapy.sessions, score_rows=scores)
     return render_template(
         "checklist/episode.html",
         view=view,
@@ -97,17 +87,7 @@ def item_action(episode_id: int, item_id: int, action: str):
 @login_required
 def history(episode_id: int):
     episode = load_episode(episode_id)
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(
-            or_(
-                AuditEvent.episode_id == episode.id,
-                and_(AuditEvent.patient_id == episode.patient_id, AuditEvent.episode_id.is_(None)),
-            )
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
+    events = episode_history(db.session, episode, HISTORY_LIMIT)
     titles = {i.id: i.step.title for i in episode.items}
     return render_template(
         "checklist/history.html",

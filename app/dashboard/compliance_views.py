@@ -1,33 +1,28 @@
 from flask import render_template, request
 from flask_login import login_required
-from sqlalchemy import select
 
 from app import db
 from app.dashboard import bp
-from app.dashboard.compliance_report import build_report
 from app.dashboard.forms import ComplianceFilterForm
 from app.domain.compliance import HIGH_COMPLIANCE_PERCENT, Month
 from app.domain.policy import Action
-from app.domain.vocab import Role
-from app.exports import COMPLIANCE_HEADER, compliance_record, csv_chunks
-from app.models import User
+from app.queries.users import surgeons
+from app.reports import compliance as report_of
 from app.web import csv_download, require, site_day
 
 
 def _report():
     """The filter form and, when it is valid, the report it asks for."""
     require(Action.VIEW_COMPLIANCE)
-    surgeons = list(
-        db.session.scalars(select(User).where(User.role == Role.SURGEON).order_by(User.full_name))
-    )
     form = ComplianceFilterForm(formdata=request.args)
-    form.set_surgeons(surgeons)
+    form.set_surgeons(surgeons(db.session))
     if not form.period_valid(Month.of(site_day().date)):
         return form, None
     first, last = form.period(Month.of(site_day().date))
     form.start.data, form.end.data = first, last  # show the period the report covers
-    names = {u.id: u.full_name for u in surgeons}
-    return form, build_report(db.session, first, last, form.surgeon.data, names, site_day().date)
+    return form, report_of.build_report(
+        db.session, first, last, form.surgeon.data, form.surgeon_names, site_day().date
+    )
 
 
 @bp.route("/dashboard/compliance")
@@ -51,7 +46,6 @@ def compliance_csv():
             "dashboard/compliance.html", form=form, report=None, args={}, high=HIGH_COMPLIANCE_PERCENT
         )
         return page, 400
-    rows = (compliance_record(*row) for row in report.detail)
     return csv_download(
-        csv_chunks(COMPLIANCE_HEADER, rows), f"compliance-{report.first.key}-to-{report.last.key}.csv"
+        report_of.compliance_csv(report), f"compliance-{report.first.key}-to-{report.last.key}.csv"
     )

@@ -7,7 +7,15 @@ from wtforms.validators import Length, Optional, ValidationError
 from app.domain.compliance import Month, period_problem
 from app.domain.outstanding import MAX_SEARCH, OPEN_STATES, OutstandingFilters, date_range_problem
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.web.forms import EARLIEST_DATE, LATEST_DATE, PAGE_MESSAGE, Form, IsoDateField, page_number
+from app.web.forms import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    PAGE_MESSAGE,
+    Form,
+    IsoDateField,
+    int_or_typed,
+    page_number,
+)
 
 VIEWS = (("items", "Items"), ("episodes", "By episode"))
 NO = (False, "false", "", "0", "no", "off")
@@ -25,26 +33,24 @@ def _blank_is_none(value):
     return value or None
 
 
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return value or None  # kept as typed, so validation names it
-
-
 class SurgeonFilter(Form):
     """A filter form with a surgeon choice, offered from the surgeons passed in."""
 
     class Meta:
         csrf = False  # a GET filter: nothing changes, and the URL can be shared
 
-    surgeon = ListChoice("Surgeon", coerce=_int_or_none, validate_choice=False)
+    surgeon = ListChoice("Surgeon", coerce=int_or_typed, validate_choice=False)
 
     def set_surgeons(self, surgeons) -> None:
         """Offer every surgeon who has operated or will (inactive ones too: their episodes remain)."""
+        self.surgeon_names = {u.id: u.full_name for u in surgeons}
         self.surgeon.choices = [SelectChoice("", "Any surgeon")] + [
             SelectChoice(u.id, u.full_name + ("" if u.active else " (inactive)")) for u in surgeons
         ]
+
+    def surgeon_name(self) -> str | None:
+        """The name of the surgeon chosen, if any."""
+        return self.surgeon_names.get(self.surgeon.data)
 
 
 class OutstandingFilterForm(SurgeonFilter):

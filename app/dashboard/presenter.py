@@ -3,26 +3,25 @@
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from app import db
 from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, days_overdue, page_count
 from app.domain.schedule import item_state, relative_hint
 from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
-from app.exports import OUTSTANDING_HEADER, csv_chunks, outstanding_record
 from app.models import Episode
-from app.outstanding import (
+from app.queries.episodes import EpisodeSummary, episode_summaries, episodes_by_id
+from app.queries.outstanding import (
     EpisodeGroup,
     count_rows,
     episode_groups,
     group_rows,
-    items_of_episodes,
-    outstanding_items,
+    item_page,
+    items_by_episode,
     state_counts,
 )
-from app.queries import EpisodeSummary, episode_summaries
+from app.reports import outstanding
 
 
 @dataclass(frozen=True)
@@ -91,8 +90,7 @@ def outstanding_page(
         total = counts[filters.state] if filters.state else sum(counts.values())
         result = OutstandingPage(counts, total, page, by_episode=False)
         if not result.past_end and total:
-            stmt = outstanding_items(filters, day)
-            result.rows = [item_row(r, day) for r in db.execute(stmt.limit(PAGE_SIZE).offset(offset))]
+            result.rows = [item_row(r, day) for r in item_page(db, filters, day, PAGE_SIZE, offset)]
         return result
     groups_stmt = episode_groups(filters, day)
     result = OutstandingPage(counts, count_rows(db, groups_stmt), page, by_episode=True)
@@ -100,20 +98,17 @@ def outstanding_page(
         return result
     groups = group_rows(db, groups_stmt, PAGE_SIZE, offset)
     ids = [g.episode_id for g in groups]
-    episodes = {
-        e.id: e
-        for e in db.scalars(
-            select(Episode)
-            .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
-            .where(Episode.id.in_(ids))
-        )
-    }
+    episodes = episodes_by_id(db, ids)
     summaries = episode_summaries(db, ids, day)
-    items: dict[int, list[ItemRow]] = {i: [] for i in ids}
-    for row in db.execute(items_of_episodes(filters, ids, day)):
-        items[row.episode_id].append(item_row(row, day))
+    items = items_by_episode(db, filters, ids, day)
     result.groups = [
-        GroupView(episodes[g.episode_id], g, summaries[g.episode_id], items[g.episode_id]) for g in groups
+        GroupView(
+            episodes[g.episode_id],
+            g,
+            summaries[g.episode_id],
+            [item_row(r, day) for r in items[g.episode_id]],
+        )
+        for g in groups
     ]
     return result
 
@@ -125,10 +120,4 @@ def outstanding_csv(filters: OutstandingFilters, day: SiteDay) -> Iterator[str]:
     SQLite's write lock, and closes its cursor also when the download is cut short.
     """
     with db.read_unit():
-        rows = db.session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
-        try:
-            yield from csv_chunks(
-                OUTSTANDING_HEADER, (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
-            )
-        finally:
-            rows.close()
+        yield from outstanding.outstanding_csv(db.session, filters, day)

@@ -1,23 +1,19 @@
 from flask import flash, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import db
 from app.dashboard import bp
 from app.dashboard.forms import OutstandingFilterForm
 from app.dashboard.presenter import outstanding_csv, outstanding_page
 from app.domain.policy import Action
-from app.domain.vocab import Role
-from app.models import User
+from app.queries.users import surgeons
 from app.services.exports import record_export
 from app.web import csv_download, require, site_day
 
 
 def _filter_form(data) -> OutstandingFilterForm:
     form = OutstandingFilterForm(formdata=data)
-    form.set_surgeons(
-        db.session.scalars(select(User).where(User.role == Role.SURGEON).order_by(User.full_name))
-    )
+    form.set_surgeons(surgeons(db.session))
     return form
 
 
@@ -49,12 +45,11 @@ def export():
         kept = _kept(form, request.form)
         return render_template("dashboard/index.html", form=form, listing=None, kept=kept), 422
     filters = form.filters()
-    surgeon = db.session.get(User, filters.surgeon_id) if filters.surgeon_id else None
     record_export(
         db.session,
         current_user,
         "Exported outstanding items as CSV",
-        filters.describe(surgeon.full_name if surgeon else None),
+        filters.describe(form.surgeon_name()),
         "export.outstanding",
     )
     db.session.commit()  # the export is on record before its first row leaves

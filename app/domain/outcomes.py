@@ -1,4 +1,5 @@
-"""Outcome-score rules: change from baseline, the "Not improving" flag, what a recording needs.
+"""Outcome-score rules: change from baseline, what a recording needs (the "Not improving" flag is in
+app/domain/flags.py).
 
 Lower scores are better on every instrument (ODI, NRS back, NRS leg), so an improvement is
 baseline minus follow-up. Thresholds are CLINICAL.md §5.3 (Ostelo 2008 MCIDs, Alhaug 2021
@@ -9,14 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from app.domain.progress import Flag
 from app.domain.schedule import day_text
 from app.domain.vocab import Instrument, TimePoint
 
 Scores = Mapping[TimePoint, Mapping[Instrument, int]]
 
-FLAG_CODE = "not_improving"
-FLAG_LABEL = "Not improving"
 # Follow-ups the MCID rules look at: 6 weeks or later.
 FOLLOW_UPS = tuple(tp for tp in TimePoint if tp.days >= TimePoint.WEEKS_6.days)
 BASELINE_MISSING = "Baseline missing: without baseline scores the change cannot be checked against the MCID."
@@ -120,53 +118,20 @@ def baseline_missing(scores: Scores, surgery_date: date | None = None, today: da
     return surgery_date is not None and today is not None and surgery_date < today
 
 
-def _mcid_reasons(scores: Scores, tp: TimePoint, t: Thresholds) -> list[str]:
-    reasons = []
-    odi = change_from_baseline(scores, tp, Instrument.ODI)
-    if odi is not None and odi.below(t.odi_points, t.odi_percent):
-        reasons.append(f"{odi.describe('ODI')}, below {t.odi_points} points and {t.odi_percent}%")
-    back = change_from_baseline(scores, tp, Instrument.NRS_BACK)
-    leg = change_from_baseline(scores, tp, Instrument.NRS_LEG)
-    if (
-        back is not None
-        and leg is not None
-        and back.below(t.nrs_points, t.nrs_percent)
-        and leg.below(t.nrs_points, t.nrs_percent)
-    ):
-        reasons.append(
-            f"{back.describe('NRS back')}; {leg.describe('NRS leg')}; "
-            f"both below {t.nrs_points} points and {t.nrs_percent}%"
-        )
-    return reasons
+def score_map(rows) -> dict[TimePoint, dict[Instrument, int]]:
+    """Scores by time point and instrument, as the domain rules take them."""
+    scores: dict[TimePoint, dict[Instrument, int]] = {}
+    for row in rows:
+        scores.setdefault(row.time_point, {})[row.instrument] = row.value
+    return scores
 
 
-def _twelve_month_reasons(scores: Scores, t: Thresholds) -> list[str]:
-    odi = scores.get(TimePoint.MONTHS_12, {}).get(Instrument.ODI)
-    if odi is None:
-        return []
-    if odi > t.odi_worsening_12m:
-        return [f"Worsening (ODI {odi} > {t.odi_worsening_12m})"]
-    if odi > t.odi_failure_12m:
-        return [f"Failure criterion met (ODI {odi} > {t.odi_failure_12m})"]
-    return []
+def version_token(rows) -> int:
+    """The version a form carries for a time point: 0 when nothing is recorded yet.
 
-
-def outcome_flag(scores: Scores, thresholds: Thresholds) -> Flag | None:
-    """The "Not improving" flag from the latest follow-up (6 weeks or later), or None.
-
-    Fires when the improvement from baseline is below the MCID (ODI; or NRS back and leg
-    both), or at 12 months when ODI is above the failure or worsening cut-off (no baseline
-    needed). The detail names every rule that fired, with its numbers.
+    The sum of the rows' versions grows whenever any of the three scores changes.
     """
-    tp = latest_follow_up(scores)
-    if tp is None:
-        return None
-    reasons = (
-        _twelve_month_reasons(scores, thresholds) if tp is TimePoint.MONTHS_12 else []
-    ) + _mcid_reasons(scores, tp, thresholds)
-    if not reasons:
-        return None
-    return Flag(FLAG_CODE, FLAG_LABEL, f"{tp.label}: " + "; ".join(reasons))
+    return sum(row.version for row in rows)
 
 
 def recording_problems(

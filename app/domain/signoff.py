@@ -89,3 +89,17 @@ def content_digest(episode_id: int, patient_id: int, phase: Phase, items: Iterab
         ),
     }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def active_signoffs(episode) -> dict:
+    """The episode's sign-offs in force (not revoked), by phase."""
+    return {s.phase: s for s in episode.signoffs if s.revoked_at is None}
+
+
+def close_blockers(episode) -> list[str]:
+    """Open required After-surgery items: closing then needs a documented reason."""
+    return [
+        f"Open: {i.title} ({i.role.label})"
+        for i in episode.items
+        if i.phase is Phase.AFTER and i.required and i.status is ItemStatus.OPEN
+    ]

@@ -1,14 +1,16 @@
-"""Therapy sessions: what counts for a sessions step, the pro-rata plan, the behind-plan flag.
+"""Therapy sessions: what counts for a sessions step, the pro-rata plan, what a session entry needs.
+
+The "Therapy behind plan" flag built on these is in app/domain/flags.py.
 
 Pure rules on plain values; `today` is passed in.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from app.domain.progress import Flag
+from app.domain.policy import Action, can
 from app.domain.vocab import Attendance, Discipline, ItemStatus, Phase, StepKind
 
 MAX_MINUTES = 600
@@ -151,42 +153,6 @@ def step_progress(
     )
 
 
-def missed_in_a_row(sessions: Iterable[SessionFacts], n: int = 2) -> bool:
-    """Whether the episode's `n` most recent sessions (by date, then id) were all missed."""
-    latest = sorted(sessions, key=lambda s: (s.session_date, s.id), reverse=True)[:n]
-    return len(latest) == n and all(s.attendance is Attendance.MISSED for s in latest)
-
-
-def therapy_flag(progress: Iterable[StepProgress], sessions: Iterable[SessionFacts]) -> Flag | None:
-    """The "Therapy behind plan" flag, saying which rule fired with its numbers."""
-    sessions = list(sessions)
-    details = [
-        f"{p.plan.discipline.value}: {p.attended} of {p.expected} sessions expected by now"
-        for p in sorted(progress, key=lambda p: (p.plan.due_date or date.max, p.plan.discipline))
-        if p.behind
-    ][:1]
-    if missed_in_a_row(sessions):
-        details.append("2 missed sessions in a row")
-    if not details:
-        return None
-    return Flag("therapy_behind", "Therapy behind plan", "; ".join(details))
-
-
-def episode_therapy_flag(
-    items: Iterable, sessions: Iterable[SessionFacts], surgery_date: date | None, today: date, closed: bool
-) -> Flag | None:
-    """The flag from an episode's items (with steps) and sessions; a closed episode raises none."""
-    if closed:
-        return None
-    sessions = list(sessions)
-    progress = [
-        step_progress(plan_of(i), i.status, sessions, surgery_date, today)
-        for i in items
-        if i.step.kind is StepKind.SESSIONS
-    ]
-    return therapy_flag(progress, sessions)
-
-
 @dataclass(frozen=True)
 class SessionInput:
     """A session as the therapist entered it, before it is checked."""
@@ -231,31 +197,26 @@ def session_problems(entry: SessionInput, surgery_date: date | None, today: date
     return problems
 
 
-def behind_from(plan: SessionsPlan, attended: int, surgery_date: date | None) -> date | None:
-    """The first day on which an open, required step with `attended` sessions is behind its
-    pro-rata plan (`expected_by` then exceeds `attended`), or None if it never will be."""
-    if surgery_date is None or plan.due_date is None or not plan.required or attended >= plan.count:
-        return None
-    start = window_start(plan, surgery_date)
-    if start is None:  # open-ended window: everything is expected on the due date
-        return plan.due_date
-    length = max(1, (plan.due_date - start).days)
-    needed = -(-(attended + 1) * length // plan.count)  # fewest elapsed days to expect one more
-    if needed > (plan.due_date - start).days:
-        return None
-    return start + timedelta(days=needed)
+def correction_problem(actor, session, now: datetime) -> str | None:
+    """Why the actor may not correct the session at `now`; None when they may."""
+    if session.therapist_id != actor.id:
+        return "Only the therapist who logged a session can correct it; add an addendum instead."
+    if now - session.created_at > timedelta(hours=CORRECTION_HOURS):
+        return (
+            f"A session can be corrected for {CORRECTION_HOURS} hours after it is logged; "
+            "add an addendum instead."
+        )
+    return None
 
 
-def therapy_flag_from(
-    open_plans: Iterable[SessionsPlan], sessions: Iterable[SessionFacts], surgery_date: date | None
-) -> date | None:
-    """The first day "Therapy behind plan" is raised, with the plans of the episode's open
-    sessions items and its sessions; from then on it stays raised until they change. None when
-    it never is."""
-    sessions = list(sessions)
-    if missed_in_a_row(sessions):
-        return date.min
-    days = [
-        behind_from(plan, attended_count(plan, sessions, surgery_date), surgery_date) for plan in open_plans
-    ]
-    return min((d for d in days if d is not None), default=None)
+def addendum_problem(actor, session, now: datetime) -> str | None:
+    """Why the actor may not add to the session at `now`; None when they may."""
+    if not can(actor, Action.LOG_SESSION):
+        return "Only therapists add to therapy sessions."
+    recent = now - session.created_at <= timedelta(hours=CORRECTION_HOURS)
+    if session.therapist_id != actor.id and recent:
+        return (
+            f"For {CORRECTION_HOURS} hours after logging it, only {session.therapist.full_name} "
+            "can add to this session."
+        )
+    return None

@@ -1,13 +1,13 @@
-from flask import redirect, render_template, url_for
+from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from app import db, worklists
-from app.admin.views import users_page
+from app import db
 from app.domain.policy import Action, can
 from app.domain.schedule import item_state
 from app.domain.vocab import Role
 from app.main import bp
-from app.queries import episode_summaries
+from app.queries import worklists
+from app.queries.episodes import episode_summaries
 from app.web import site_day
 
 
@@ -15,8 +15,8 @@ from app.web import site_day
 @login_required
 def home():
     """Each role's start page: the work waiting for it."""
-    if can(current_user, Action.MANAGE_USERS):
-        return users_page()
+    if can(current_user, Action.MANAGE_USERS):  # the users list, without importing its blueprint
+        return current_app.view_functions["admin.users"]()
     role = current_user.role
     if role is Role.SURGEON:
         return _home_for_surgeon()

@@ -3,22 +3,18 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
-from app import db
+from app.domain.flags import Flag, outcome_flag
 from app.domain.outcomes import (
     BASELINE_MISSING,
     Change,
     baseline_missing,
     change_from_baseline,
-    outcome_flag,
+    score_map,
+    version_token,
 )
-from app.domain.progress import Flag
 from app.domain.site import SiteDay
 from app.domain.vocab import EpisodeStatus, Instrument, TimePoint
 from app.models import Episode, OutcomeScore, User
-from app.services.outcomes import score_map, version_token
 
 
 @dataclass(frozen=True)
@@ -50,18 +46,6 @@ class OutcomePanel:
 
     def row(self, time_point: TimePoint) -> Row | None:
         return next((r for r in self.rows if r.time_point is time_point), None)
-
-
-def episode_scores(episode_id: int) -> list[OutcomeScore]:
-    """The episode's outcome scores with who recorded them (one query), for the outcome panel
-    and the pain chart."""
-    return list(
-        db.session.scalars(
-            select(OutcomeScore)
-            .options(joinedload(OutcomeScore.recorded_by))
-            .where(OutcomeScore.episode_id == episode_id)
-        )
-    )
 
 
 def outcome_panel(episode: Episode, rows: list[OutcomeScore], day: SiteDay) -> OutcomePanel:

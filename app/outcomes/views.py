@@ -8,14 +8,16 @@ from app.domain.policy import Action, can
 from app.domain.vocab import TimePoint
 from app.outcomes import bp
 from app.outcomes.forms import ScoresForm
-from app.outcomes.panel import episode_scores, outcome_panel
+from app.outcomes.panel import outcome_panel
+from app.queries.outcomes import episode_scores
 from app.services import outcomes as service
-from app.web import int_field, load_episode, require, site_day
+from app.web import load_episode, require, site_day
+from app.web.forms import int_field
 from app.web.responses import CONFLICT, attempt, saved
 
 
 def _render(episode, form: ScoresForm, status: int = 200):
-    panel = outcome_panel(episode, episode_scores(episode.id), site_day())
+    panel = outcome_panel(episode, episode_scores(db.session, episode.id), site_day())
     may_record = can(current_user, Action.RECORD_OUTCOMES) and not panel.closed
     return render_template(
         "outcomes/scores.html", episode=episode, panel=panel, form=form, may_record=may_record
@@ -26,7 +28,9 @@ def _correcting(episode, form: ScoresForm) -> None:
     """Fill the form with a time point's recorded scores (?time_point=6w), to correct them."""
     time_point = next((tp for tp in TimePoint if tp.value == request.args.get("time_point")), None)
     row = (
-        outcome_panel(episode, episode_scores(episode.id), site_day()).row(time_point) if time_point else None
+        outcome_panel(episode, episode_scores(db.session, episode.id), site_day()).row(time_point)
+        if time_point
+        else None
     )
     if row is None:
         return

@@ -6,15 +6,7 @@ from app.domain.patients import birth_date_problem, surgery_date_problem
 from app.domain.vocab import Sex
 from app.services.patients import EpisodeDetails, PatientDetails
 from app.web import site_day
-from app.web.forms import DATE_MESSAGE, PAGE_MESSAGE, Form, IsoDateField, page_number
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
+from app.web.forms import DATE_MESSAGE, PAGE_MESSAGE, Form, IsoDateField, int_field, page_number
 
 SEARCH_MAX = 100
 
@@ -76,7 +68,7 @@ class EpisodeFields(Form):
     )
     levels = StringField("Levels", validators=[DataRequired(), Length(max=60)])
     surgeon_id = SelectField(
-        "Surgeon", coerce=_int_or_none, validators=[DataRequired(message="Choose a surgeon.")]
+        "Surgeon", coerce=int_field, validators=[DataRequired(message="Choose a surgeon.")]
     )
     surgery_date = IsoDateField(
         "Surgery date", validators=[Optional()], description="Leave blank when not yet scheduled."
@@ -99,14 +91,14 @@ class EpisodeFields(Form):
 
 class RegisterPatientForm(PatientFields, EpisodeFields):
     protocol_version_id = SelectField(
-        "Protocol", coerce=_int_or_none, validators=[DataRequired(message="Choose a protocol.")]
+        "Protocol", coerce=int_field, validators=[DataRequired(message="Choose a protocol.")]
     )
     submit = SubmitField("Register patient")
 
 
 class NewEpisodeForm(EpisodeFields):
     protocol_version_id = SelectField(
-        "Protocol", coerce=_int_or_none, validators=[DataRequired(message="Choose a protocol.")]
+        "Protocol", coerce=int_field, validators=[DataRequired(message="Choose a protocol.")]
     )
     submit = SubmitField("Open episode")
 

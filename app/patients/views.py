@@ -1,13 +1,10 @@
 from flask import render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from app import db
 from app.domain.policy import Action
-from app.domain.vocab import Role
-from app.models import Episode, Patient, ProtocolVersion, User
+from app.models import Episode, Patient, ProtocolVersion
 from app.patients import bp
 from app.patients.forms import (
     EditEpisodeForm,
@@ -16,22 +13,22 @@ from app.patients.forms import (
     PatientSearchForm,
     RegisterPatientForm,
 )
-from app.queries import episode_summaries, latest_episodes, patient_search
+from app.queries.episodes import episode_summaries
+from app.queries.patients import latest_episodes, patient_episodes, patient_page
+from app.queries.users import surgeons
 from app.services import patients as service
 from app.services.errors import ServiceError
 from app.services.protocols import current_versions
-from app.web import get_or_404, int_field, require, site_day
+from app.web import get_or_404, require, site_day
+from app.web.forms import int_field
 from app.web.responses import attempt, saved
 
 PAGE_SIZE = 50
 
 
 def _surgeon_choices(form) -> None:
-    surgeons = db.session.scalars(
-        select(User).where(User.role == Role.SURGEON, User.active.is_(True)).order_by(User.full_name)
-    )
     form.surgeon_id.choices = [SelectChoice("", "Choose a surgeon")] + [
-        SelectChoice(u.id, u.full_name) for u in surgeons
+        SelectChoice(u.id, u.full_name) for u in surgeons(db.session, active_only=True)
     ]
 
 
@@ -54,9 +51,7 @@ def index():
     if not search.validate():
         return render_template("patients/index.html", search=search, patients=[], q="", total=0), 422
     q, page = search.text, search.page_number
-    stmt = patient_search(q)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    patients = db.session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    patients, total = patient_page(db.session, q, page, PAGE_SIZE)
     latest = latest_episodes(db.session, [p.id for p in patients])
     summaries = episode_summaries(db.session, [e.id for e in latest.values()], site_day())
     return render_template(
@@ -106,12 +101,7 @@ def register():
 def detail(patient_id: int):
     require(Action.VIEW_PATIENTS)
     patient = get_or_404(Patient, patient_id)
-    episodes = db.session.scalars(
-        select(Episode)
-        .options(joinedload(Episode.surgeon))
-        .where(Episode.patient_id == patient.id)
-        .order_by(Episode.id.desc())
-    ).all()
+    episodes = patient_episodes(db.session, patient.id)
     summaries = episode_summaries(db.session, [e.id for e in episodes], site_day())
     return render_template("patients/detail.html", patient=patient, episodes=episodes, summaries=summaries)
 

@@ -7,12 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import audit, clock
-from app.domain.outcomes import Thresholds, outcome_flag, recording_problems, value_problems
+from app.domain.flags import Flag, outcome_flag
+from app.domain.outcomes import Thresholds, recording_problems, score_map, value_problems, version_token
 from app.domain.policy import Action, can
-from app.domain.progress import Flag
 from app.domain.signoff import is_locked
 from app.domain.vocab import Instrument, TimePoint
 from app.models import ChecklistItem, Episode, OutcomeScore, User
+from app.queries.outcomes import episode_scores
 from app.services import checklist
 from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
 from app.services.locks import lock_episode, refresh_items
@@ -29,27 +30,6 @@ class Recorded:
     item_completed: bool
     flag: Flag | None
     review_required: bool
-
-
-def scores_of(db: Session, episode_id: int) -> list[OutcomeScore]:
-    """The episode's outcome scores, in one query."""
-    return list(db.scalars(select(OutcomeScore).where(OutcomeScore.episode_id == episode_id)))
-
-
-def score_map(rows) -> dict[TimePoint, dict[Instrument, int]]:
-    """Scores by time point and instrument, as the domain rules take them."""
-    scores: dict[TimePoint, dict[Instrument, int]] = {}
-    for row in rows:
-        scores.setdefault(row.time_point, {})[row.instrument] = row.value
-    return scores
-
-
-def version_token(rows) -> int:
-    """The version a form carries for a time point: 0 when nothing is recorded yet.
-
-    The sum of the rows' versions grows whenever any of the three scores changes.
-    """
-    return sum(row.version for row in rows)
 
 
 def record_scores(
@@ -133,7 +113,7 @@ def record_scores(
             after=after,
         )
     completed = _complete_item(db, actor, episode, time_point, str(odi), taken_on, signed, closed)
-    flag = outcome_flag(score_map(scores_of(db, episode.id)), thresholds or Thresholds())
+    flag = outcome_flag(score_map(episode_scores(db, episode.id)), thresholds or Thresholds())
     required = _require_review(db, actor, episode, flag, signed, closed)
     return Recorded(corrected, changed, completed, flag, required)
 

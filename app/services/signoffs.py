@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session
 from app import audit, clock, passwords
 from app.db import site_of
 from app.domain.policy import Action, can
-from app.domain.signoff import MEANINGS, content_digest, signoff_blockers, statement
+from app.domain.signoff import (
+    MEANINGS,
+    close_blockers,
+    content_digest,
+    signoff_blockers,
+    statement,
+)
 from app.domain.vocab import EpisodeStatus, Phase
 from app.models import Episode, Signoff, User
 from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
@@ -19,10 +25,6 @@ MAX_REASON = 500
 
 class SignatureRefused(ServiceError):
     """The password was wrong or signing is locked; the failure itself must be saved."""
-
-
-def active_signoffs(episode: Episode) -> dict[Phase, Signoff]:
-    return {s.phase: s for s in episode.signoffs if s.revoked_at is None}
 
 
 def phase_statement(episode: Episode, phase: Phase) -> str:
@@ -139,15 +141,6 @@ def revoke(db: Session, actor: User, episode: Episode, signoff: Signoff, reason:
         after={"revoked": True},
         reason=text,
     )
-
-
-def close_blockers(episode: Episode) -> list[str]:
-    """Open required After-surgery items: closing then needs a documented reason."""
-    return [
-        f"Open: {i.title} ({i.role.label})"
-        for i in episode.items
-        if i.phase is Phase.AFTER and i.required and i.status.value == "open"
-    ]
 
 
 def close(db: Session, actor: User, episode: Episode, expected_version: int, reason: str | None) -> None:

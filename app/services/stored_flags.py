@@ -2,115 +2,39 @@
 (models.EpisodeFlagDate), and which of its items are outstanding (ChecklistItem.outstanding).
 
 Every ORM change to an episode, its items, sign-offs, therapy sessions or outcome scores marks
-the episode; just before the transaction commits, both are worked out again from the domain
-rules (app/domain/progress.py, therapy.py, outcomes.py) and stored in `episode_flag_date`, in the
+the episode (app/services/stored_flags_hook.py); just before the transaction commits, both are
+worked out again from the rules of app/domain/flags.py and stored in `episode_flag_date`, in the
 same transaction. Lists then count and filter flagged episodes with two indexed comparisons,
 whatever the number of episodes. Bulk loads that bypass the ORM, and a change of the "Not
-improving" settings, call `refresh_all` (`flask refresh-flags`).
+improving" settings, call `refresh_all` (`flask refresh-flags`). docs/flags.md tells the whole mechanism.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import date, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import date
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.db import site_of
-from app.domain.progress import flagged_from, postop_overdue_from, unsigned_surgery_on
-from app.domain.site import SiteDay
-from app.domain.therapy import SessionsPlan, therapy_flag_from
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, StepKind
-from app.models import (
-    ChecklistItem,
-    Episode,
-    EpisodeFlagDate,
-    FlagDateTally,
-    OutstandingTally,
-    ProtocolStep,
-    Signoff,
-)
+from app.domain.flags import RULES, stored_dates
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase
+from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally, Signoff
+from app.queries.flags import flag_facts
+
+STORED_COLUMNS = tuple(dict.fromkeys(rule.stored for rule in RULES))
 
 BATCH = 500
 
 
-def _flagged_today(dates, today: date, warning_days: int):
-    """Whether a pair of flag dates (of `EpisodeFlagDate` or `FlagDateTally`) is flagged today."""
-    return or_(
-        dates.flagged_from <= today,
-        dates.unsigned_surgery_on <= today + timedelta(days=warning_days),
-    )
-
-
-def flagged_episodes(day: SiteDay) -> Select:
-    """The ids of the episodes flagged today."""
-    return select(EpisodeFlagDate.episode_id).where(
-        _flagged_today(EpisodeFlagDate, day.date, day.warning_days)
-    )
-
-
-def flagged_episode_count(db: Session, day: SiteDay) -> int:
-    """How many episodes `flagged_episodes` holds (the red count in the navigation bar), in one
-    query that sums the tally of flag dates: a few rows, whatever the number of episodes."""
-    total = func.coalesce(func.sum(FlagDateTally.episodes), 0)
-    flagged = _flagged_today(FlagDateTally, day.date, day.warning_days)
-    return int(db.scalar(select(total).where(flagged)) or 0)
-
-
-def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, tuple[date | None, date | None]]:
-    """Work out (flagged_from, unsigned_surgery_on) of some episodes from what the database holds
-    now (four queries)."""
-    from app.queries import outcome_flags, preop_signed, session_rows  # queries imports this module
-
-    ids = sorted(set(episode_ids))
-    facts = db.execute(
-        select(Episode.id, Episode.status, Episode.surgery_date, preop_signed()).where(Episode.id.in_(ids))
-    ).all()
-    items: dict[int, list] = defaultdict(list)
-    plans: dict[int, list[SessionsPlan]] = defaultdict(list)
-    for row in db.execute(
-        select(
-            ChecklistItem.episode_id,
-            ChecklistItem.phase,
-            ChecklistItem.required,
-            ChecklistItem.status,
-            ChecklistItem.due_date,
-            ProtocolStep.kind,
-            ProtocolStep.discipline,
-            ProtocolStep.session_count,
-            ProtocolStep.sessions_from_days,
-        )
-        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-        .where(ChecklistItem.episode_id.in_(ids))
-    ):
-        items[row.episode_id].append(row)
-        if row.kind is StepKind.SESSIONS and row.status is ItemStatus.OPEN:
-            plans[row.episode_id].append(
-                SessionsPlan(
-                    row.phase,
-                    row.discipline,
-                    row.session_count or 0,
-                    row.sessions_from_days,
-                    row.due_date,
-                    row.required,
-                )
-            )
-    sessions = session_rows(db, ids)
-    not_improving = outcome_flags(db, ids, site_of(db).thresholds)
-    dates = {}
-    for episode_id, status, surgery_date, signed in facts:
-        closed = status is EpisodeStatus.CLOSED
-        first_day = flagged_from(
-            closed,
-            (
-                postop_overdue_from(items[episode_id]),
-                therapy_flag_from(plans[episode_id], sessions[episode_id], surgery_date),
-                date.min if episode_id in not_improving else None,
-            ),
-        )
-        dates[episode_id] = (first_day, unsigned_surgery_on(surgery_date, bool(signed), closed))
-    return dates
+def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, Mapping[str, date | None]]:
+    """Work out the stored first days of some episodes' flags from what the database holds now
+    (four queries), by the rules of app/domain/flags.py."""
+    site = site_of(db)
+    return {
+        episode_id: stored_dates(facts, site) for episode_id, facts in flag_facts(db, episode_ids).items()
+    }
 
 
 def refresh(db: Session, episode_ids: Iterable[int]) -> None:
@@ -122,10 +46,7 @@ def refresh(db: Session, episode_ids: Iterable[int]) -> None:
         dates = flag_dates(db, batch)
         db.execute(_mark_outstanding(db, batch))
         if dates:
-            rows = [
-                {"episode_id": e, "flagged_from": first, "unsigned_surgery_on": surgery}
-                for e, (first, surgery) in dates.items()
-            ]
+            rows = [{"episode_id": e, **columns} for e, columns in dates.items()]
             db.execute(_upsert(db), rows)
 
 
@@ -170,10 +91,7 @@ def _upsert(db: Session):
     stmt = insert(EpisodeFlagDate)
     return stmt.on_conflict_do_update(
         index_elements=[EpisodeFlagDate.episode_id],
-        set_={
-            "flagged_from": stmt.excluded.flagged_from,
-            "unsigned_surgery_on": stmt.excluded.unsigned_surgery_on,
-        },
+        set_={column: stmt.excluded[column] for column in STORED_COLUMNS},
     )
 
 

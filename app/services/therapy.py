@@ -1,6 +1,6 @@
 """Log, correct and add to therapy sessions; sessions steps complete themselves when satisfied."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -9,9 +9,10 @@ from app import audit, clock
 from app.domain.policy import Action, can
 from app.domain.signoff import is_locked
 from app.domain.therapy import (
-    CORRECTION_HOURS,
     MAX_ADDENDUM,
     SessionInput,
+    addendum_problem,
+    correction_problem,
     plan_of,
     satisfied,
     satisfied_on,
@@ -108,18 +109,6 @@ def log_session(
     return session, satisfy_items(db, actor, episode, signed)
 
 
-def correction_problem(actor: User, session: TherapySession) -> str | None:
-    """Why the actor may not correct the session now; None when they may."""
-    if session.therapist_id != actor.id:
-        return "Only the therapist who logged a session can correct it; add an addendum instead."
-    if clock.now() - session.created_at > timedelta(hours=CORRECTION_HOURS):
-        return (
-            f"A session can be corrected for {CORRECTION_HOURS} hours after it is logged; "
-            "add an addendum instead."
-        )
-    return None
-
-
 def correct_session(
     db: Session,
     actor: User,
@@ -130,7 +119,7 @@ def correct_session(
 ) -> list[ChecklistItem]:
     """Correct one's own session within 24 hours of logging it; returns the items it completed."""
     _permit(actor)
-    problem = correction_problem(actor, session)
+    problem = correction_problem(actor, session, clock.now())
     if problem:
         raise NotPermitted(problem)
     if session.version != expected_version:
@@ -162,22 +151,9 @@ def correct_session(
     return satisfy_items(db, actor, episode, signed)
 
 
-def addendum_problem(actor: User, session: TherapySession) -> str | None:
-    """Why the actor may not add to the session now; None when they may."""
-    if not can(actor, Action.LOG_SESSION):
-        return "Only therapists add to therapy sessions."
-    recent = clock.now() - session.created_at <= timedelta(hours=CORRECTION_HOURS)
-    if session.therapist_id != actor.id and recent:
-        return (
-            f"For {CORRECTION_HOURS} hours after logging it, only {session.therapist.full_name} "
-            "can add to this session."
-        )
-    return None
-
-
 def add_addendum(db: Session, actor: User, session: TherapySession, text: str | None) -> SessionAddendum:
     """Add a note to a session (its therapist, or any therapist once 24 hours have passed)."""
-    problem = addendum_problem(actor, session)
+    problem = addendum_problem(actor, session, clock.now())
     if problem:
         raise NotPermitted(problem)
     body = (text or "").strip()

@@ -268,16 +268,6 @@ def end_sessions(db: Session, user_id: int, keep: str | None = None) -> int:
     return db.execute(stmt).rowcount
 
 
-def last_logins(db: Session, user_ids: list[int]) -> dict[int, datetime]:
-    """When each user last logged in (the start of their latest session)."""
-    rows = db.execute(
-        select(UserSession.user_id, func.max(UserSession.created_at))
-        .where(UserSession.user_id.in_(user_ids))
-        .group_by(UserSession.user_id)
-    )
-    return {user_id: at for user_id, at in rows}
-
-
 def authenticate(
     db: Session, username: str, password: str, max_failures: int, lock_minutes: int
 ) -> User | None:

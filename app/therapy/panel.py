@@ -3,14 +3,12 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
-from app import db
+from app import clock, db
 from app.domain.policy import Action, can
+from app.domain.therapy import addendum_problem, correction_problem
 from app.domain.vocab import EpisodeStatus, Instrument
-from app.models import Episode, OutcomeScore, SessionAddendum, TherapySession
-from app.services.therapy import addendum_problem, correction_problem
+from app.models import Episode, OutcomeScore, TherapySession
+from app.queries.therapy import episode_sessions
 from app.therapy.chart import Chart, pain_chart
 from app.therapy.forms import AddendumForm
 
@@ -32,25 +30,11 @@ class TherapyPanel:
     addendum_form: AddendumForm
 
 
-def episode_sessions(episode_id: int) -> list[TherapySession]:
-    """The episode's sessions, newest first, with therapists and addenda (one query)."""
-    return list(
-        db.session.scalars(
-            select(TherapySession)
-            .options(
-                joinedload(TherapySession.therapist),
-                joinedload(TherapySession.addenda).joinedload(SessionAddendum.author),
-            )
-            .where(TherapySession.episode_id == episode_id)
-            .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
-        ).unique()
-    )
-
-
 def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: date) -> TherapyPanel:
     """The session log and pain chart of an episode (with its outcome scores, for the NRS
     points), in a fixed number of queries (one)."""
-    sessions = episode_sessions(episode.id)
+    sessions = episode_sessions(db.session, episode.id)
+    now = clock.now()
     values: dict[str, list[tuple[date, int]]] = {"pain_before": [], "pain_after": []}
     for s in sessions:
         if s.pain_before is not None:
@@ -65,8 +49,8 @@ def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: dat
     rows = [
         SessionRow(
             session=s,
-            may_correct=therapist and open_episode and correction_problem(user, s) is None,
-            may_add=therapist and open_episode and addendum_problem(user, s) is None,
+            may_correct=therapist and open_episode and correction_problem(user, s, now) is None,
+            may_add=therapist and open_episode and addendum_problem(user, s, now) is None,
         )
         for s in sessions
     ]

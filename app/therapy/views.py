@@ -2,26 +2,25 @@
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app import clock, db
 from app.domain.policy import Action
+from app.domain.therapy import addendum_problem, correction_problem
 from app.models import Episode, TherapySession
+from app.queries.therapy import episode_with_patient, session_of_episode
 from app.services import therapy as service
-from app.templating import fmt_date, fmt_time
 from app.therapy import bp
 from app.therapy.forms import AddendumForm, SessionForm
-from app.web import int_field, require, site_day
+from app.web import require, site_day
+from app.web.forms import int_field
 from app.web.responses import CONFLICT, attempt, saved
+from app.web.templating import fmt_date, fmt_time
 
 
 def load_for_sessions(episode_id: int) -> Episode:
     """The episode, for a user who may log sessions (else 403/404)."""
     require(Action.LOG_SESSION)
-    episode = db.session.scalar(
-        select(Episode).options(joinedload(Episode.patient)).where(Episode.id == episode_id)
-    )
+    episode = episode_with_patient(db.session, episode_id)
     if episode is None:
         abort(404)
     return episode
@@ -29,11 +28,7 @@ def load_for_sessions(episode_id: int) -> Episode:
 
 def load_session(episode: Episode, session_id: int) -> TherapySession:
     """A session of this episode (a session of another episode is not found here)."""
-    session = db.session.scalar(
-        select(TherapySession)
-        .options(joinedload(TherapySession.therapist))
-        .where(TherapySession.id == session_id, TherapySession.episode_id == episode.id)
-    )
+    session = session_of_episode(db.session, episode.id, session_id)
     if session is None:
         abort(404)
     return session
@@ -116,8 +111,8 @@ def _session_page(episode, session, form, addendum_form, status: int):
         episode=episode,
         form=form,
         session=session,
-        problem=service.correction_problem(current_user, session),
-        addendum_problem=service.addendum_problem(current_user, session),
+        problem=correction_problem(current_user, session, clock.now()),
+        addendum_problem=addendum_problem(current_user, session, clock.now()),
         addendum_form=addendum_form,
     ), status
 

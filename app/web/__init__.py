@@ -2,14 +2,11 @@
 
 from flask import Response, abort, current_app, g, stream_with_context
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app import clock, db
 from app.domain.policy import Action, can
 from app.domain.site import Site, SiteDay
-from app.models import ChecklistItem
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist, item_of_episode
 
 
 def site() -> Site:
@@ -48,14 +45,6 @@ def csv_download(chunks, filename: str) -> Response:
     )
 
 
-def int_field(raw) -> int | None:
-    """Read a hidden integer field; None when missing or tampered with."""
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
-
-
 def load_episode(episode_id: int):
     """The episode with its checklist, for a user who may see patients (else 403/404)."""
     require(Action.VIEW_PATIENTS)
@@ -69,15 +58,7 @@ def load_item(episode_id: int, item_id: int):
     """One item of an episode, with its episode and step, for a user who may see patients
     (else 403/404): what an item action needs, without the whole checklist."""
     require(Action.VIEW_PATIENTS)
-    item = db.session.scalar(
-        select(ChecklistItem)
-        .options(
-            joinedload(ChecklistItem.episode),
-            joinedload(ChecklistItem.step),
-            joinedload(ChecklistItem.updated_by),
-        )
-        .where(ChecklistItem.id == item_id, ChecklistItem.episode_id == episode_id)
-    )
+    item = item_of_episode(db.session, episode_id, item_id)
     if item is None:
         abort(404)
     return item

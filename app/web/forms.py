@@ -103,3 +103,21 @@ class IsoDateField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return self.data.isoformat() if isinstance(self.data, date) else ""
+
+
+class ButtonForm(Form):
+    """An empty form for button-only actions: it carries the CSRF token."""
+
+
+def int_or_typed(value):
+    """Coerce a choice to an integer; a value that is not one is kept as typed, so validation names it."""
+    number = int_field(value)
+    return (value or None) if number is None else number
+
+
+def int_field(raw) -> int | None:
+    """Read a hidden integer field; None when missing or tampered with."""
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None

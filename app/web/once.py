@@ -127,7 +127,7 @@ def remember(message: str, category: str, location: str) -> None:
 
 
 def _when(moment) -> str:
-    from app.templating import fmt_datetime  # templating needs the web helpers: import late
+    from app.web.templating import fmt_datetime  # templating needs the web helpers: import late
 
     return fmt_datetime(moment)
 

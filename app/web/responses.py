@@ -44,7 +44,7 @@ def attempt(
     Refusals of the `keep` types are committed, not rolled back (a wrong password's count and
     audit event must stay).
     """
-    from app.templating import conflict_message  # templating needs the web helpers: import late
+    from app.web.templating import conflict_message  # templating needs the web helpers: import late
 
     try:
         result = action()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.exports import BOM, OUTSTANDING_HEADER
+from app.reports.csv_export import BOM, OUTSTANDING_HEADER
 from tests.browser.test_tick_journey import log_in
 
 pytestmark = pytest.mark.browser

@@ -4,13 +4,13 @@ from datetime import date
 
 import pytest
 
+from app.domain.flags import outcome_flag
 from app.domain.outcomes import (
     Change,
     Thresholds,
     baseline_missing,
     change_from_baseline,
     latest_follow_up,
-    outcome_flag,
     recording_problems,
     value_problems,
 )

@@ -5,14 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.domain.progress import (
-    Flag,
-    Progress,
-    episode_flags,
-    is_postop_overdue,
-    phase_progress,
-    postop_flag,
-)
+from app.domain.flags import EpisodeFacts, Flag, is_postop_overdue, postop_flag
+from app.domain.flags import episode_flags as flags_of_facts
+from app.domain.progress import Progress, phase_progress
+from app.domain.site import SiteDay
 from app.domain.vocab import ItemStatus, Phase
 
 TODAY = date(2026, 6, 17)
@@ -21,6 +17,11 @@ OPEN, DONE, NA = ItemStatus.OPEN, ItemStatus.DONE, ItemStatus.NOT_APPLICABLE
 
 def fact(phase=Phase.AFTER, required=True, status=OPEN, due=None):
     return SimpleNamespace(phase=phase, required=required, status=status, due_date=due)
+
+
+def episode_flags(items, today: date) -> list[Flag]:
+    """The flags of an episode with these items, its pre-op signed."""
+    return flags_of_facts(EpisodeFacts(None, preop_signed=True, closed=False, items=items), SiteDay(today))
 
 
 def ago(n: int) -> date:

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.domain.progress import flags_from_facts, preop_flag
+from app.domain.flags import EpisodeFacts, episode_flags, preop_flag
 from app.domain.signoff import (
     MEANINGS,
     SIGNABLE_PHASES,
@@ -14,6 +14,7 @@ from app.domain.signoff import (
     signoff_blockers,
     statement,
 )
+from app.domain.site import SiteDay
 from app.domain.vocab import ItemStatus, Phase, Role
 
 TODAY = date(2026, 6, 17)
@@ -285,7 +286,18 @@ def test_the_warning_window_is_a_parameter():
     assert preop_flag(TODAY, False, TODAY, 0) is not None
 
 
-# flags_from_facts
+# every flag from the facts
+
+
+def flags_from_facts(overdue, surgery, signed, closed, today, warning_days):
+    """The flags of an episode with `overdue` overdue post-op items."""
+    items = [
+        SimpleNamespace(
+            phase=Phase.AFTER, required=True, status=ItemStatus.OPEN, due_date=today - timedelta(days=1)
+        )
+    ] * overdue
+    facts = EpisodeFacts(surgery, signed, closed, items=items)
+    return episode_flags(facts, SiteDay(today, warning_days=warning_days))
 
 
 def test_flags_from_facts_lists_postop_then_preop():

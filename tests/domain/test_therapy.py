@@ -6,18 +6,18 @@ from itertools import count
 
 import pytest
 
+from app.domain.flags import EpisodeFacts, episode_flags, missed_in_a_row, therapy_flag
+from app.domain.site import SiteDay
 from app.domain.therapy import (
     SessionInput,
     SessionsPlan,
     attended_count,
-    episode_therapy_flag,
     expected_by,
-    missed_in_a_row,
+    plan_of,
     satisfied,
     session_problems,
     sessions_text,
     step_progress,
-    therapy_flag,
 )
 from app.domain.vocab import Attendance, Discipline, ItemStatus, Phase, StepKind
 
@@ -197,9 +197,14 @@ def test_sessions_text_for_an_item():
 
 def test_episode_flag_from_items_and_none_when_closed():
     items = [Item(Step(session_count=8)), Item(Step(kind=StepKind.CHECK, discipline=None))]
-    flag = episode_therapy_flag(items, [S(20)], SURGERY, on(52), closed=False)
+    plans = [plan_of(i) for i in items if i.step.kind is StepKind.SESSIONS]
+    (flag,) = episode_flags(
+        EpisodeFacts(SURGERY, True, False, plans=plans, sessions=[S(20)]), SiteDay(on(52))
+    )
     assert flag.detail == "PT: 1 of 4 sessions expected by now"
-    assert episode_therapy_flag(items, [S(20)], SURGERY, on(52), closed=True) is None
+    assert (
+        episode_flags(EpisodeFacts(SURGERY, True, True, plans=plans, sessions=[S(20)]), SiteDay(on(52))) == []
+    )
 
 
 # --- entry checks -------------------------------------------------------------------------

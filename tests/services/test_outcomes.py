@@ -5,11 +5,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from app import db, queries
+from app import db
+from app.domain.flags import NOT_IMPROVING_CODE, episode_flags
 from app.domain.outcomes import Thresholds
+from app.domain.site import SiteDay
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, TimePoint
 from app.models import AuditEvent, ChecklistItem, Episode, EpisodeFlagDate, OutcomeScore
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
+from app.queries.flags import flag_facts
 from app.services import outcomes, signoffs
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from tests import factories
@@ -257,14 +260,28 @@ def test_thresholds_are_passed_in(session, operated, coordinator, surgeon):
 # flags for lists
 
 
-def test_outcome_flags_for_many_episodes_in_one_query(session, operated, coordinator, surgeon, protocol):
+def outcome_flags(episode_ids: list[int]) -> dict:
+    """The "Not improving" flag of each episode that raises it, from the facts lists read."""
+    facts = flag_facts(db.session, episode_ids)
+    day = SiteDay(TODAY)
+    return {
+        episode_id: flag
+        for episode_id, f in facts.items()
+        for flag in episode_flags(f, day)
+        if flag.code == NOT_IMPROVING_CODE
+    }
+
+
+def test_outcome_flags_for_many_episodes_from_the_facts_lists_read(
+    session, operated, coordinator, surgeon, protocol
+):
     improving = factories.episode(coordinator, surgeon, protocol, surgery_date=SURGERY, family_name="Better")
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
     record(coordinator, improving, BASE, date(2026, 3, 20), 40, 6, 7)
     record(surgeon, improving, W6, date(2026, 5, 13), 10, 1, 1)
 
-    flags = queries.outcome_flags(session, [operated.id, improving.id], Thresholds())
+    flags = outcome_flags([operated.id, improving.id])
 
     assert set(flags) == {operated.id}
     assert flags[operated.id].label == "Not improving"
@@ -275,7 +292,7 @@ def test_outcome_flags_for_many_episodes_in_one_query(session, operated, coordin
     episode = fresh_episode(operated.id)
     episode.status = EpisodeStatus.CLOSED  # a closed episode raises no flags
     session.flush()
-    assert queries.outcome_flags(session, [operated.id], Thresholds()) == {}
+    assert outcome_flags([operated.id]) == {}
 
 
 # demo data
@@ -289,7 +306,7 @@ def test_demo_records_scores_and_one_patient_is_not_improving(session):
     session.commit()
 
     episodes = {p.mrn: p.episodes[0] for p in session.scalars(select(Patient))}
-    flags = queries.outcome_flags(session, [e.id for e in episodes.values()], Thresholds())
+    flags = outcome_flags([e.id for e in episodes.values()])
     assert set(flags) == {episodes["H204002"].id}
     for mrn in ("H204001", "H204002", "H204003", "H204006"):  # operated, or surgery within days
         assert item(episodes[mrn], "pre_baseline_prom").status is ItemStatus.DONE, mrn

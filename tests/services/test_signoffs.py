@@ -6,15 +6,15 @@ import pytest
 from sqlalchemy import func, select
 
 from app import audit, clock, db
-from app.domain.signoff import content_digest
+from app.domain.signoff import active_signoffs, close_blockers, content_digest
 from app.domain.site import SiteDay
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role
 from app.models import AuditEvent, ChecklistItem, Episode, ItemNote, Signoff, User
-from app.queries import episode_summaries
+from app.queries.episodes import episode_summaries
+from app.queries.flags import flagged_episode_count
 from app.services import checklist, signoffs
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from app.services.signoffs import SignatureRefused
-from app.services.stored_flags import flagged_episode_count
 from tests import factories
 from tests.conftest import NOW, PASSWORD
 from tests.factories import load_in_new_session
@@ -354,7 +354,7 @@ def test_a_revoked_phase_can_be_signed_again(session, ready, signed, surgeon):
     session.commit()
     assert again.id != signed.id
     assert signoff_count() == 2
-    assert signoffs.active_signoffs(session.get(Episode, ready.id)) == {Phase.BEFORE: again}
+    assert active_signoffs(session.get(Episode, ready.id)) == {Phase.BEFORE: again}
 
 
 def test_a_sign_off_is_revoked_once(session, ready, signed, surgeon):
@@ -449,7 +449,7 @@ def test_closing_with_after_surgery_open_needs_a_reason(session, episode, coordi
 
 
 def test_close_blockers_name_the_open_after_surgery_items(session, episode):
-    blockers = signoffs.close_blockers(episode)
+    blockers = close_blockers(episode)
     assert "Open: VTE prophylaxis in place (mechanical ± pharmacological per risk). (Nurse)" in blockers
     assert all(b.startswith("Open: ") for b in blockers)
     assert not any("Interdisciplinary review" in b for b in blockers)  # optional
@@ -470,7 +470,7 @@ def test_coordinator_closes_with_a_documented_reason(session, episode, coordinat
 
 def test_surgeon_closes_a_complete_after_phase_without_a_reason(session, episode, surgeon, coordinator):
     factories.complete_phase(session, episode, Phase.AFTER, surgeon, coordinator, not_applicable=True)
-    assert signoffs.close_blockers(episode) == []
+    assert close_blockers(episode) == []
     signoffs.close(session, surgeon, episode, episode.version, "")
     session.commit()
     stored = session.get(Episode, episode.id)

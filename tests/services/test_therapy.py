@@ -9,7 +9,7 @@ from app import clock, db
 from app.domain.therapy import SessionInput
 from app.domain.vocab import ItemStatus, Phase, Role
 from app.models import AuditEvent, ChecklistItem, SessionAddendum, TherapySession
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
 from app.services import checklist, signoffs
 from app.services import therapy as service
 from app.services.errors import Conflict, NotPermitted, ServiceError

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app import clock, db
-from app.exports import BOM, COMPLIANCE_HEADER
 from app.models import User
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
+from app.reports.csv_export import BOM, COMPLIANCE_HEADER
 from app.services import checklist, signoffs
 from tests import factories
 from tests.conftest import NOW, login

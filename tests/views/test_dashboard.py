@@ -14,9 +14,9 @@ from app import db
 from app.domain.outstanding import OutstandingFilters
 from app.domain.schedule import item_state
 from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, Role
-from app.exports import BOM, OUTSTANDING_HEADER
 from app.models import AuditEvent, Episode
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
+from app.reports.csv_export import BOM, OUTSTANDING_HEADER
 from tests import factories
 from tests.conftest import login
 

@@ -7,7 +7,7 @@ from app import db
 from app.domain.outcomes import Thresholds
 from app.domain.therapy import SessionInput
 from app.domain.vocab import TimePoint
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
 from app.services import outcomes, therapy
 from tests import factories
 from tests.conftest import NOW, login

@@ -44,7 +44,8 @@ from app.models import (
     User,
 )
 from app.services import therapy
-from app.web import int_field, once
+from app.web import once
+from app.web.forms import int_field
 from tests.conftest import NOW, PASSWORD, login
 from tests.views.test_permissions import snapshot
 

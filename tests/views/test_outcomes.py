@@ -298,7 +298,8 @@ def test_the_page_runs_a_fixed_number_of_queries(app, client, coordinator, opera
 def test_the_episode_panel_shows_the_scores_and_the_flag(app, client, coordinator, operated):
     from flask import render_template
 
-    from app.outcomes.panel import episode_scores, outcome_panel
+    from app.outcomes.panel import outcome_panel
+    from app.queries.outcomes import episode_scores
 
     login(client, coordinator)
     post(client, operated, BASELINE)
@@ -306,7 +307,7 @@ def test_the_episode_panel_shows_the_scores_and_the_flag(app, client, coordinato
     db.session.remove()
     with app.test_request_context():
         episode = db.session.get(Episode, operated.id)
-        panel = outcome_panel(episode, episode_scores(episode.id), SiteDay(date(2026, 6, 17)))
+        panel = outcome_panel(episode, episode_scores(db.session, episode.id), SiteDay(date(2026, 6, 17)))
         html = render_template("outcomes/_panel.html", panel=panel, episode=episode)
     assert 'data-flag="not_improving"' in html
     assert 'data-time-point="6w"' in html and "−4 (−10%)" in html

@@ -8,7 +8,7 @@ from app import db
 from app.domain.therapy import SessionInput
 from app.domain.vocab import Phase, Role, TimePoint
 from app.models import User
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
 from app.services import outcomes, therapy
 from tests.conftest import login
 from tests.querycount import counting_queries

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app import clock, db
 from app.domain.vocab import EpisodeStatus, Phase, Role
 from app.models import AuditEvent, ChecklistItem, Episode, Signoff, User
-from app.queries import episode_with_checklist
+from app.queries.episodes import episode_with_checklist
 from app.services import signoffs
 from tests import factories
 from tests.conftest import NOW, PASSWORD, login

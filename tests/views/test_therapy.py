@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app import clock, db
 from app.domain.vocab import ItemStatus, Role
 from app.models import AuditEvent, ChecklistItem, Episode, OutcomeScore, SessionAddendum, TherapySession, User
-from app.outcomes.panel import episode_scores
+from app.queries.outcomes import episode_scores
 from app.services.users import create_user
 from app.therapy.panel import therapy_panel
 from tests import factories
@@ -302,7 +302,7 @@ def _panel_html(app, episode_id: int, user) -> tuple[str, int]:
     with app.test_request_context("/"):
         episode = db.session.get(Episode, episode_id)
         with counting_queries(db.session.get_bind()) as queries:
-            panel = therapy_panel(episode, episode_scores(episode_id), user, TODAY)
+            panel = therapy_panel(episode, episode_scores(db.session, episode_id), user, TODAY)
         html = render_template("therapy/_panel.html", therapy=panel)
         db.session.remove()
     return html, len(queries)

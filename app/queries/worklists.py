@@ -1,18 +1,20 @@
 """Each role's home-page worklist: fixed numbers of queries, whatever the data size."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.domain.progress import Flag
+from app.domain.flags import Flag, therapy_flag
 from app.domain.site import SiteDay
-from app.domain.therapy import plan_of, step_progress, therapy_flag
+from app.domain.therapy import plan_of, step_progress
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind
-from app.models import ChecklistItem, Episode, ProtocolStep, Signoff
-from app.queries import postop_overdue, preop_signed, sessions_facts
-from app.services.stored_flags import flagged_episodes
+from app.models import ChecklistItem, Episode, ProtocolStep
+from app.queries.episodes import postop_overdue
+from app.queries.flags import flagged_episodes, preop_signed
+from app.queries.therapy import session_rows
 
 LIMIT = 100
 
@@ -75,33 +77,32 @@ def flagged(db: Session, day: SiteDay, surgeon_id: int | None = None) -> list[Ep
 
 
 def open_items_for_role(db: Session, role: Role) -> list[ChecklistItem]:
-    """Open items a role is responsible for, due soonest first, in phases not signed off."""
-    phase_signed = (
-        select(Signoff.id)
-        .where(
-            Signoff.episode_id == ChecklistItem.episode_id,
-            Signoff.phase == ChecklistItem.phase,
-            Signoff.revoked_at.is_(None),
-        )
-        .exists()
-    )
+    """Outstanding items a role is responsible for (open, episode open, phase not signed off: the
+    stored `outstanding` column), due soonest first."""
     stmt = (
         select(ChecklistItem)
-        .join(Episode, Episode.id == ChecklistItem.episode_id)
         .options(
             joinedload(ChecklistItem.step),
             joinedload(ChecklistItem.episode).joinedload(Episode.patient),
         )
-        .where(
-            ChecklistItem.role == role,
-            ChecklistItem.status == ItemStatus.OPEN,
-            Episode.status != EpisodeStatus.CLOSED,
-            ~phase_signed,
-        )
+        .where(ChecklistItem.outstanding.is_(True), ChecklistItem.role == role)
         .order_by(ChecklistItem.due_date.is_(None), ChecklistItem.due_date, ChecklistItem.id)
         .limit(LIMIT)
     )
     return list(db.scalars(stmt))
+
+
+def sessions_items(db: Session, episode_ids: list[int]) -> dict[int, list[ChecklistItem]]:
+    """The sessions items of many episodes, with their steps (one query)."""
+    items: dict[int, list] = defaultdict(list)
+    for item in db.scalars(
+        select(ChecklistItem)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .options(joinedload(ChecklistItem.step))
+        .where(ChecklistItem.episode_id.in_(episode_ids), ProtocolStep.kind == StepKind.SESSIONS)
+    ):
+        items[item.episode_id].append(item)
+    return items
 
 
 @dataclass
@@ -141,7 +142,7 @@ def therapy_caseload(db: Session, today: date) -> list[CaseloadRow]:
     ids = [e.id for e in episodes]
     if not ids:
         return []
-    items, sessions = sessions_facts(db, ids)
+    items, sessions = sessions_items(db, ids), session_rows(db, ids)
     rows = []
     for episode in episodes:
         mine = sessions[episode.id]

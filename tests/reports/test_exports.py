@@ -9,7 +9,7 @@ import pytest
 
 from app.domain.compliance import Month, Tally
 from app.domain.vocab import ItemStatus, Phase, Role
-from app.exports import (
+from app.reports.csv_export import (
     BOM,
     CHUNK_ROWS,
     COMPLIANCE_HEADER,
@@ -17,9 +17,9 @@ from app.exports import (
     compliance_record,
     csv_chunks,
     outstanding_record,
-    overdue_text,
     safe_cell,
 )
+from app.reports.text import overdue_text
 
 TODAY = date(2026, 6, 17)
 DUE_SOON = 3
@@ -31,7 +31,7 @@ def parse(text: str) -> list[list[str]]:
 
 
 def row(**changes) -> SimpleNamespace:
-    """A stand-in for one row of app.outstanding.outstanding_items (ROW_COLUMNS)."""
+    """A stand-in for one row of app.queries.outstanding.outstanding_items (ROW_COLUMNS)."""
     values = {
         "item_id": 11,
         "phase": Phase.AFTER,

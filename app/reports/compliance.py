@@ -2,12 +2,12 @@
 most often late, and a bar chart laid out here and drawn as inline SVG by the template."""
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.orm import Session
 
-from app.compliance import outcome_counts, outcome_counts_by_step, unscheduled_episodes
 from app.domain.compliance import (
     HIGH_COMPLIANCE_PERCENT,
     MOST_LATE_LIMIT,
@@ -17,6 +17,8 @@ from app.domain.compliance import (
     total,
 )
 from app.domain.vocab import Phase
+from app.queries.compliance import outcome_counts, outcome_counts_by_step, unscheduled_episodes
+from app.reports.csv_export import COMPLIANCE_HEADER, compliance_record, csv_chunks
 
 
 @dataclass
@@ -192,3 +194,8 @@ def bar_chart(months: list[tuple[str, Tally]]) -> BarChart:
         reference_y=y(HIGH_COMPLIANCE_PERCENT),
         bar_width=bar_w,
     )
+
+
+def compliance_csv(report: ComplianceReport) -> Iterator[str]:
+    """The report's figures per month, surgeon and phase (no patient data), as CSV chunks."""
+    return csv_chunks(COMPLIANCE_HEADER, (compliance_record(*row) for row in report.detail))

@@ -7,12 +7,12 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from app import db
-from app.auth.forms import ButtonForm
 from app.domain.policy import Action, can
 from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
-from app.services.stored_flags import flagged_episode_count
+from app.queries.flags import flagged_episode_count
 from app.web import site_day
+from app.web.forms import ButtonForm
 
 
 def _local(moment: datetime) -> datetime:

@@ -17,8 +17,8 @@ from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
 from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
 from app.models import ChecklistItem, Episode, OutstandingTally, Patient, ProtocolStep, User
-from app.queries import patient_matches
-from app.services.stored_flags import flagged_episodes
+from app.queries.flags import flagged_episodes
+from app.queries.patients import patient_matches
 
 Surgeon = aliased(User, name="surgeon")
 
@@ -200,3 +200,16 @@ def count_rows(db: Session, stmt: Select) -> int:
 def items_of_episodes(filters: OutstandingFilters, episode_ids: list[int], day: SiteDay) -> Select:
     """The outstanding items (passing the filters) of some episodes, in the list's order."""
     return outstanding_items(filters, day).where(ChecklistItem.episode_id.in_(episode_ids))
+
+
+def item_page(db: Session, filters: OutstandingFilters, day: SiteDay, limit: int, offset: int) -> list:
+    """A page of the outstanding items that pass the filters, in the list's order."""
+    return list(db.execute(outstanding_items(filters, day).limit(limit).offset(offset)))
+
+
+def items_by_episode(db: Session, filters: OutstandingFilters, episode_ids: list[int], day: SiteDay) -> dict:
+    """The outstanding items (passing the filters) of some episodes, by episode, in the list's order."""
+    items: dict[int, list] = {i: [] for i in episode_ids}
+    for row in db.execute(items_of_episodes(filters, episode_ids, day)):
+        items[row.episode_id].append(row)
+    return items

@@ -1,0 +1,328 @@
+"""Every flag an episode can raise, each rule in its two forms side by side.
+
+- The **live** form says whether the flag is raised today and with what words (the episode page,
+  every list, the outcome and therapy panels).
+- The **first-day** form says from which day it is raised, given the episode as it is now.
+  Between two changes to an episode its flags only ever switch on as days pass (an item becomes
+  overdue, surgery comes near, sessions fall behind), so that date, stored when the episode
+  changes (app/services/stored_flags.py), says whether the episode is flagged on any later day:
+  lists count and filter flagged episodes in SQL with it.
+
+Adding a flag: write its two forms here, register it in `RULES`, and give
+tests/domain/test_flags.py a way to make facts that raise it (the parity test then checks the
+two forms agree on every day for a year). docs/flags.md tells the whole mechanism.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from app.domain.outcomes import Scores, Thresholds, change_from_baseline, latest_follow_up, score_map
+from app.domain.progress import ItemFacts
+from app.domain.signoff import active_signoffs
+from app.domain.site import Site, SiteDay
+from app.domain.therapy import (
+    SessionFacts,
+    SessionsPlan,
+    StepProgress,
+    attended_count,
+    plan_of,
+    step_progress,
+    window_start,
+)
+from app.domain.vocab import Attendance, EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    label: str
+    detail: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.label} ({self.detail})" if self.detail else self.label
+
+
+@dataclass(frozen=True)
+class EpisodeFacts:
+    """What the flag rules read of one episode: plain values, from loaded objects or query rows."""
+
+    surgery_date: date | None
+    preop_signed: bool
+    closed: bool
+    items: Sequence[ItemFacts] = ()
+    plans: Sequence[SessionsPlan] = ()  # of the episode's open sessions items
+    sessions: Sequence[SessionFacts] = ()
+    scores: Scores = field(default_factory=dict)
+
+    @classmethod
+    def of_episode(cls, episode, sessions: Sequence[SessionFacts], score_rows: Iterable) -> "EpisodeFacts":
+        """The facts of a loaded episode (its items with their steps, and its sign-offs), with its
+        sessions and outcome-score rows."""
+        return cls(
+            surgery_date=episode.surgery_date,
+            preop_signed=Phase.BEFORE in active_signoffs(episode),
+            closed=episode.status is EpisodeStatus.CLOSED,
+            items=episode.items,
+            plans=[
+                plan_of(i)
+                for i in episode.items
+                if i.step.kind is StepKind.SESSIONS and i.status is ItemStatus.OPEN
+            ],
+            sessions=sessions,
+            scores=score_map(score_rows),
+        )
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """One flag: its live form (today's flag, or None) and its first-day form.
+
+    `stored` names the column of `episode_flag_date` its first day goes into: `flagged_from` for
+    a flag raised from a day on; `unsigned_surgery_on` for "Pre-op not signed off", stored as the
+    surgery date because the day it is raised depends on the site's warning days."""
+
+    code: str
+    today: Callable[[EpisodeFacts, SiteDay], Flag | None]
+    first_day: Callable[[EpisodeFacts, Site], date | None]  # the settings, not today
+    stored: str = "flagged_from"
+
+
+# --- Incomplete post-op steps ---------------------------------------------------------------
+
+
+def is_postop_overdue(item: ItemFacts, today: date) -> bool:
+    """A required After-surgery item still open past its due date."""
+    return (
+        item.phase is Phase.AFTER
+        and item.required
+        and item.status is ItemStatus.OPEN
+        and item.due_date is not None
+        and item.due_date < today
+    )
+
+
+def postop_flag(overdue_count: int) -> Flag | None:
+    """The "Incomplete post-op steps" flag for a number of overdue post-op items."""
+    if overdue_count <= 0:
+        return None
+    return Flag("incomplete_postop", "Incomplete post-op steps", f"{overdue_count} overdue")
+
+
+def postop_overdue_from(items: Iterable[ItemFacts]) -> date | None:
+    """The first day a required After-surgery item is overdue (the day after its due date)."""
+    dues = [
+        i.due_date
+        for i in items
+        if i.phase is Phase.AFTER and i.required and i.status is ItemStatus.OPEN and i.due_date is not None
+    ]
+    return min(dues) + timedelta(days=1) if dues else None
+
+
+INCOMPLETE_POSTOP = FlagRule(
+    "incomplete_postop",
+    today=lambda facts, day: postop_flag(sum(is_postop_overdue(i, day.date) for i in facts.items)),
+    first_day=lambda facts, site: postop_overdue_from(facts.items),
+)
+
+
+# --- Pre-op not signed off ------------------------------------------------------------------
+
+
+def preop_flag(surgery_date: date | None, preop_signed: bool, today: date, warning_days: int) -> Flag | None:
+    """The "Pre-op not signed off" flag: surgery within the warning window or past, unsigned."""
+    if preop_signed or surgery_date is None:
+        return None
+    days = (surgery_date - today).days
+    if days > warning_days:
+        return None
+    when = "surgery passed" if days < 0 else "surgery today" if days == 0 else f"surgery in {days} days"
+    if days == 1:
+        when = "surgery tomorrow"
+    return Flag("preop_unsigned", "Pre-op not signed off", when)
+
+
+def unsigned_surgery_on(surgery_date: date | None, preop_signed: bool) -> date | None:
+    """The surgery date while Before surgery is unsigned: "Pre-op not signed off" is raised from
+    `warning_days` before it (see `preop_flagged`)."""
+    return None if preop_signed else surgery_date
+
+
+def preop_flagged(unsigned_surgery: date | None, today: date, warning_days: int) -> bool:
+    """Whether "Pre-op not signed off" is raised today, from its stored surgery date."""
+    return unsigned_surgery is not None and (unsigned_surgery - today).days <= warning_days
+
+
+PREOP_UNSIGNED = FlagRule(
+    "preop_unsigned",
+    today=lambda facts, day: preop_flag(facts.surgery_date, facts.preop_signed, day.date, day.warning_days),
+    first_day=lambda facts, site: unsigned_surgery_on(facts.surgery_date, facts.preop_signed),
+    stored="unsigned_surgery_on",
+)
+
+
+# --- Therapy behind plan --------------------------------------------------------------------
+
+
+def missed_in_a_row(sessions: Iterable[SessionFacts], n: int = 2) -> bool:
+    """Whether the episode's `n` most recent sessions (by date, then id) were all missed."""
+    latest = sorted(sessions, key=lambda s: (s.session_date, s.id), reverse=True)[:n]
+    return len(latest) == n and all(s.attendance is Attendance.MISSED for s in latest)
+
+
+def therapy_flag(progress: Iterable[StepProgress], sessions: Iterable[SessionFacts]) -> Flag | None:
+    """The "Therapy behind plan" flag, saying which rule fired with its numbers."""
+    sessions = list(sessions)
+    details = [
+        f"{p.plan.discipline.value}: {p.attended} of {p.expected} sessions expected by now"
+        for p in sorted(progress, key=lambda p: (p.plan.due_date or date.max, p.plan.discipline))
+        if p.behind
+    ][:1]
+    if missed_in_a_row(sessions):
+        details.append("2 missed sessions in a row")
+    if not details:
+        return None
+    return Flag("therapy_behind", "Therapy behind plan", "; ".join(details))
+
+
+def _therapy_today(facts: EpisodeFacts, day: SiteDay) -> Flag | None:
+    progress = [
+        step_progress(plan, ItemStatus.OPEN, facts.sessions, facts.surgery_date, day.date)
+        for plan in facts.plans
+    ]
+    return therapy_flag(progress, facts.sessions)
+
+
+def behind_from(plan: SessionsPlan, attended: int, surgery_date: date | None) -> date | None:
+    """The first day on which an open, required step with `attended` sessions is behind its
+    pro-rata plan (`expected_by` then exceeds `attended`), or None if it never will be."""
+    if surgery_date is None or plan.due_date is None or not plan.required or attended >= plan.count:
+        return None
+    start = window_start(plan, surgery_date)
+    if start is None:  # open-ended window: everything is expected on the due date
+        return plan.due_date
+    length = max(1, (plan.due_date - start).days)
+    needed = -(-(attended + 1) * length // plan.count)  # fewest elapsed days to expect one more
+    if needed > (plan.due_date - start).days:
+        return None
+    return start + timedelta(days=needed)
+
+
+def therapy_flag_from(
+    open_plans: Iterable[SessionsPlan], sessions: Iterable[SessionFacts], surgery_date: date | None
+) -> date | None:
+    """The first day "Therapy behind plan" is raised, with the plans of the episode's open
+    sessions items and its sessions; from then on it stays raised until they change. None when
+    it never is."""
+    sessions = list(sessions)
+    if missed_in_a_row(sessions):
+        return date.min
+    days = [
+        behind_from(plan, attended_count(plan, sessions, surgery_date), surgery_date) for plan in open_plans
+    ]
+    return min((d for d in days if d is not None), default=None)
+
+
+THERAPY_BEHIND = FlagRule(
+    "therapy_behind",
+    today=_therapy_today,
+    first_day=lambda facts, site: therapy_flag_from(facts.plans, facts.sessions, facts.surgery_date),
+)
+
+
+# --- Not improving --------------------------------------------------------------------------
+
+NOT_IMPROVING_CODE = "not_improving"
+
+
+def _mcid_reasons(scores: Scores, tp: TimePoint, t: Thresholds) -> list[str]:
+    reasons = []
+    odi = change_from_baseline(scores, tp, Instrument.ODI)
+    if odi is not None and odi.below(t.odi_points, t.odi_percent):
+        reasons.append(f"{odi.describe('ODI')}, below {t.odi_points} points and {t.odi_percent}%")
+    back = change_from_baseline(scores, tp, Instrument.NRS_BACK)
+    leg = change_from_baseline(scores, tp, Instrument.NRS_LEG)
+    if (
+        back is not None
+        and leg is not None
+        and back.below(t.nrs_points, t.nrs_percent)
+        and leg.below(t.nrs_points, t.nrs_percent)
+    ):
+        reasons.append(
+            f"{back.describe('NRS back')}; {leg.describe('NRS leg')}; "
+            f"both below {t.nrs_points} points and {t.nrs_percent}%"
+        )
+    return reasons
+
+
+def _twelve_month_reasons(scores: Scores, t: Thresholds) -> list[str]:
+    odi = scores.get(TimePoint.MONTHS_12, {}).get(Instrument.ODI)
+    if odi is None:
+        return []
+    if odi > t.odi_worsening_12m:
+        return [f"Worsening (ODI {odi} > {t.odi_worsening_12m})"]
+    if odi > t.odi_failure_12m:
+        return [f"Failure criterion met (ODI {odi} > {t.odi_failure_12m})"]
+    return []
+
+
+def outcome_flag(scores: Scores, thresholds: Thresholds) -> Flag | None:
+    """The "Not improving" flag from the latest follow-up (6 weeks or later), or None.
+
+    Fires when the improvement from baseline is below the MCID (ODI; or NRS back and leg
+    both), or at 12 months when ODI is above the failure or worsening cut-off (no baseline
+    needed). The detail names every rule that fired, with its numbers. Scores do not change as
+    days pass: raised from the first day, or never, until they change.
+    """
+    tp = latest_follow_up(scores)
+    if tp is None:
+        return None
+    reasons = (
+        _twelve_month_reasons(scores, thresholds) if tp is TimePoint.MONTHS_12 else []
+    ) + _mcid_reasons(scores, tp, thresholds)
+    if not reasons:
+        return None
+    return Flag(NOT_IMPROVING_CODE, "Not improving", f"{tp.label}: " + "; ".join(reasons))
+
+
+NOT_IMPROVING = FlagRule(
+    NOT_IMPROVING_CODE,
+    today=lambda facts, day: outcome_flag(facts.scores, day.thresholds),
+    first_day=lambda facts, site: date.min if outcome_flag(facts.scores, site.thresholds) else None,
+)
+
+
+# --- every flag -----------------------------------------------------------------------------
+
+# In the order flags are shown.
+RULES: tuple[FlagRule, ...] = (INCOMPLETE_POSTOP, PREOP_UNSIGNED, THERAPY_BEHIND, NOT_IMPROVING)
+
+
+def episode_flags(facts: EpisodeFacts, day: SiteDay) -> list[Flag]:
+    """Every flag an episode raises today (a closed episode raises none)."""
+    if facts.closed:
+        return []
+    return [flag for rule in RULES if (flag := rule.today(facts, day)) is not None]
+
+
+def stored_dates(facts: EpisodeFacts, site: Site) -> Mapping[str, date | None]:
+    """What `episode_flag_date` holds for an episode: for each stored column, the first day of
+    its flags (the earliest, where several flags share it). A closed episode raises none."""
+    columns = {rule.stored: None for rule in RULES}
+    if facts.closed:
+        return columns
+    for rule in RULES:
+        first = rule.first_day(facts, site)
+        if first is not None and (columns[rule.stored] is None or first < columns[rule.stored]):
+            columns[rule.stored] = first
+    return columns
+
+
+def flagged_on(dates: Mapping[str, date | None], day: SiteDay) -> bool:
+    """Whether stored dates (`stored_dates`) say the episode is flagged on `day`: the SQL of
+    app/queries/flags.py asks the same of the table."""
+    flagged_from = dates.get("flagged_from")
+    return (flagged_from is not None and flagged_from <= day.date) or preop_flagged(
+        dates.get("unsigned_surgery_on"), day.date, day.warning_days
+    )

@@ -1,0 +1,107 @@
+"""Reads of episodes: lists' summaries (progress and flags), each patient's latest episode, an
+episode with everything its page shows. A fixed number of queries whatever the data size."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from app.domain.flags import Flag, episode_flags, is_postop_overdue
+from app.domain.progress import Progress, phase_progress
+from app.domain.site import SiteDay
+from app.domain.vocab import ItemStatus, Phase
+from app.models import ChecklistItem, Episode, ItemNote, ProtocolVersion
+from app.queries.flags import flag_facts, item_rows
+
+
+@dataclass
+class EpisodeSummary:
+    progress: dict[Phase, Progress] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+    postop_overdue: int = 0
+    preop_signed: bool = False
+
+    @property
+    def ready_to_sign(self) -> bool:
+        """Every required Before-surgery item is done or not applicable, and not yet signed."""
+        before = self.progress.get(Phase.BEFORE)
+        return not self.preop_signed and before is not None and before.complete
+
+
+def postop_overdue(today: date):
+    """The SQL form of `app.domain.flags.is_postop_overdue` (worklists order by it)."""
+    return and_(
+        ChecklistItem.phase == Phase.AFTER,
+        ChecklistItem.required.is_(True),
+        ChecklistItem.status == ItemStatus.OPEN,
+        ChecklistItem.due_date < today,
+    )
+
+
+def episode_summaries(session: Session, episode_ids: list[int], day: SiteDay) -> dict[int, EpisodeSummary]:
+    """Progress per phase and flags for many episodes, in a fixed number of queries (four), from
+    the same facts and rules as the episode page and the stored flags."""
+    summaries: dict[int, EpisodeSummary] = defaultdict(EpisodeSummary)
+    if not episode_ids:
+        return summaries
+    items = item_rows(session, episode_ids)
+    for episode_id, facts in flag_facts(session, episode_ids, items).items():
+        summary = summaries[episode_id]
+        summary.progress = {phase: phase_progress(facts.items, phase) for phase in Phase}
+        summary.postop_overdue = sum(is_postop_overdue(i, day.date) for i in facts.items)
+        summary.preop_signed = facts.preop_signed
+        summary.flags = episode_flags(facts, day)
+    return summaries
+
+
+def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
+    """An episode with everything its page shows, loaded in a fixed number of queries."""
+    return (
+        db.scalars(
+            select(Episode)
+            .where(Episode.id == episode_id)
+            .options(
+                joinedload(Episode.patient),
+                joinedload(Episode.surgeon),
+                joinedload(Episode.closed_by),
+                joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
+                joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
+                selectinload(Episode.items).options(
+                    joinedload(ChecklistItem.step),
+                    joinedload(ChecklistItem.completed_by),
+                    joinedload(ChecklistItem.updated_by),
+                    selectinload(ChecklistItem.notes).joinedload(ItemNote.author),
+                ),
+            )
+        )
+        .unique()
+        .first()
+    )
+
+
+def episodes_by_id(session: Session, episode_ids: list[int]) -> dict[int, Episode]:
+    """Some episodes with their patients and surgeons (one query)."""
+    return {
+        e.id: e
+        for e in session.scalars(
+            select(Episode)
+            .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
+            .where(Episode.id.in_(episode_ids))
+        )
+    }
+
+
+def item_of_episode(session: Session, episode_id: int, item_id: int) -> ChecklistItem | None:
+    """One item of an episode with its episode, step and last editor: what an item action needs,
+    without the whole checklist (an item of another episode is not found)."""
+    return session.scalar(
+        select(ChecklistItem)
+        .options(
+            joinedload(ChecklistItem.episode),
+            joinedload(ChecklistItem.step),
+            joinedload(ChecklistItem.updated_by),
+        )
+        .where(ChecklistItem.id == item_id, ChecklistItem.episode_id == episode_id)
+    )

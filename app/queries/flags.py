@@ -1,0 +1,133 @@
+"""Reads for the flags: the facts the rules of app/domain/flags.py read, for many episodes in a
+fixed number of queries, and the episodes flagged today from their stored first days
+(`episode_flag_date`, kept in step by app/services/stored_flags.py)."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.domain.flags import EpisodeFacts
+from app.domain.site import SiteDay
+from app.domain.therapy import SessionsPlan
+from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
+from app.models import (
+    ChecklistItem,
+    Episode,
+    EpisodeFlagDate,
+    FlagDateTally,
+    OutcomeScore,
+    ProtocolStep,
+    Signoff,
+)
+from app.queries.therapy import session_rows
+
+
+def _flagged_today(dates, today: date, warning_days: int):
+    """Whether a pair of flag dates (of `EpisodeFlagDate` or `FlagDateTally`) is flagged today:
+    the SQL form of `app.domain.flags.flagged_on`."""
+    return or_(
+        dates.flagged_from <= today,
+        dates.unsigned_surgery_on <= today + timedelta(days=warning_days),
+    )
+
+
+def flagged_episodes(day: SiteDay) -> Select:
+    """The ids of the episodes flagged today."""
+    return select(EpisodeFlagDate.episode_id).where(
+        _flagged_today(EpisodeFlagDate, day.date, day.warning_days)
+    )
+
+
+def flagged_episode_count(session: Session, day: SiteDay) -> int:
+    """How many episodes `flagged_episodes` holds (the red count in the navigation bar), in one
+    query that sums the tally of flag dates: a few rows, whatever the number of episodes."""
+    total = func.coalesce(func.sum(FlagDateTally.episodes), 0)
+    flagged = _flagged_today(FlagDateTally, day.date, day.warning_days)
+    return int(session.scalar(select(total).where(flagged)) or 0)
+
+
+def preop_signed():
+    """True where the episode's Before-surgery phase has an active sign-off."""
+    return (
+        select(Signoff.id)
+        .where(
+            Signoff.episode_id == Episode.id,
+            Signoff.phase == Phase.BEFORE,
+            Signoff.revoked_at.is_(None),
+        )
+        .exists()
+    )
+
+
+def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
+    """The items of many episodes as plain rows, with what their step says of sessions (one query)."""
+    items: dict[int, list] = defaultdict(list)
+    for row in session.execute(
+        select(
+            ChecklistItem.episode_id,
+            ChecklistItem.phase,
+            ChecklistItem.required,
+            ChecklistItem.status,
+            ChecklistItem.due_date,
+            ProtocolStep.kind,
+            ProtocolStep.discipline,
+            ProtocolStep.session_count,
+            ProtocolStep.sessions_from_days,
+        )
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .where(ChecklistItem.episode_id.in_(episode_ids))
+    ):
+        items[row.episode_id].append(row)
+    return items
+
+
+def score_maps(session: Session, episode_ids: list[int]) -> dict[int, dict[TimePoint, dict[Instrument, int]]]:
+    """The outcome scores of many episodes, by time point and instrument (one query)."""
+    by_episode: dict[int, dict[TimePoint, dict[Instrument, int]]] = defaultdict(dict)
+    for episode_id, time_point, instrument, value in session.execute(
+        select(
+            OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value
+        ).where(OutcomeScore.episode_id.in_(episode_ids))
+    ):
+        by_episode[episode_id].setdefault(time_point, {})[instrument] = value
+    return by_episode
+
+
+def _open_plans(items: list) -> list[SessionsPlan]:
+    return [
+        SessionsPlan(
+            r.phase, r.discipline, r.session_count or 0, r.sessions_from_days, r.due_date, r.required
+        )
+        for r in items
+        if r.kind is StepKind.SESSIONS and r.status is ItemStatus.OPEN
+    ]
+
+
+def flag_facts(
+    session: Session, episode_ids: list[int], items: dict[int, list] | None = None
+) -> dict[int, EpisodeFacts]:
+    """What the flag rules read of many episodes, in four queries (three when the caller has
+    already read `item_rows`)."""
+    ids = sorted(set(episode_ids))
+    if not ids:
+        return {}
+    items = item_rows(session, ids) if items is None else items
+    episodes = session.execute(
+        select(Episode.id, Episode.status, Episode.surgery_date, preop_signed()).where(Episode.id.in_(ids))
+    ).all()
+    sessions = session_rows(session, ids)
+    scores = score_maps(session, ids)
+    return {
+        episode_id: EpisodeFacts(
+            surgery_date=surgery_date,
+            preop_signed=bool(signed),
+            closed=status is EpisodeStatus.CLOSED,
+            items=items[episode_id],
+            plans=_open_plans(items[episode_id]),
+            sessions=sessions[episode_id],
+            scores=scores[episode_id],
+        )
+        for episode_id, status, surgery_date, signed in episodes
+    }

@@ -1,0 +1,35 @@
+"""The outstanding items that pass a set of filters, streamed as CSV or as the text report.
+
+The caller holds a read unit (`db.read_unit()`): the rows are read as they are written out, and the
+cursor is closed also when the download is cut short.
+"""
+
+from collections.abc import Iterator
+
+from sqlalchemy.orm import Session
+
+from app.domain.outstanding import OutstandingFilters
+from app.domain.site import SiteDay
+from app.queries.outstanding import outstanding_items
+from app.reports.csv_export import OUTSTANDING_HEADER, csv_chunks, outstanding_record
+from app.reports.text import overdue_text
+
+
+def outstanding_csv(session: Session, filters: OutstandingFilters, day: SiteDay) -> Iterator[str]:
+    """The items as CSV chunks."""
+    rows = session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
+    try:
+        yield from csv_chunks(
+            OUTSTANDING_HEADER, (outstanding_record(r, day.date, day.due_soon_days) for r in rows)
+        )
+    finally:
+        rows.close()
+
+
+def outstanding_text(session: Session, filters: OutstandingFilters, day: SiteDay) -> Iterator[str]:
+    """The items as the lines of the text report."""
+    rows = session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
+    try:
+        yield from overdue_text(rows, day.date, filters.role)
+    finally:
+        rows.close()
