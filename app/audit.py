@@ -42,7 +42,7 @@ def _digest(event: Any) -> str:
 
 
 def record(
-    db: Session,
+    session: Session,
     actor: User | None,
     action: str,
     summary: str,
@@ -57,9 +57,9 @@ def record(
     actor_name: str | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits)."""
-    lock_chain(db)
-    db.flush()
-    prev = db.scalar(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
+    lock_chain(session)
+    session.flush()
+    prev = session.scalar(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
         at=clock.now(),
         actor_id=actor.id if actor else None,
@@ -76,7 +76,7 @@ def record(
         prev_hash=prev or GENESIS,
     )
     event.row_hash = _digest(event)
-    db.add(event)
+    session.add(event)
     return event
 
 
@@ -86,13 +86,13 @@ def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: (v if v is None or isinstance(v, bool | int | float) else str(v)) for k, v in values.items()}
 
 
-def lock_chain(db: Session) -> None:
+def lock_chain(session: Session) -> None:
     """Hold the chain's end until the transaction ends, so events are chained one after another.
 
     On PostgreSQL an advisory lock; SQLite write transactions (BEGIN IMMEDIATE) are one at a time.
     """
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
 
 
 @dataclass(frozen=True)
@@ -105,14 +105,14 @@ class ChainHead:
     events: int
 
 
-def chain_head(db: Session) -> ChainHead | None:
+def chain_head(session: Session) -> ChainHead | None:
     """The chain's newest event and its number of events (None when there are none)."""
-    newest = db.execute(
+    newest = session.execute(
         select(AuditEvent.id, AuditEvent.row_hash, AuditEvent.at).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     if newest is None:
         return None
-    events = db.scalar(select(func.count()).select_from(AuditEvent))
+    events = session.scalar(select(func.count()).select_from(AuditEvent))
     return ChainHead(newest.id, newest.row_hash, newest.at, events)
 
 
@@ -150,7 +150,7 @@ BATCH_SIZE = 5_000
 
 
 def walk_chain(
-    db: Session,
+    session: Session,
     anchors: Iterable[Anchor] = (),
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
@@ -166,7 +166,7 @@ def walk_chain(
     prev, count, last = GENESIS, 0, None
     while True:
         after = last.id if last is not None else 0
-        rows = db.execute(
+        rows = session.execute(
             select(table).where(table.c.id > after).order_by(table.c.id).limit(batch_size)
         ).all()
         for row in rows:
@@ -219,7 +219,7 @@ def _anchor_text(anchor: Anchor, what: str) -> str:
     return f"event #{anchor.id} anchored at {anchor.anchored_at:%Y-%m-%d %H:%M:%S} UTC {what}"
 
 
-def verify_chain(db: Session) -> list[str]:
+def verify_chain(session: Session) -> list[str]:
     """Recompute the chain; return the first problem found (empty when intact)."""
-    check = walk_chain(db)
+    check = walk_chain(session)
     return [str(check.broken)] if check.broken else []

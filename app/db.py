@@ -39,9 +39,9 @@ def make_session_factory(engine: Engine, site: Site | None = None) -> sessionmak
     return factory
 
 
-def site_of(db: Session) -> Site:
+def site_of(session: Session) -> Site:
     """The settings of the site a session works for."""
-    return db.info.get("site") or Site()
+    return session.info.get("site") or Site()
 
 
 def use_outside_requests(registry: scoped_session | None) -> None:

@@ -16,7 +16,10 @@ from app.services import second_factor
 from app.services import users as service
 from app.web import get_or_404, require
 from app.web.forms import int_field
-from app.web.responses import Attempt, attempt, saved
+from app.web.responses import attempt, saved
+
+# A refusal on an account is shown above the users list.
+ACCOUNT, REVIEW = "The account", "review it below and try again"
 
 
 def users_page(status: int = 200):
@@ -60,7 +63,9 @@ def new_user():
 @login_required
 def deactivate(user_id: int):
     user, version = _load(user_id, AccountActionForm())
-    done = _attempt(lambda: service.deactivate(db.session, current_user, user, version))
+    done = attempt(
+        lambda: service.deactivate(db.session, current_user, user, version), ACCOUNT, review=REVIEW
+    )
     if not done.ok:
         return users_page(done.status)
     if done.result is None:
@@ -72,7 +77,7 @@ def deactivate(user_id: int):
 @login_required
 def activate(user_id: int):
     user, version = _load(user_id, AccountActionForm())
-    done = _attempt(lambda: service.activate(db.session, current_user, user, version))
+    done = attempt(lambda: service.activate(db.session, current_user, user, version), ACCOUNT, review=REVIEW)
     if not done.ok:
         return users_page(done.status)
     return _saved(f"{'Activated' if done.result else 'Already active:'} {user.full_name} ({user.username}).")
@@ -82,7 +87,9 @@ def activate(user_id: int):
 @login_required
 def reset_password(user_id: int):
     user, version = _load(user_id, AccountActionForm())
-    done = _attempt(lambda: service.reset_password(db.session, current_user, user, version))
+    done = attempt(
+        lambda: service.reset_password(db.session, current_user, user, version), ACCOUNT, review=REVIEW
+    )
     if not done.ok:
         return users_page(done.status)
     return _show_password(user, done.result, "reset")
@@ -103,7 +110,9 @@ def reset_second_factor(user_id: int):
             form=AccountActionForm(version=user.version),
         )
     user, version = _load(user_id, AccountActionForm())
-    done = _attempt(lambda: second_factor.reset(db.session, current_user, user, version))
+    done = attempt(
+        lambda: second_factor.reset(db.session, current_user, user, version), ACCOUNT, review=REVIEW
+    )
     if not done.ok:
         return users_page(done.status)
     who = f"{user.full_name} ({user.username})"
@@ -122,7 +131,9 @@ def change_role(user_id: int):
     form = ChangeRoleForm()
     user, version = _load(user_id, form)
     role = Role(form.role.data)
-    done = _attempt(lambda: service.change_role(db.session, current_user, user, role, version))
+    done = attempt(
+        lambda: service.change_role(db.session, current_user, user, role, version), ACCOUNT, review=REVIEW
+    )
     if not done.ok:
         return users_page(done.status)
     if done.result:
@@ -141,11 +152,6 @@ def _load(user_id: int, form: AccountActionForm) -> tuple[User, int]:
     if not form.validate_on_submit() or version is None:
         abort(400)
     return user, version
-
-
-def _attempt(call) -> Attempt:
-    """Run one service call on an account; a refusal is shown above the list."""
-    return attempt(call, "The account", review="review it below and try again")
 
 
 def _saved(message: str, category: str = "success"):

@@ -7,13 +7,13 @@ from app.checklist.forms import ItemForm
 from app.checklist.presenter import episode_view
 from app.domain.policy import Action
 from app.models import ChecklistItem
-from app.outcomes.panel import outcome_panel
 from app.queries.history import episode_history
 from app.queries.outcomes import episode_scores
 from app.services import checklist as service
-from app.therapy.panel import therapy_panel
 from app.web import load_episode, load_item, require, site_day
 from app.web.forms import int_field
+from app.web.panels.outcomes import outcome_panel
+from app.web.panels.therapy import therapy_panel
 from app.web.responses import REFUSED, attempt, saved
 from app.web.templating import fmt_time
 

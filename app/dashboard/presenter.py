@@ -77,30 +77,30 @@ def item_row(row, day: SiteDay) -> ItemRow:
 
 
 def outstanding_page(
-    db: Session,
+    session: Session,
     filters: OutstandingFilters,
     page: int,
     by_episode: bool,
     day: SiteDay,
 ) -> OutstandingPage:
     """One page of outstanding items (or of episodes with their items) and the counts per state."""
-    counts = state_counts(db, filters, day)
+    counts = state_counts(session, filters, day)
     offset = (page - 1) * PAGE_SIZE
     if not by_episode:
         total = counts[filters.state] if filters.state else sum(counts.values())
         result = OutstandingPage(counts, total, page, by_episode=False)
         if not result.past_end and total:
-            result.rows = [item_row(r, day) for r in item_page(db, filters, day, PAGE_SIZE, offset)]
+            result.rows = [item_row(r, day) for r in item_page(session, filters, day, PAGE_SIZE, offset)]
         return result
     groups_stmt = episode_groups(filters, day)
-    result = OutstandingPage(counts, count_rows(db, groups_stmt), page, by_episode=True)
+    result = OutstandingPage(counts, count_rows(session, groups_stmt), page, by_episode=True)
     if result.past_end or not result.total:
         return result
-    groups = group_rows(db, groups_stmt, PAGE_SIZE, offset)
+    groups = group_rows(session, groups_stmt, PAGE_SIZE, offset)
     ids = [g.episode_id for g in groups]
-    episodes = episodes_by_id(db, ids)
-    summaries = episode_summaries(db, ids, day)
-    items = items_by_episode(db, filters, ids, day)
+    episodes = episodes_by_id(session, ids)
+    summaries = episode_summaries(session, ids, day)
+    items = items_by_episode(session, filters, ids, day)
     result.groups = [
         GroupView(
             episodes[g.episode_id],

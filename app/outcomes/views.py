@@ -8,11 +8,11 @@ from app.domain.policy import Action, can
 from app.domain.vocab import TimePoint
 from app.outcomes import bp
 from app.outcomes.forms import ScoresForm
-from app.outcomes.panel import outcome_panel
 from app.queries.outcomes import episode_scores
 from app.services import outcomes as service
 from app.web import load_episode, require, site_day
 from app.web.forms import int_field
+from app.web.panels.outcomes import outcome_panel
 from app.web.responses import CONFLICT, attempt, saved
 
 

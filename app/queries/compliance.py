@@ -45,7 +45,7 @@ def _period(first: Month, last: Month, surgeon_id: int | None) -> list:
 
 
 def outcome_counts(
-    db: Session, first: Month, last: Month, surgeon_id: int | None, today: date
+    session: Session, first: Month, last: Month, surgeon_id: int | None, today: date
 ) -> list[tuple[Month, int, Phase, Outcome, int]]:
     """(month of surgery, surgeon id, phase, outcome, number of items), in one query."""
     outcome = outcome_of_item(today).label("outcome")
@@ -60,12 +60,12 @@ def outcome_counts(
     )
     return [
         (Month(int(y), int(m)), surgeon, Phase(phase), Outcome(result), n)
-        for y, m, surgeon, phase, result, n in db.execute(stmt)
+        for y, m, surgeon, phase, result, n in session.execute(stmt)
     ]
 
 
 def outcome_counts_by_step(
-    db: Session, first: Month, last: Month, surgeon_id: int | None, today: date
+    session: Session, first: Month, last: Month, surgeon_id: int | None, today: date
 ) -> list[tuple[str, str, Phase, Outcome, int]]:
     """(step code, title, phase, outcome, number of items), in one query."""
     outcome = outcome_of_item(today).label("outcome")
@@ -78,13 +78,14 @@ def outcome_counts_by_step(
         .group_by(ProtocolStep.code, ProtocolStep.title, ChecklistItem.phase, outcome)
     )
     return [
-        (code, title, Phase(phase), Outcome(result), n) for code, title, phase, result, n in db.execute(stmt)
+        (code, title, Phase(phase), Outcome(result), n)
+        for code, title, phase, result, n in session.execute(stmt)
     ]
 
 
-def unscheduled_episodes(db: Session, surgeon_id: int | None) -> int:
+def unscheduled_episodes(session: Session, surgeon_id: int | None) -> int:
     """Open episodes with no surgery date: they have no month of surgery, so are not counted."""
     stmt = select(func.count()).where(Episode.surgery_date.is_(None), Episode.status != EpisodeStatus.CLOSED)
     if surgeon_id is not None:
         stmt = stmt.where(Episode.surgeon_id == surgeon_id)
-    return db.scalar(stmt) or 0
+    return session.scalar(stmt) or 0

@@ -56,10 +56,10 @@ def episode_summaries(session: Session, episode_ids: list[int], day: SiteDay) ->
     return summaries
 
 
-def episode_with_checklist(db: Session, episode_id: int) -> Episode | None:
+def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:
     """An episode with everything its page shows, loaded in a fixed number of queries."""
     return (
-        db.scalars(
+        session.scalars(
             select(Episode)
             .where(Episode.id == episode_id)
             .options(

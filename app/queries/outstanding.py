@@ -103,7 +103,7 @@ def outstanding_items(filters: OutstandingFilters, day: SiteDay) -> Select:
     )
 
 
-def state_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
+def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
     """How many outstanding items are in each state, with every filter but the state (one query).
 
     Filters on the kind of item and its due date only (the first page, most views) sum the
@@ -111,7 +111,7 @@ def state_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict
     others count the items themselves, each state's due-date range read off the index.
     """
     if filters.surgeon_id is None and not filters.flagged_only and not filters.patient.strip():
-        return _tally_counts(db, filters, day)
+        return _tally_counts(session, filters, day)
     where = _conditions(filters.without_state(), day)
 
     def count(state: ItemState):
@@ -122,11 +122,11 @@ def state_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict
             .scalar_subquery()
         )
 
-    row = db.execute(select(*(count(state) for state in OPEN_STATES))).one()
+    row = session.execute(select(*(count(state) for state in OPEN_STATES))).one()
     return dict(zip(OPEN_STATES, row, strict=True))
 
 
-def _tally_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
+def _tally_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
     tally = OutstandingTally
     where = []
     if filters.phase is not None:
@@ -145,7 +145,7 @@ def _tally_counts(db: Session, filters: OutstandingFilters, day: SiteDay) -> dic
         )
         for state in OPEN_STATES
     )
-    row = db.execute(select(*sums).where(*where)).one()
+    row = session.execute(select(*sums).where(*where)).one()
     return dict(zip(OPEN_STATES, row, strict=True))
 
 
@@ -184,17 +184,17 @@ def episode_groups(filters: OutstandingFilters, day: SiteDay) -> Select:
     )
 
 
-def group_rows(db: Session, stmt: Select, limit: int, offset: int) -> list[EpisodeGroup]:
+def group_rows(session: Session, stmt: Select, limit: int, offset: int) -> list[EpisodeGroup]:
     """A page of episode groups."""
     return [
         EpisodeGroup(r.episode_id, r.items, int(r.overdue or 0), int(r.due_soon or 0), r.first_due)
-        for r in db.execute(stmt.limit(limit).offset(offset))
+        for r in session.execute(stmt.limit(limit).offset(offset))
     ]
 
 
-def count_rows(db: Session, stmt: Select) -> int:
+def count_rows(session: Session, stmt: Select) -> int:
     """How many rows a Select returns (for pagination)."""
-    return db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def items_of_episodes(filters: OutstandingFilters, episode_ids: list[int], day: SiteDay) -> Select:
@@ -202,14 +202,16 @@ def items_of_episodes(filters: OutstandingFilters, episode_ids: list[int], day: 
     return outstanding_items(filters, day).where(ChecklistItem.episode_id.in_(episode_ids))
 
 
-def item_page(db: Session, filters: OutstandingFilters, day: SiteDay, limit: int, offset: int) -> list:
+def item_page(session: Session, filters: OutstandingFilters, day: SiteDay, limit: int, offset: int) -> list:
     """A page of the outstanding items that pass the filters, in the list's order."""
-    return list(db.execute(outstanding_items(filters, day).limit(limit).offset(offset)))
+    return list(session.execute(outstanding_items(filters, day).limit(limit).offset(offset)))
 
 
-def items_by_episode(db: Session, filters: OutstandingFilters, episode_ids: list[int], day: SiteDay) -> dict:
+def items_by_episode(
+    session: Session, filters: OutstandingFilters, episode_ids: list[int], day: SiteDay
+) -> dict:
     """The outstanding items (passing the filters) of some episodes, by episode, in the list's order."""
     items: dict[int, list] = {i: [] for i in episode_ids}
-    for row in db.execute(items_of_episodes(filters, episode_ids, day)):
+    for row in session.execute(items_of_episodes(filters, episode_ids, day)):
         items[row.episode_id].append(row)
     return items

@@ -37,14 +37,16 @@ def patient_page(session: Session, q: str, page: int, size: int) -> tuple[list[P
     return list(session.scalars(stmt.limit(size).offset((page - 1) * size))), total
 
 
-def latest_episodes(db: Session, patient_ids: list[int]) -> dict[int, Episode]:
+def latest_episodes(session: Session, patient_ids: list[int]) -> dict[int, Episode]:
     """Each patient's most recent episode, with its surgeon."""
     if not patient_ids:
         return {}
     newest = (
         select(func.max(Episode.id)).where(Episode.patient_id.in_(patient_ids)).group_by(Episode.patient_id)
     )
-    episodes = db.scalars(select(Episode).options(joinedload(Episode.surgeon)).where(Episode.id.in_(newest)))
+    episodes = session.scalars(
+        select(Episode).options(joinedload(Episode.surgeon)).where(Episode.id.in_(newest))
+    )
     return {e.patient_id: e for e in episodes}
 
 

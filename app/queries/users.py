@@ -23,9 +23,9 @@ def all_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.active.desc(), User.role, User.full_name)))
 
 
-def last_logins(db: Session, user_ids: list[int]) -> dict[int, datetime]:
+def last_logins(session: Session, user_ids: list[int]) -> dict[int, datetime]:
     """When each user last logged in (the start of their latest session)."""
-    rows = db.execute(
+    rows = session.execute(
         select(UserSession.user_id, func.max(UserSession.created_at))
         .where(UserSession.user_id.in_(user_ids))
         .group_by(UserSession.user_id)

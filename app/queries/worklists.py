@@ -29,10 +29,10 @@ def _episodes(where, *order) -> Select:
     )
 
 
-def awaiting_signoff(db: Session, surgeon_id: int) -> list[Episode]:
+def awaiting_signoff(session: Session, surgeon_id: int) -> list[Episode]:
     """A surgeon's open episodes whose Before-surgery phase is not signed off, surgery soonest first."""
     return list(
-        db.scalars(
+        session.scalars(
             _episodes(
                 and_(Episode.surgeon_id == surgeon_id, ~preop_signed()),
                 Episode.surgery_date.is_(None),
@@ -42,10 +42,10 @@ def awaiting_signoff(db: Session, surgeon_id: int) -> list[Episode]:
     )
 
 
-def surgery_soon(db: Session, surgeon_id: int, today: date, days: int = 7) -> list[Episode]:
+def surgery_soon(session: Session, surgeon_id: int, today: date, days: int = 7) -> list[Episode]:
     """A surgeon's episodes with surgery from today to `days` ahead."""
     return list(
-        db.scalars(
+        session.scalars(
             _episodes(
                 and_(
                     Episode.surgeon_id == surgeon_id,
@@ -58,7 +58,7 @@ def surgery_soon(db: Session, surgeon_id: int, today: date, days: int = 7) -> li
     )
 
 
-def flagged(db: Session, day: SiteDay, surgeon_id: int | None = None) -> list[Episode]:
+def flagged(session: Session, day: SiteDay, surgeon_id: int | None = None) -> list[Episode]:
     """Flagged open episodes (of one surgeon, or all), most overdue post-op items first."""
     today = day.date
     overdue = (
@@ -73,10 +73,10 @@ def flagged(db: Session, day: SiteDay, surgeon_id: int | None = None) -> list[Ep
     stmt = _episodes(where, func.coalesce(overdue.c.n, 0).desc(), Episode.surgery_date).outerjoin(
         overdue, overdue.c.episode_id == Episode.id
     )
-    return list(db.scalars(stmt))
+    return list(session.scalars(stmt))
 
 
-def open_items_for_role(db: Session, role: Role) -> list[ChecklistItem]:
+def open_items_for_role(session: Session, role: Role) -> list[ChecklistItem]:
     """Outstanding items a role is responsible for (open, episode open, phase not signed off: the
     stored `outstanding` column), due soonest first."""
     stmt = (
@@ -89,13 +89,13 @@ def open_items_for_role(db: Session, role: Role) -> list[ChecklistItem]:
         .order_by(ChecklistItem.due_date.is_(None), ChecklistItem.due_date, ChecklistItem.id)
         .limit(LIMIT)
     )
-    return list(db.scalars(stmt))
+    return list(session.scalars(stmt))
 
 
-def sessions_items(db: Session, episode_ids: list[int]) -> dict[int, list[ChecklistItem]]:
+def sessions_items(session: Session, episode_ids: list[int]) -> dict[int, list[ChecklistItem]]:
     """The sessions items of many episodes, with their steps (one query)."""
     items: dict[int, list] = defaultdict(list)
-    for item in db.scalars(
+    for item in session.scalars(
         select(ChecklistItem)
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .options(joinedload(ChecklistItem.step))
@@ -114,7 +114,7 @@ class CaseloadRow:
     flag: Flag | None
 
 
-def therapy_caseload(db: Session, today: date) -> list[CaseloadRow]:
+def therapy_caseload(session: Session, today: date) -> list[CaseloadRow]:
     """Episodes after surgery with sessions steps still open: last session, sessions vs plan, flag.
 
     Three queries whatever the number of episodes.
@@ -131,7 +131,7 @@ def therapy_caseload(db: Session, today: date) -> list[CaseloadRow]:
         .exists()
     )
     episodes = list(
-        db.scalars(
+        session.scalars(
             select(Episode)
             .options(joinedload(Episode.patient), joinedload(Episode.surgeon))
             .where(Episode.status != EpisodeStatus.CLOSED, Episode.surgery_date <= today, open_sessions_step)
@@ -142,7 +142,7 @@ def therapy_caseload(db: Session, today: date) -> list[CaseloadRow]:
     ids = [e.id for e in episodes]
     if not ids:
         return []
-    items, sessions = sessions_items(db, ids), session_rows(db, ids)
+    items, sessions = sessions_items(session, ids), session_rows(session, ids)
     rows = []
     for episode in episodes:
         mine = sessions[episode.id]

@@ -96,7 +96,7 @@ class ComplianceReport:
 
 
 def build_report(
-    db: Session,
+    session: Session,
     first: Month,
     last: Month,
     surgeon_id: int | None,
@@ -108,7 +108,7 @@ def build_report(
     surgeons: dict[int, ReportRow] = {}
     overall = ReportRow("All")
     detail: dict[tuple[Month, int, Phase], Tally] = defaultdict(Tally)
-    for month, surgeon, phase, outcome, n in outcome_counts(db, first, last, surgeon_id, today):
+    for month, surgeon, phase, outcome, n in outcome_counts(session, first, last, surgeon_id, today):
         tally = Tally.of(outcome, n)
         months[month].add(phase, tally)
         if surgeon not in surgeons:
@@ -124,8 +124,8 @@ def build_report(
         months=month_rows,
         surgeons=sorted(surgeons.items(), key=lambda kv: kv[1].label),
         overall=overall,
-        most_late=most_often_late(db, first, last, surgeon_id, today),
-        unscheduled=unscheduled_episodes(db, surgeon_id),
+        most_late=most_often_late(session, first, last, surgeon_id, today),
+        unscheduled=unscheduled_episodes(session, surgeon_id),
         detail=[
             (month, surgeon_names.get(surgeon, f"Surgeon {surgeon}"), phase, tally)
             for (month, surgeon, phase), tally in sorted(
@@ -138,11 +138,16 @@ def build_report(
 
 
 def most_often_late(
-    db: Session, first: Month, last: Month, surgeon_id: int | None, today: date, limit: int = MOST_LATE_LIMIT
+    session: Session,
+    first: Month,
+    last: Month,
+    surgeon_id: int | None,
+    today: date,
+    limit: int = MOST_LATE_LIMIT,
 ) -> list[LateStep]:
     """The protocol steps most often completed late or not at all, most late first."""
     by_step: dict[str, tuple[str, Phase, Tally]] = {}
-    for code, title, phase, outcome, n in outcome_counts_by_step(db, first, last, surgeon_id, today):
+    for code, title, phase, outcome, n in outcome_counts_by_step(session, first, last, surgeon_id, today):
         _, _, tally = by_step.get(code, (title, phase, Tally()))
         by_step[code] = (title, phase, tally + Tally.of(outcome, n))
     steps = [LateStep(code, title, phase, tally) for code, (title, phase, tally) in by_step.items()]

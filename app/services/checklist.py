@@ -27,12 +27,12 @@ def _permit(actor: User, item: ChecklistItem) -> None:
         raise NotPermitted(f"Only the {item.role.label.lower()} responsible can change this item.")
 
 
-def _unlocked(db: Session, item: ChecklistItem, notes_only: bool = False) -> None:
+def _unlocked(session: Session, item: ChecklistItem, notes_only: bool = False) -> None:
     """Refuse changes to a signed-off phase or a closed episode (notes: closed episode only)."""
-    signed, closed = lock_episode(db, item.episode_id)
+    signed, closed = lock_episode(session, item.episode_id)
     # Read the item again under the lock: a change committed since the page loaded it (on
     # PostgreSQL, between that read and the lock) is then refused by _check, naming who and when.
-    db.refresh(item)
+    session.refresh(item)
     if closed:
         raise ServiceError("The episode is closed: its checklist can no longer change.")
     if not notes_only and is_locked(item.phase, signed, closed):
@@ -62,16 +62,16 @@ def _short(item: ChecklistItem) -> str:
     return title if len(title) <= 60 else title[:57] + "…"
 
 
-def _completed(db: Session, item: ChecklistItem, actor: User, on: date | None = None) -> None:
+def _completed(session: Session, item: ChecklistItem, actor: User, on: date | None = None) -> None:
     """Record who completed the item, when, and on which local day (for "on time"): today, or
     the day of the records that completed it."""
     item.completed_by = actor
     item.completed_at = clock.now()
-    item.completed_on = on or site_of(db).local_date(item.completed_at)
+    item.completed_on = on or site_of(session).local_date(item.completed_at)
 
 
 def _apply(
-    db: Session,
+    session: Session,
     actor: User,
     item: ChecklistItem,
     action: str,
@@ -80,14 +80,14 @@ def _apply(
     reason: str | None = None,
 ) -> None:
     now = clock.now()
-    with db.no_autoflush:  # load first, so a stale write surfaces below as a Conflict
+    with session.no_autoflush:  # load first, so a stale write surfaces below as a Conflict
         episode = item.episode
         what = f"“{_short(item)}”"
     item.updated_by = actor
     item.updated_at = now
-    flush_or_conflict(db, what)
+    flush_or_conflict(session, what)
     audit.record(
-        db,
+        session,
         actor,
         action,
         f"{verb}: {_short(item)}",
@@ -102,7 +102,7 @@ def _apply(
 
 
 def mark_done(
-    db: Session,
+    session: Session,
     actor: User,
     item: ChecklistItem,
     expected_version: int,
@@ -111,7 +111,7 @@ def mark_done(
 ) -> None:
     """Mark an open item done (with its value for value steps), and add the note if there is one."""
     _permit(actor, item)
-    _unlocked(db, item)
+    _unlocked(session, item)
     step = item.step
     if note and note.strip():
         _text(note, "note", MAX_NOTE)
@@ -135,18 +135,18 @@ def mark_done(
     item.status = ItemStatus.DONE
     item.value = cleaned
     item.reason = None
-    _completed(db, item, actor)
-    _apply(db, actor, item, "item.done", "Marked done", before)
+    _completed(session, item, actor)
+    _apply(session, actor, item, "item.done", "Marked done", before)
     if note and note.strip():
-        _add_note(db, actor, item, note)
+        _add_note(session, actor, item, note)
 
 
 def mark_not_applicable(
-    db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None
+    session: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None
 ) -> None:
     """Mark an open item not applicable; a reason is required."""
     _permit(actor, item)
-    _unlocked(db, item)
+    _unlocked(session, item)
     text = _text(reason, "reason", MAX_REASON)
     _check(item, expected_version)
     if item.status is not ItemStatus.OPEN:
@@ -155,14 +155,16 @@ def mark_not_applicable(
     item.status = ItemStatus.NOT_APPLICABLE
     item.value = None
     item.reason = text
-    _completed(db, item, actor)
-    _apply(db, actor, item, "item.not_applicable", "Marked not applicable", before, text)
+    _completed(session, item, actor)
+    _apply(session, actor, item, "item.not_applicable", "Marked not applicable", before, text)
 
 
-def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None) -> None:
+def reopen(
+    session: Session, actor: User, item: ChecklistItem, expected_version: int, reason: str | None
+) -> None:
     """Reopen a done or not-applicable item; a reason is required."""
     _permit(actor, item)
-    _unlocked(db, item)
+    _unlocked(session, item)
     text = _text(reason, "reason", MAX_REASON)
     _check(item, expected_version)
     if item.status is ItemStatus.OPEN:
@@ -174,25 +176,27 @@ def reopen(db: Session, actor: User, item: ChecklistItem, expected_version: int,
     item.completed_by = None
     item.completed_at = None
     item.completed_on = None
-    _apply(db, actor, item, "item.reopen", "Reopened", before, text)
+    _apply(session, actor, item, "item.reopen", "Reopened", before, text)
 
 
-def add_note(db: Session, actor: User, item: ChecklistItem, expected_version: int, text: str | None) -> None:
+def add_note(
+    session: Session, actor: User, item: ChecklistItem, expected_version: int, text: str | None
+) -> None:
     """Add a note to an item (also in a signed-off phase; not once the episode is closed)."""
     _permit(actor, item)
-    _unlocked(db, item, notes_only=True)
+    _unlocked(session, item, notes_only=True)
     _check(item, expected_version)
-    _add_note(db, actor, item, text)
+    _add_note(session, actor, item, text)
 
 
-def _add_note(db: Session, actor: User, item: ChecklistItem, raw: str | None) -> None:
+def _add_note(session: Session, actor: User, item: ChecklistItem, raw: str | None) -> None:
     text = _text(raw, "note", MAX_NOTE)
     note = ItemNote(item=item, author=actor, created_at=clock.now(), text=text)
-    db.add(note)
-    db.flush()
+    session.add(note)
+    session.flush()
     episode = item.episode
     audit.record(
-        db,
+        session,
         actor,
         "item.note",
         f"Added a note: {_short(item)}",
@@ -205,7 +209,12 @@ def _add_note(db: Session, actor: User, item: ChecklistItem, raw: str | None) ->
 
 
 def complete_by_records(
-    db: Session, actor: User, item: ChecklistItem, value: str | None, because: str, on: date | None = None
+    session: Session,
+    actor: User,
+    item: ChecklistItem,
+    value: str | None,
+    because: str,
+    on: date | None = None,
 ) -> bool:
     """Mark an open item done because records satisfy it (therapy sessions, outcome scores).
 
@@ -220,13 +229,13 @@ def complete_by_records(
     item.status = ItemStatus.DONE
     item.value = value
     item.reason = None
-    _completed(db, item, actor, on)
-    _apply(db, actor, item, "item.satisfied", f"Completed by {because}", before)
+    _completed(session, item, actor, on)
+    _apply(session, actor, item, "item.satisfied", f"Completed by {because}", before)
     return True
 
 
 def correct_by_records(
-    db: Session, actor: User, item: ChecklistItem, value: str | None, because: str
+    session: Session, actor: User, item: ChecklistItem, value: str | None, because: str
 ) -> bool:
     """Update the value of an item the records completed, after those records were corrected.
 
@@ -236,14 +245,14 @@ def correct_by_records(
         return False
     before = _state(item)
     item.value = value
-    _apply(db, actor, item, "item.corrected", f"Value corrected from {because}", before)
+    _apply(session, actor, item, "item.corrected", f"Value corrected from {because}", before)
     return True
 
 
-def make_required(db: Session, actor: User, item: ChecklistItem, reason: str) -> bool:
+def make_required(session: Session, actor: User, item: ChecklistItem, reason: str) -> bool:
     """Make an optional item required (e.g. a review a flag calls for); audited with the reason."""
     if item.required or item.status is not ItemStatus.OPEN:
         return False
     item.required = True
-    _apply(db, actor, item, "item.required", "Made required", {"required": False}, reason)
+    _apply(session, actor, item, "item.required", "Made required", {"required": False}, reason)
     return True

@@ -74,7 +74,7 @@ def _sample_value(item: ChecklistItem) -> str | None:
     return SAMPLE_VALUES[step.value_type]
 
 
-def _work(db: Session, users: dict, item: ChecklistItem, n: int, today: date) -> None:
+def _work(session: Session, users: dict, item: ChecklistItem, n: int, today: date) -> None:
     """Complete an item as its responsible role would (sessions items are left to therapy), on
     its due date, or for one in five a few days later, never after today."""
     if item.status is not ItemStatus.OPEN:
@@ -83,10 +83,12 @@ def _work(db: Session, users: dict, item: ChecklistItem, n: int, today: date) ->
     day = min(item.due_date + timedelta(days=3 if n % 5 == 0 else 0), today)
     with clock.at(datetime.combine(day, time(10), UTC)):
         if item.step.kind is StepKind.SESSIONS or (not item.required and item.step.kind is StepKind.VALUE):
-            checklist.mark_not_applicable(db, actor, item, item.version, "Not indicated for this patient")
+            checklist.mark_not_applicable(
+                session, actor, item, item.version, "Not indicated for this patient"
+            )
         else:
-            checklist.mark_done(db, actor, item, item.version, _sample_value(item))
-        db.flush()
+            checklist.mark_done(session, actor, item, item.version, _sample_value(item))
+        session.flush()
 
 
 # Outcome scores (ODI, NRS back, NRS leg) by time point; Lindqvist is Not improving at 6 weeks.
@@ -100,7 +102,7 @@ DEMO_SCORES = {
 NOT_IMPROVING_SCORES = {"H204002": {TimePoint.BASELINE: (46, 6, 8), TimePoint.WEEKS_6: (42, 5, 7)}}
 
 
-def _record_scores(db: Session, users: dict, episode, item: ChecklistItem, today: date) -> None:
+def _record_scores(session: Session, users: dict, episode, item: ChecklistItem, today: date) -> None:
     """Record the scores that complete an outcome item, on its due date (through the service)."""
     time_point = item.step.outcome_time_point
     odi, back, leg = NOT_IMPROVING_SCORES.get(episode.patient.mrn, {}).get(
@@ -108,11 +110,11 @@ def _record_scores(db: Session, users: dict, episode, item: ChecklistItem, today
     )
     actor = users.get(item.role, users[Role.COORDINATOR])
     taken_on = min(item.due_date, today)
-    outcomes.record_scores(db, actor, episode, time_point, taken_on, odi, back, leg, today)
-    db.flush()
+    outcomes.record_scores(session, actor, episode, time_point, taken_on, odi, back, leg, today)
+    session.flush()
 
 
-def _stage(db: Session, users: dict, episode, today: date) -> None:
+def _stage(session: Session, users: dict, episode, today: date) -> None:
     """Bring a demo episode to a realistic point for its surgery date."""
     surgeon = users[Role.SURGEON]
     surgery = episode.surgery_date
@@ -124,7 +126,7 @@ def _stage(db: Session, users: dict, episode, today: date) -> None:
             # Baseline scores once due; follow-ups a few days after theirs.
             late = 0 if item.step.outcome_time_point is TimePoint.BASELINE else 4
             if item.due_date <= today - timedelta(days=late):
-                _record_scores(db, users, episode, item, today)
+                _record_scores(session, users, episode, item, today)
         elif item.phase is Phase.AFTER:
             # Post-op items well past due are mostly done; a few are left open (flagged).
             if (
@@ -132,15 +134,15 @@ def _stage(db: Session, users: dict, episode, today: date) -> None:
                 and n % 3 != 0
                 and item.step.kind is not StepKind.SESSIONS
             ):
-                _work(db, users, item, n, today)
+                _work(session, users, item, n, today)
         elif operated or (item.phase is Phase.BEFORE and (surgery - today).days <= 7):
-            _work(db, users, item, n, today)  # pre-op complete a week before surgery
+            _work(session, users, item, n, today)  # pre-op complete a week before surgery
         elif item.phase is Phase.BEFORE and item.due_date < today and n % 4 != 0:
-            _work(db, users, item, n, today)
+            _work(session, users, item, n, today)
     if operated:
         for phase in (Phase.BEFORE, Phase.DURING):
-            signoffs.sign(db, surgeon, episode, phase, DEMO_PASSWORD, max_failures=5, lock_minutes=15)
-            db.flush()
+            signoffs.sign(session, surgeon, episode, phase, DEMO_PASSWORD, max_failures=5, lock_minutes=15)
+            session.flush()
 
 
 # Therapy sessions by MRN: (days after surgery, discipline, attendance, pain before, pain after).
@@ -167,11 +169,11 @@ DEMO_ACTIVITIES = {
 }
 
 
-def _log_sessions(db: Session, therapist, episode, mrn: str, today: date) -> None:
+def _log_sessions(session: Session, therapist, episode, mrn: str, today: date) -> None:
     """Log the demo sessions of one episode, oldest first, through the therapy service."""
     for days, discipline, attendance, before, after in sorted(DEMO_SESSIONS.get(mrn, [])):
         therapy.log_session(
-            db,
+            session,
             therapist,
             episode,
             SessionInput(
@@ -187,27 +189,29 @@ def _log_sessions(db: Session, therapist, episode, mrn: str, today: date) -> Non
             ),
             today,
         )
-        db.flush()
+        session.flush()
 
 
-def seed(db: Session, today: date) -> None:
+def seed(session: Session, today: date) -> None:
     """Create one user per role and a handful of patients at different stages."""
-    users = {role: create_user(db, None, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_USERS}
-    protocol = protocols.latest_version(db, protocols.DEFAULT_SLUG)
+    users = {
+        role: create_user(session, None, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_USERS
+    }
+    protocol = protocols.latest_version(session, protocols.DEFAULT_SLUG)
     if protocol is None:
         raise RuntimeError("Load the protocols first (flask load-protocols).")
     for mrn, family, given, dob, sex, procedure, levels, offset in DEMO_PATIENTS:
         surgery = today + timedelta(days=offset) if offset is not None else None
         episode = register_patient(
-            db,
+            session,
             users[Role.COORDINATOR],
             PatientDetails(mrn, family, given, dob, sex),
             EpisodeDetails(procedure, levels, users[Role.SURGEON].id, surgery),
             protocol,
             today,
         )
-        _stage(db, users, episode, today)
-        _log_sessions(db, users[Role.THERAPIST], episode, mrn, today)
+        _stage(session, users, episode, today)
+        _log_sessions(session, users[Role.THERAPIST], episode, mrn, today)
 
 
 def logins_text() -> str:

@@ -18,13 +18,21 @@ class Conflict(ServiceError):
         super().__init__(f"{what} was changed by someone else — review and try again.")
 
 
+class InvalidInput(ServiceError):
+    """The input has problems; `problems` maps each form field to its message."""
+
+    def __init__(self, problems: dict[str, str], summary: str = "Check the form:"):
+        self.problems = problems
+        super().__init__(f"{summary} " + " ".join(problems.values()))
+
+
 class NotPermitted(ServiceError):
     """The user's role may not do this."""
 
 
-def flush_or_conflict(db: Session, what: str) -> None:
+def flush_or_conflict(session: Session, what: str) -> None:
     """Write the pending changes now; a row another transaction changed first is a Conflict."""
     try:
-        db.flush()
+        session.flush()
     except StaleDataError:
         raise Conflict(what) from None

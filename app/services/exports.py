@@ -8,7 +8,7 @@ from app.models import User
 from app.services.errors import NotPermitted
 
 
-def record_export(db: Session, actor: User | None, what: str, filters: str, action: str) -> None:
+def record_export(session: Session, actor: User | None, what: str, filters: str, action: str) -> None:
     """Audit an export of patient data (the caller commits before the data leaves).
 
     `actor` None is the system (a scheduled report run from the command line).
@@ -16,7 +16,7 @@ def record_export(db: Session, actor: User | None, what: str, filters: str, acti
     if actor is not None and not can(actor, Action.EXPORT_OUTSTANDING):
         raise NotPermitted("Your role may not export patient lists.")
     audit.record(
-        db,
+        session,
         actor,
         action,
         f"{what}: {filters}",

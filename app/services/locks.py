@@ -7,25 +7,25 @@ from app.domain.vocab import EpisodeStatus, Phase
 from app.models import ChecklistItem, Episode, Signoff
 
 
-def lock_episode(db: Session, episode_id: int) -> tuple[set[Phase], bool]:
+def lock_episode(session: Session, episode_id: int) -> tuple[set[Phase], bool]:
     """Take the episode's row lock, then read its signed phases and status afresh.
 
     On PostgreSQL this is SELECT ... FOR UPDATE: a sign-off and an item change on the same
     episode wait for each other instead of both deciding on what they read earlier. SQLite
     needs no row lock (write transactions begin IMMEDIATE and run one at a time).
     """
-    status = db.scalar(select(Episode.status).where(Episode.id == episode_id).with_for_update())
+    status = session.scalar(select(Episode.status).where(Episode.id == episode_id).with_for_update())
     signed = set(
-        db.scalars(
+        session.scalars(
             select(Signoff.phase).where(Signoff.episode_id == episode_id, Signoff.revoked_at.is_(None))
         )
     )
     return signed, status is EpisodeStatus.CLOSED
 
 
-def refresh_items(db: Session, episode_id: int) -> None:
+def refresh_items(session: Session, episode_id: int) -> None:
     """Reload the episode's items as committed now (after taking the lock)."""
-    db.scalars(
+    session.scalars(
         select(ChecklistItem)
         .options(joinedload(ChecklistItem.step))
         .where(ChecklistItem.episode_id == episode_id)

@@ -33,7 +33,7 @@ class Recorded:
 
 
 def record_scores(
-    db: Session,
+    session: Session,
     actor: User,
     episode: Episode,
     time_point: TimePoint,
@@ -60,13 +60,13 @@ def record_scores(
         problems += recording_problems(time_point, taken_on, episode.surgery_date, today)
     if problems:
         raise ServiceError(" ".join(problems))
-    signed, closed = lock_episode(db, episode.id)
+    signed, closed = lock_episode(session, episode.id)
     if closed:
         raise ServiceError("The episode is closed: its outcome scores can no longer change.")
-    refresh_items(db, episode.id)
+    refresh_items(session, episode.id)
     rows = {
         r.instrument: r
-        for r in db.scalars(
+        for r in session.scalars(
             select(OutcomeScore)
             .where(OutcomeScore.episode_id == episode.id, OutcomeScore.time_point == time_point)
             .execution_options(populate_existing=True)
@@ -87,7 +87,7 @@ def record_scores(
         row = rows.get(instrument)
         if row is None:
             row = OutcomeScore(episode_id=episode.id, time_point=time_point, instrument=instrument)
-            db.add(row)
+            session.add(row)
             rows[instrument] = row
         elif row.value == value and row.taken_on == taken_on:
             continue
@@ -98,9 +98,9 @@ def record_scores(
     after = _state(rows)
     changed = before != after
     if changed:
-        flush_or_conflict(db, what)
+        flush_or_conflict(session, what)
         audit.record(
-            db,
+            session,
             actor,
             "outcome.correct" if corrected else "outcome.record",
             f"{'Corrected' if corrected else 'Recorded'} {time_point.label.lower()} outcome scores: "
@@ -112,9 +112,9 @@ def record_scores(
             before=before or None,
             after=after,
         )
-    completed = _complete_item(db, actor, episode, time_point, str(odi), taken_on, signed, closed)
-    flag = outcome_flag(score_map(episode_scores(db, episode.id)), thresholds or Thresholds())
-    required = _require_review(db, actor, episode, flag, signed, closed)
+    completed = _complete_item(session, actor, episode, time_point, str(odi), taken_on, signed, closed)
+    flag = outcome_flag(score_map(episode_scores(session, episode.id)), thresholds or Thresholds())
+    required = _require_review(session, actor, episode, flag, signed, closed)
     return Recorded(corrected, changed, completed, flag, required)
 
 
@@ -130,24 +130,24 @@ def _item(episode: Episode, predicate) -> ChecklistItem | None:
     return next((i for i in episode.items if predicate(i)), None)
 
 
-def _complete_item(db, actor, episode, time_point, value, taken_on, signed, closed) -> bool:
+def _complete_item(session, actor, episode, time_point, value, taken_on, signed, closed) -> bool:
     """Complete (or correct the value of) the time point's value item, unless its phase is locked;
     it counts as done on the day the scores were taken."""
     item = _item(episode, lambda i: i.step.outcome_time_point is time_point)
     if item is None or is_locked(item.phase, signed, closed):
         return False
     because = f"the {time_point.label.lower()} outcome scores"
-    if checklist.complete_by_records(db, actor, item, value, because, on=taken_on):
+    if checklist.complete_by_records(session, actor, item, value, because, on=taken_on):
         return True
-    checklist.correct_by_records(db, actor, item, value, because)
+    checklist.correct_by_records(session, actor, item, value, because)
     return False
 
 
-def _require_review(db, actor, episode, flag: Flag | None, signed, closed) -> bool:
+def _require_review(session, actor, episode, flag: Flag | None, signed, closed) -> bool:
     """A Not-improving episode gets its interdisciplinary review made required (if still open)."""
     if flag is None:
         return False
     item = _item(episode, lambda i: i.step.code == IDT_REVIEW)
     if item is None or is_locked(item.phase, signed, closed):
         return False
-    return checklist.make_required(db, actor, item, flag.text)
+    return checklist.make_required(session, actor, item, flag.text)

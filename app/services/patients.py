@@ -34,7 +34,7 @@ class EpisodeDetails:
     surgery_date: date | None
 
 
-def _check_patient(db: Session, details: PatientDetails, today: date, patient_id: int | None):
+def _check_patient(session: Session, details: PatientDetails, today: date, patient_id: int | None):
     mrn = normalize_mrn(details.mrn)
     problem = mrn_problem(mrn) or birth_date_problem(details.date_of_birth, today)
     if problem:
@@ -42,19 +42,19 @@ def _check_patient(db: Session, details: PatientDetails, today: date, patient_id
     clash = select(func.count()).select_from(Patient).where(Patient.mrn == mrn)
     if patient_id is not None:
         clash = clash.where(Patient.id != patient_id)
-    if db.scalar(clash):
+    if session.scalar(clash):
         raise ServiceError(f"A patient with MRN {mrn} is already registered.")
     return mrn
 
 
-def _check_surgery_date(db: Session, surgery: date | None) -> None:
-    problem = surgery_date_problem(surgery, site_of(db).local_date(clock.now()))
+def _check_surgery_date(session: Session, surgery: date | None) -> None:
+    problem = surgery_date_problem(surgery, site_of(session).local_date(clock.now()))
     if problem:
         raise ServiceError(problem)
 
 
-def _check_surgeon(db: Session, surgeon_id: int) -> User:
-    surgeon = db.get(User, surgeon_id)
+def _check_surgeon(session: Session, surgeon_id: int) -> User:
+    surgeon = session.get(User, surgeon_id)
     if surgeon is None or surgeon.role is not Role.SURGEON or not surgeon.active:
         raise ServiceError("Choose an active surgeon.")
     return surgeon
@@ -81,7 +81,7 @@ def _episode_values(e: Episode) -> dict:
 
 
 def register_patient(
-    db: Session,
+    session: Session,
     actor: User,
     patient: PatientDetails,
     episode: EpisodeDetails,
@@ -89,14 +89,14 @@ def register_patient(
     today: date,
 ) -> Episode:
     """Register a patient with their first episode and its checklist."""
-    _check_surgeon(db, episode.surgeon_id)  # check everything before writing anything
-    _check_surgery_date(db, episode.surgery_date)
-    mrn = _check_patient(db, patient, today, None)
+    _check_surgeon(session, episode.surgeon_id)  # check everything before writing anything
+    _check_surgery_date(session, episode.surgery_date)
+    mrn = _check_patient(session, patient, today, None)
     record = Patient(**{**asdict(patient), "mrn": mrn}, created_at=clock.now())
-    db.add(record)
-    db.flush()
+    session.add(record)
+    session.flush()
     audit.record(
-        db,
+        session,
         actor,
         "patient.create",
         f"Registered patient {mrn}",
@@ -105,15 +105,15 @@ def register_patient(
         patient_id=record.id,
         after=_patient_values(record),
     )
-    return open_episode(db, actor, record, episode, protocol)
+    return open_episode(session, actor, record, episode, protocol)
 
 
 def open_episode(
-    db: Session, actor: User, patient: Patient, details: EpisodeDetails, protocol: ProtocolVersion
+    session: Session, actor: User, patient: Patient, details: EpisodeDetails, protocol: ProtocolVersion
 ) -> Episode:
     """Open an episode for a patient, with one checklist item per protocol step."""
-    _check_surgeon(db, details.surgeon_id)
-    _check_surgery_date(db, details.surgery_date)
+    _check_surgeon(session, details.surgeon_id)
+    _check_surgery_date(session, details.surgery_date)
     episode = Episode(
         patient=patient,
         procedure=details.procedure.strip(),
@@ -124,9 +124,9 @@ def open_episode(
         status=EpisodeStatus.SCHEDULED,
         created_at=clock.now(),
     )
-    db.add(episode)
+    session.add(episode)
     for step in protocol.steps:
-        db.add(
+        session.add(
             ChecklistItem(
                 episode=episode,
                 step=step,
@@ -137,9 +137,9 @@ def open_episode(
                 due_date=due_date(details.surgery_date, step.due_offset_days),
             )
         )
-    db.flush()
+    session.flush()
     audit.record(
-        db,
+        session,
         actor,
         "episode.create",
         f"Opened episode: {episode.procedure} ({len(protocol.steps)} checklist items)",
@@ -158,7 +158,7 @@ def _check_version(record, expected_version: int, what: str) -> None:
 
 
 def update_patient(
-    db: Session,
+    session: Session,
     actor: User,
     patient: Patient,
     details: PatientDetails,
@@ -167,7 +167,7 @@ def update_patient(
 ) -> bool:
     """Change a patient's details; returns False when nothing changed."""
     _check_version(patient, expected_version, "patient")
-    mrn = _check_patient(db, details, today, patient.id)
+    mrn = _check_patient(session, details, today, patient.id)
     before = _patient_values(patient)
     for field, value in {**asdict(details), "mrn": mrn}.items():
         setattr(patient, field, value)
@@ -175,9 +175,9 @@ def update_patient(
     if before == after:
         return False
     changed = {k for k in after if before[k] != after[k]}
-    flush_or_conflict(db, "This patient")
+    flush_or_conflict(session, "This patient")
     audit.record(
-        db,
+        session,
         actor,
         "patient.update",
         f"Updated patient {mrn}: {', '.join(sorted(changed))}",
@@ -191,35 +191,35 @@ def update_patient(
 
 
 def update_episode(
-    db: Session, actor: User, episode: Episode, details: EpisodeDetails, expected_version: int
+    session: Session, actor: User, episode: Episode, details: EpisodeDetails, expected_version: int
 ) -> bool:
     """Change an episode; a new surgery date moves every due date, in the same transaction."""
     _check_version(episode, expected_version, "episode")
     if episode.status is EpisodeStatus.CLOSED:
         raise ServiceError("The episode is closed: its details can no longer change.")
     if details.surgeon_id != episode.surgeon_id:
-        _check_surgeon(db, details.surgeon_id)
+        _check_surgeon(session, details.surgeon_id)
     before = _episode_values(episode)
     episode.procedure = details.procedure.strip()
     episode.levels = details.levels.strip()
     episode.surgeon_id = details.surgeon_id
     rescheduled = details.surgery_date != episode.surgery_date
     if rescheduled:
-        _check_surgery_date(db, details.surgery_date)
+        _check_surgery_date(session, details.surgery_date)
     episode.surgery_date = details.surgery_date
     after = _episode_values(episode)
     if before == after:
         return False
     summary = "Updated episode"
     if rescheduled:
-        with db.no_autoflush:  # a stale write surfaces below as a Conflict
+        with session.no_autoflush:  # a stale write surfaces below as a Conflict
             for item in episode.items:
                 item.due_date = due_date(details.surgery_date, item.step.due_offset_days)
         summary = f"Rescheduled surgery; {len(episode.items)} due dates recomputed"
     changed = {k for k in after if before[k] != after[k]}
-    flush_or_conflict(db, "This episode")
+    flush_or_conflict(session, "This episode")
     audit.record(
-        db,
+        session,
         actor,
         "episode.update",
         f"{summary} ({', '.join(sorted(changed))})",
@@ -232,6 +232,6 @@ def update_episode(
     )
     if rescheduled:
         # Sessions already logged may now fall inside a sessions step's window.
-        signed, _ = lock_episode(db, episode.id)
-        satisfy_items(db, actor, episode, signed)
+        signed, _ = lock_episode(session, episode.id)
+        satisfy_items(session, actor, episode, signed)
     return True

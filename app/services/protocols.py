@@ -30,14 +30,14 @@ def _read(path: Path, _mtime_ns: int, _size: int) -> ProtocolSpec:
         return parse_protocol(yaml.load(fh, Loader=_Loader))  # noqa: S506 - a safe loader
 
 
-def publish(db: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:
+def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:
     """Publish the spec as a new version unless the latest version has the same content."""
-    template = db.scalar(select(ProtocolTemplate).where(ProtocolTemplate.slug == spec.slug))
+    template = session.scalar(select(ProtocolTemplate).where(ProtocolTemplate.slug == spec.slug))
     if template is None:
         template = ProtocolTemplate(slug=spec.slug, name=spec.name)
-        db.add(template)
-        db.flush()
-    latest = latest_version(db, spec.slug)
+        session.add(template)
+        session.flush()
+    latest = latest_version(session, spec.slug)
     if latest is not None and latest.content_sha256 == spec.content_sha256:
         return latest, False
     template.name = spec.name
@@ -47,12 +47,12 @@ def publish(db: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:
         content_sha256=spec.content_sha256,
         created_at=clock.now(),
     )
-    db.add(version)
+    session.add(version)
     for step in spec.steps:
-        db.add(ProtocolStep(version=version, **step.__dict__))
-    db.flush()
+        session.add(ProtocolStep(version=version, **step.__dict__))
+    session.flush()
     audit.record(
-        db,
+        session,
         None,
         "protocol.publish",
         f"Published {spec.name} version {version.number} ({len(spec.steps)} steps)",
@@ -63,13 +63,13 @@ def publish(db: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:
     return version, True
 
 
-def load_all(db: Session, directory: Path = PROTOCOL_DIR) -> list[tuple[ProtocolVersion, bool]]:
+def load_all(session: Session, directory: Path = PROTOCOL_DIR) -> list[tuple[ProtocolVersion, bool]]:
     """Publish every protocol file in the directory (idempotent)."""
-    return [publish(db, read_protocol_file(p)) for p in sorted(directory.glob("*.yaml"))]
+    return [publish(session, read_protocol_file(p)) for p in sorted(directory.glob("*.yaml"))]
 
 
-def latest_version(db: Session, slug: str) -> ProtocolVersion | None:
-    return db.scalar(
+def latest_version(session: Session, slug: str) -> ProtocolVersion | None:
+    return session.scalar(
         select(ProtocolVersion)
         .join(ProtocolTemplate)
         .where(ProtocolTemplate.slug == slug)
@@ -78,9 +78,9 @@ def latest_version(db: Session, slug: str) -> ProtocolVersion | None:
     )
 
 
-def current_versions(db: Session) -> list[ProtocolVersion]:
+def current_versions(session: Session) -> list[ProtocolVersion]:
     """The newest version of every protocol: the ones new episodes may use."""
-    versions = db.scalars(select(ProtocolVersion).order_by(ProtocolVersion.number.desc())).all()
+    versions = session.scalars(select(ProtocolVersion).order_by(ProtocolVersion.number.desc())).all()
     newest: dict[int, ProtocolVersion] = {}
     for v in versions:
         newest.setdefault(v.template_id, v)

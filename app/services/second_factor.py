@@ -43,9 +43,9 @@ def enrolled(user: User) -> bool:
     return user.totp_secret is not None
 
 
-def recovery_codes_left(db: Session, user_id: int) -> int:
+def recovery_codes_left(session: Session, user_id: int) -> int:
     """How many of the user's recovery codes are still unused."""
-    return db.scalar(
+    return session.scalar(
         select(func.count())
         .select_from(RecoveryCode)
         .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
@@ -53,7 +53,7 @@ def recovery_codes_left(db: Session, user_id: int) -> int:
 
 
 def enrol(
-    db: Session,
+    session: Session,
     user: User,
     secret: str,
     code: str,
@@ -70,7 +70,7 @@ def enrol(
     wrong code raises WrongCode and changes nothing.
     """
     confirm_own_password(
-        db,
+        session,
         user,
         password,
         (max_failures, lock_minutes),
@@ -89,16 +89,16 @@ def enrol(
     before = {
         "two_step": again,
         "enrolled_at": user.totp_enrolled_at,
-        "recovery_codes_left": recovery_codes_left(db, user.id),
+        "recovery_codes_left": recovery_codes_left(session, user.id),
     }
     user.totp_secret = secret
     user.totp_enrolled_at = now
     user.totp_last_step = step  # the confirming code cannot be used again to log in
-    flush_or_conflict(db, "Your account")
-    codes = _replace_recovery_codes(db, user.id)
-    ended = end_sessions(db, user.id, keep=keep_session_id)
+    flush_or_conflict(session, "Your account")
+    codes = _replace_recovery_codes(session, user.id)
+    ended = end_sessions(session, user.id, keep=keep_session_id)
     audit.record(
-        db,
+        session,
         user,
         "user.enrol_second_factor",
         f"{user.username} {'set up two-step login again' if again else 'set up two-step login'}; "
@@ -111,7 +111,9 @@ def enrol(
     return codes, ended
 
 
-def check_login_code(db: Session, user: User, code: str, max_failures: int, lock_minutes: int) -> CodeCheck:
+def check_login_code(
+    session: Session, user: User, code: str, max_failures: int, lock_minutes: int
+) -> CodeCheck:
     """Check the second step of a login: a code of the user's app (once) or an unused recovery code.
 
     A right code clears the failure count and is audited as the login; a wrong one is counted and
@@ -121,17 +123,17 @@ def check_login_code(db: Session, user: User, code: str, max_failures: int, lock
     locked = login_locked(user.locked_until, now)
     if not user.active or locked or not enrolled(user):
         why = "inactive account" if not user.active else "locked account" if locked else "no second factor"
-        _failed(db, user, why)
+        _failed(session, user, why)
         return CodeCheck(False, locked=locked)
     step = rules.accepted_step(user.totp_secret, code, now, user.totp_last_step)
     if step is not None:
         user.totp_last_step = step
-        _logged_in(db, user, "with a code from their app")
+        _logged_in(session, user, "with a code from their app")
         return CodeCheck(True)
-    if rules.looks_like_recovery_code(code) and _use_recovery_code(db, user.id, code, now):
-        left = recovery_codes_left(db, user.id)
+    if rules.looks_like_recovery_code(code) and _use_recovery_code(session, user.id, code, now):
+        left = recovery_codes_left(session, user.id)
         audit.record(
-            db,
+            session,
             user,
             "auth.recovery_code_used",
             f"{user.username} used a recovery code; {left} left",
@@ -139,17 +141,17 @@ def check_login_code(db: Session, user: User, code: str, max_failures: int, lock
             target_id=user.id,
             after={"recovery_codes_left": left},
         )
-        _logged_in(db, user, "with a recovery code")
+        _logged_in(session, user, "with a recovery code")
         return CodeCheck(True, recovery_code=True, codes_left=left)
     why = "wrong code"
     locks = count_failure(user, now, max_failures, lock_minutes)
     if locks:
         why += f"; locked for {lock_minutes} minutes"
-    _failed(db, user, why)
+    _failed(session, user, why)
     return CodeCheck(False, locked=locks)
 
 
-def reset(db: Session, actor: User, user: User, expected_version: int) -> int | None:
+def reset(session: Session, actor: User, user: User, expected_version: int) -> int | None:
     """Remove a user's second factor and recovery codes and end their sessions (an admin's action).
 
     Returns how many sessions ended, or None when the user had no second factor.
@@ -157,19 +159,19 @@ def reset(db: Session, actor: User, user: User, expected_version: int) -> int | 
     require_admin(actor)
     if user.id == actor.id:
         raise ServiceError("To set up your own two-step login again, use Two-step login.")
-    left = recovery_codes_left(db, user.id)
+    left = recovery_codes_left(session, user.id)
     if not enrolled(user) and not left:
         return None  # the same click twice
-    check_version(db, user, expected_version)
+    check_version(session, user, expected_version)
     before = {"two_step": enrolled(user), "enrolled_at": user.totp_enrolled_at, "recovery_codes_left": left}
     user.totp_secret = None
     user.totp_enrolled_at = None
     user.totp_last_step = None
-    flush_or_conflict(db, f"The account {user.username}")
-    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    ended = end_sessions(db, user.id)
+    flush_or_conflict(session, f"The account {user.username}")
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    ended = end_sessions(session, user.id)
     audit.record(
-        db,
+        session,
         actor,
         "user.reset_second_factor",
         f"Reset the two-step login of {user.username}; {_sessions(ended)} ended",
@@ -184,21 +186,21 @@ def reset(db: Session, actor: User, user: User, expected_version: int) -> int | 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _replace_recovery_codes(db: Session, user_id: int) -> list[str]:
+def _replace_recovery_codes(session: Session, user_id: int) -> list[str]:
     """Delete the user's recovery codes and store new ones, hashed; return the new ones in clear."""
-    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = rules.new_recovery_codes()
     now = clock.now()
-    db.add_all(
+    session.add_all(
         RecoveryCode(user_id=user_id, code_hash=rules.recovery_code_hash(c), created_at=now) for c in codes
     )
-    db.flush()
+    session.flush()
     return codes
 
 
-def _use_recovery_code(db: Session, user_id: int, code: str, now) -> bool:
+def _use_recovery_code(session: Session, user_id: int, code: str, now) -> bool:
     """Mark the matching unused recovery code used; False when there is none (or it was just used)."""
-    match = db.scalar(
+    match = session.scalar(
         select(RecoveryCode.id)
         .where(
             RecoveryCode.user_id == user_id,
@@ -209,7 +211,7 @@ def _use_recovery_code(db: Session, user_id: int, code: str, now) -> bool:
     )
     if match is None:
         return False
-    marked = db.execute(
+    marked = session.execute(
         update(RecoveryCode)
         .where(RecoveryCode.id == match, RecoveryCode.used_at.is_(None))
         .values(used_at=now)
@@ -218,17 +220,17 @@ def _use_recovery_code(db: Session, user_id: int, code: str, now) -> bool:
     return marked.rowcount == 1
 
 
-def _logged_in(db: Session, user: User, how: str) -> None:
+def _logged_in(session: Session, user: User, how: str) -> None:
     user.failed_logins = 0
     user.locked_until = None
     audit.record(
-        db, user, "auth.login", f"{user.username} logged in {how}", target_type="user", target_id=user.id
+        session, user, "auth.login", f"{user.username} logged in {how}", target_type="user", target_id=user.id
     )
 
 
-def _failed(db: Session, user: User, why: str) -> None:
+def _failed(session: Session, user: User, why: str) -> None:
     audit.record(
-        db,
+        session,
         user,
         "auth.login_failed",
         f"Failed login for {user.username}: {why}",

@@ -41,9 +41,9 @@ def _reason(raw: str | None) -> str:
     return text
 
 
-def _audit(db: Session, actor: User, episode: Episode, action: str, summary: str, **kw) -> None:
+def _audit(session: Session, actor: User, episode: Episode, action: str, summary: str, **kw) -> None:
     audit.record(
-        db,
+        session,
         actor,
         action,
         summary,
@@ -56,7 +56,7 @@ def _audit(db: Session, actor: User, episode: Episode, action: str, summary: str
 
 
 def sign(
-    db: Session,
+    session: Session,
     actor: User,
     episode: Episode,
     phase: Phase,
@@ -72,13 +72,13 @@ def sign(
         raise SignatureRefused(
             "Signing is locked after too many wrong passwords. Try again later or ask an admin."
         )
-    signed, closed = lock_episode(db, episode.id)
-    refresh_items(db, episode.id)  # decide on the items as they are now, under the lock
+    signed, closed = lock_episode(session, episode.id)
+    refresh_items(session, episode.id)  # decide on the items as they are now, under the lock
     blockers = signoff_blockers(phase, episode.items, signed, closed)
     if blockers:
         raise ServiceError("Cannot sign off yet: " + "; ".join(blockers))
-    if not passwords.verify_password(actor.password_hash, password or "", site_of(db).password_cost):
-        _count_failure(db, actor, episode, phase, max_failures, lock_minutes)
+    if not passwords.verify_password(actor.password_hash, password or "", site_of(session).password_cost):
+        _count_failure(session, actor, episode, phase, max_failures, lock_minutes)
         raise SignatureRefused("Wrong password: nothing was signed.")
     actor.signature_failures = 0
     signoff = Signoff(
@@ -92,13 +92,13 @@ def sign(
         content_sha256=content_digest(episode.id, episode.patient_id, phase, episode.items),
         signed_at=now,
     )
-    db.add(signoff)
+    session.add(signoff)
     try:
-        flush_or_conflict(db, f"{phase.label} of this episode")
+        flush_or_conflict(session, f"{phase.label} of this episode")
     except IntegrityError:  # another surgeon signed the same phase a moment earlier
         raise Conflict(f"{phase.label} of this episode") from None
     _audit(
-        db,
+        session,
         actor,
         episode,
         "signoff.sign",
@@ -108,17 +108,19 @@ def sign(
     return signoff
 
 
-def _count_failure(db, actor: User, episode: Episode, phase: Phase, max_failures: int, lock_minutes: int):
+def _count_failure(
+    session, actor: User, episode: Episode, phase: Phase, max_failures: int, lock_minutes: int
+):
     actor.signature_failures += 1
     summary = f"Wrong password when signing off {phase.label} ({actor.signature_failures} in a row)"
     if actor.signature_failures >= max_failures:
         actor.signature_locked_until = clock.now() + timedelta(minutes=lock_minutes)
         actor.signature_failures = 0
         summary += f"; signing locked for {lock_minutes} minutes"
-    _audit(db, actor, episode, "signoff.failed", summary)
+    _audit(session, actor, episode, "signoff.failed", summary)
 
 
-def revoke(db: Session, actor: User, episode: Episode, signoff: Signoff, reason: str | None) -> None:
+def revoke(session: Session, actor: User, episode: Episode, signoff: Signoff, reason: str | None) -> None:
     """Revoke an active sign-off (any surgeon), which unlocks the phase; a reason is required."""
     if not can(actor, Action.SIGN_OFF):
         raise NotPermitted("Only surgeons revoke a sign-off.")
@@ -130,9 +132,9 @@ def revoke(db: Session, actor: User, episode: Episode, signoff: Signoff, reason:
     signoff.revoked_at = clock.now()
     signoff.revoked_by_id = actor.id
     signoff.revoke_reason = text
-    flush_or_conflict(db, "This sign-off")
+    flush_or_conflict(session, "This sign-off")
     _audit(
-        db,
+        session,
         actor,
         episode,
         "signoff.revoke",
@@ -143,7 +145,7 @@ def revoke(db: Session, actor: User, episode: Episode, signoff: Signoff, reason:
     )
 
 
-def close(db: Session, actor: User, episode: Episode, expected_version: int, reason: str | None) -> None:
+def close(session: Session, actor: User, episode: Episode, expected_version: int, reason: str | None) -> None:
     """Close an episode: after-surgery complete, or a documented reason (e.g. transferred)."""
     if not can(actor, Action.CLOSE_EPISODE):
         raise NotPermitted("Only surgeons and coordinators close an episode.")
@@ -163,9 +165,9 @@ def close(db: Session, actor: User, episode: Episode, expected_version: int, rea
     episode.closed_at = clock.now()
     episode.closed_by_id = actor.id
     episode.close_reason = text
-    flush_or_conflict(db, "This episode")
+    flush_or_conflict(session, "This episode")
     _audit(
-        db,
+        session,
         actor,
         episode,
         "episode.close",

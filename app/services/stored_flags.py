@@ -28,29 +28,30 @@ STORED_COLUMNS = tuple(dict.fromkeys(rule.stored for rule in RULES))
 BATCH = 500
 
 
-def flag_dates(db: Session, episode_ids: list[int]) -> dict[int, Mapping[str, date | None]]:
+def flag_dates(session: Session, episode_ids: list[int]) -> dict[int, Mapping[str, date | None]]:
     """Work out the stored first days of some episodes' flags from what the database holds now
     (four queries), by the rules of app/domain/flags.py."""
-    site = site_of(db)
+    site = site_of(session)
     return {
-        episode_id: stored_dates(facts, site) for episode_id, facts in flag_facts(db, episode_ids).items()
+        episode_id: stored_dates(facts, site)
+        for episode_id, facts in flag_facts(session, episode_ids).items()
     }
 
 
-def refresh(db: Session, episode_ids: Iterable[int]) -> None:
+def refresh(session: Session, episode_ids: Iterable[int]) -> None:
     """Store the flag dates and outstanding items of some episodes afresh (in the caller's
     transaction)."""
     ids = sorted(set(episode_ids))
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        dates = flag_dates(db, batch)
-        db.execute(_mark_outstanding(db, batch))
+        dates = flag_dates(session, batch)
+        session.execute(_mark_outstanding(session, batch))
         if dates:
             rows = [{"episode_id": e, **columns} for e, columns in dates.items()]
-            db.execute(_upsert(db), rows)
+            session.execute(_upsert(session), rows)
 
 
-def _mark_outstanding(db: Session, episode_ids: list[int]):
+def _mark_outstanding(session: Session, episode_ids: list[int]):
     """Mark the items of some episodes outstanding exactly when they are open, their episode is
     open and their phase is not signed off (a Core UPDATE: item versions do not change).
 
@@ -60,7 +61,7 @@ def _mark_outstanding(db: Session, episode_ids: list[int]):
     item = ChecklistItem.__table__
     open_ids: set[int] = set()
     signed: dict[Phase, list[int]] = defaultdict(list)
-    for episode_id, status, phase in db.execute(
+    for episode_id, status, phase in session.execute(
         select(Episode.id, Episode.status, Signoff.phase)
         .outerjoin(Signoff, and_(Signoff.episode_id == Episode.id, Signoff.revoked_at.is_(None)))
         .where(Episode.id.in_(episode_ids))
@@ -82,9 +83,9 @@ def _mark_outstanding(db: Session, episode_ids: list[int]):
     )
 
 
-def _upsert(db: Session):
+def _upsert(session: Session):
     """INSERT ... ON CONFLICT (episode_id) DO UPDATE, in the database's own words."""
-    if db.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -95,32 +96,32 @@ def _upsert(db: Session):
     )
 
 
-def refresh_all(db: Session) -> int:
+def refresh_all(session: Session) -> int:
     """Store the flag date of every episode afresh, and count the tallies again; returns how
     many episodes."""
-    ids = list(db.scalars(select(Episode.id)))
-    refresh(db, ids)
-    recount_tallies(db)
+    ids = list(session.scalars(select(Episode.id)))
+    refresh(session, ids)
+    recount_tallies(session)
     return len(ids)
 
 
-def recount_tallies(db: Session) -> None:
+def recount_tallies(session: Session) -> None:
     """Count the tallies again from their rows: outstanding items (`OutstandingTally`) and
     episodes per pair of flag dates (`FlagDateTally`). The triggers keep them in step; this
     repairs them should the triggers ever have been bypassed."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK_KEY})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK_KEY})
     item, dates = ChecklistItem.__table__, EpisodeFlagDate.__table__
     item_key = (item.c.due_date, item.c.phase, item.c.role, item.c.required)
     date_key = (dates.c.flagged_from, dates.c.unsigned_surgery_on)
-    _recount(db, OutstandingTally.__table__, item_key, "items", item.c.outstanding)
-    _recount(db, FlagDateTally.__table__, date_key, "episodes", or_(*(c.isnot(None) for c in date_key)))
+    _recount(session, OutstandingTally.__table__, item_key, "items", item.c.outstanding)
+    _recount(session, FlagDateTally.__table__, date_key, "episodes", or_(*(c.isnot(None) for c in date_key)))
 
 
-def _recount(db: Session, tally, key, count_column: str, counted) -> None:
+def _recount(session: Session, tally, key, count_column: str, counted) -> None:
     """Fill `tally` afresh: one row per value of `key` among the rows where `counted` holds."""
-    db.execute(delete(tally))
-    db.execute(
+    session.execute(delete(tally))
+    session.execute(
         insert(tally).from_select(
             [c.name for c in key] + [count_column],
             select(*key, func.count()).where(counted).group_by(*key),
@@ -128,9 +129,9 @@ def _recount(db: Session, tally, key, count_column: str, counted) -> None:
     )
 
 
-def refresh_missing(db: Session) -> int:
+def refresh_missing(session: Session) -> int:
     """Store the flag date of the episodes that have none yet (after a migration or a bulk load)."""
     missing = select(EpisodeFlagDate.episode_id).where(EpisodeFlagDate.episode_id == Episode.id).exists()
-    ids = list(db.scalars(select(Episode.id).where(~missing)))
-    refresh(db, ids)
+    ids = list(session.scalars(select(Episode.id).where(~missing)))
+    refresh(session, ids)
     return len(ids)

@@ -11,13 +11,13 @@ from app.models import FormSubmission
 KEEP_FOR = timedelta(days=2)
 
 
-def find(db: Session, token: str) -> FormSubmission | None:
+def find(session: Session, token: str) -> FormSubmission | None:
     """The use of a one-time token, if it was used."""
-    return db.scalar(select(FormSubmission).where(FormSubmission.token == token))
+    return session.scalar(select(FormSubmission).where(FormSubmission.token == token))
 
 
 def record(
-    db: Session,
+    session: Session,
     token: str,
     user_id: int,
     fingerprint: str,
@@ -26,7 +26,7 @@ def record(
 ) -> None:
     """Mark a token used, in the transaction of the change it made; answer = (message, category, location)."""
     message, category, location = answer
-    db.add(
+    session.add(
         FormSubmission(
             token=token,
             user_id=user_id,
@@ -39,7 +39,7 @@ def record(
     )
 
 
-def prune(db: Session, now: datetime) -> int:
+def prune(session: Session, now: datetime) -> int:
     """Forget the tokens used longer ago than KEEP_FOR; return how many."""
-    result = db.execute(delete(FormSubmission).where(FormSubmission.created_at < now - KEEP_FOR))
+    result = session.execute(delete(FormSubmission).where(FormSubmission.created_at < now - KEEP_FOR))
     return result.rowcount or 0

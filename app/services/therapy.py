@@ -22,18 +22,17 @@ from app.domain.therapy import (
 from app.domain.vocab import Attendance, Discipline, ItemStatus, StepKind
 from app.models import ChecklistItem, Episode, ProtocolStep, SessionAddendum, TherapySession, User
 from app.services.checklist import complete_by_records
-from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
+from app.services.errors import Conflict, InvalidInput, NotPermitted, ServiceError, flush_or_conflict
 from app.services.locks import lock_episode
 
 CLOSED = "The episode is closed: its therapy sessions can no longer change."
 
 
-class InvalidSession(ServiceError):
-    """The entry has problems; `problems` maps each form field to its message."""
+class InvalidSession(InvalidInput):
+    """The session entry has problems, by form field."""
 
     def __init__(self, problems: dict[str, str]):
-        self.problems = problems
-        super().__init__("Check the session: " + " ".join(problems.values()))
+        super().__init__(problems, "Check the session:")
 
 
 def _permit(actor: User) -> None:
@@ -41,8 +40,8 @@ def _permit(actor: User) -> None:
         raise NotPermitted("Only therapists log therapy sessions.")
 
 
-def _open_episode(db: Session, episode: Episode) -> set:
-    signed, closed = lock_episode(db, episode.id)
+def _open_episode(session: Session, episode: Episode) -> set:
+    signed, closed = lock_episode(session, episode.id)
     if closed:
         raise ServiceError(CLOSED)
     return signed
@@ -85,75 +84,77 @@ def _describe(s: TherapySession) -> str:
 
 
 def log_session(
-    db: Session, actor: User, episode: Episode, entry: SessionInput, today: date
+    session: Session, actor: User, episode: Episode, entry: SessionInput, today: date
 ) -> tuple[TherapySession, list[ChecklistItem]]:
     """Log a session on an episode; returns it and the sessions items it completed."""
     _permit(actor)
-    signed = _open_episode(db, episode)
+    signed = _open_episode(session, episode)
     _checked(entry, episode.surgery_date, today)
-    session = TherapySession(episode=episode, therapist=actor, created_at=clock.now())
-    _fill(session, entry)
-    db.add(session)
-    db.flush()
+    therapy_session = TherapySession(episode=episode, therapist=actor, created_at=clock.now())
+    _fill(therapy_session, entry)
+    session.add(therapy_session)
+    session.flush()
     audit.record(
-        db,
+        session,
         actor,
         "session.logged",
-        f"Logged a {_describe(session)}",
+        f"Logged a {_describe(therapy_session)}",
         target_type="therapy_session",
-        target_id=session.id,
+        target_id=therapy_session.id,
         patient_id=episode.patient_id,
         episode_id=episode.id,
-        after=_state(session),
+        after=_state(therapy_session),
     )
-    return session, satisfy_items(db, actor, episode, signed)
+    return therapy_session, satisfy_items(session, actor, episode, signed)
 
 
 def correct_session(
-    db: Session,
+    session: Session,
     actor: User,
-    session: TherapySession,
+    therapy_session: TherapySession,
     expected_version: int,
     entry: SessionInput,
     today: date,
 ) -> list[ChecklistItem]:
     """Correct one's own session within 24 hours of logging it; returns the items it completed."""
     _permit(actor)
-    problem = correction_problem(actor, session, clock.now())
+    problem = correction_problem(actor, therapy_session, clock.now())
     if problem:
         raise NotPermitted(problem)
-    if session.version != expected_version:
-        at = session.updated_at or session.created_at
-        raise Conflict("This session", by=session.therapist.full_name, at=at)
-    episode = session.episode
-    signed = _open_episode(db, episode)
+    if therapy_session.version != expected_version:
+        at = therapy_session.updated_at or therapy_session.created_at
+        raise Conflict("This session", by=therapy_session.therapist.full_name, at=at)
+    episode = therapy_session.episode
+    signed = _open_episode(session, episode)
     _checked(entry, episode.surgery_date, today)
-    before = _state(session)
-    _fill(session, entry)
-    after = _state(session)
+    before = _state(therapy_session)
+    _fill(therapy_session, entry)
+    after = _state(therapy_session)
     if after == before:
         return []
-    session.updated_at = clock.now()
-    flush_or_conflict(db, "This session")
+    therapy_session.updated_at = clock.now()
+    flush_or_conflict(session, "This session")
     changed = [k for k in after if after[k] != before[k]]
     audit.record(
-        db,
+        session,
         actor,
         "session.corrected",
-        f"Corrected a {_describe(session)}: {', '.join(k.replace('_', ' ') for k in changed)}",
+        f"Corrected a {_describe(therapy_session)}: {', '.join(k.replace('_', ' ') for k in changed)}",
         target_type="therapy_session",
-        target_id=session.id,
+        target_id=therapy_session.id,
         patient_id=episode.patient_id,
         episode_id=episode.id,
         before={k: before[k] for k in changed},
         after={k: after[k] for k in changed},
     )
-    return satisfy_items(db, actor, episode, signed)
+    return satisfy_items(session, actor, episode, signed)
 
 
-def add_addendum(db: Session, actor: User, session: TherapySession, text: str | None) -> SessionAddendum:
+def add_addendum(
+    session: Session, actor: User, therapy_session: TherapySession, text: str | None
+) -> SessionAddendum:
     """Add a note to a session (its therapist, or any therapist once 24 hours have passed)."""
-    problem = addendum_problem(actor, session, clock.now())
+    problem = addendum_problem(actor, therapy_session, clock.now())
     if problem:
         raise NotPermitted(problem)
     body = (text or "").strip()
@@ -161,18 +162,18 @@ def add_addendum(db: Session, actor: User, session: TherapySession, text: str | 
         raise ServiceError("Enter the addendum text.")
     if len(body) > MAX_ADDENDUM:
         raise ServiceError(f"Keep the addendum to {MAX_ADDENDUM} characters.")
-    episode = session.episode
-    _open_episode(db, episode)
-    addendum = SessionAddendum(session=session, author=actor, created_at=clock.now(), text=body)
-    db.add(addendum)
-    db.flush()
+    episode = therapy_session.episode
+    _open_episode(session, episode)
+    addendum = SessionAddendum(session=therapy_session, author=actor, created_at=clock.now(), text=body)
+    session.add(addendum)
+    session.flush()
     audit.record(
-        db,
+        session,
         actor,
         "session.addendum",
-        f"Added an addendum to a {_describe(session)}",
+        f"Added an addendum to a {_describe(therapy_session)}",
         target_type="therapy_session",
-        target_id=session.id,
+        target_id=therapy_session.id,
         patient_id=episode.patient_id,
         episode_id=episode.id,
         after={"addendum": body},
@@ -180,12 +181,12 @@ def add_addendum(db: Session, actor: User, session: TherapySession, text: str | 
     return addendum
 
 
-def satisfy_items(db: Session, actor: User, episode: Episode, signed: set) -> list[ChecklistItem]:
+def satisfy_items(session: Session, actor: User, episode: Episode, signed: set) -> list[ChecklistItem]:
     """Complete the episode's open sessions items that its attended sessions now satisfy.
 
     Items in a signed-off phase are left alone; a completed item stays completed.
     """
-    items = db.scalars(
+    items = session.scalars(
         select(ChecklistItem)
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .options(joinedload(ChecklistItem.step))
@@ -198,7 +199,7 @@ def satisfy_items(db: Session, actor: User, episode: Episode, signed: set) -> li
     ).all()
     if not items:
         return []
-    sessions = db.scalars(select(TherapySession).where(TherapySession.episode_id == episode.id)).all()
+    sessions = session.scalars(select(TherapySession).where(TherapySession.episode_id == episode.id)).all()
     completed = []
     for item in items:
         if is_locked(item.phase, signed, False):
@@ -210,6 +211,6 @@ def satisfy_items(db: Session, actor: User, episode: Episode, signed: set) -> li
         value = sessions_label(plan.count, plan.discipline, attended)
         because = f"{attended} attended {plan.discipline.value} session{'s' if attended != 1 else ''}"
         on = satisfied_on(plan, sessions, episode.surgery_date)
-        if complete_by_records(db, actor, item, value, because, on=on):
+        if complete_by_records(session, actor, item, value, because, on=on):
             completed.append(item)
     return completed

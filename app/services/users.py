@@ -29,7 +29,7 @@ class WrongPassword(ServiceError):
 
 
 def create_user(
-    db: Session,
+    session: Session,
     actor: User | None,
     username: str,
     full_name: str,
@@ -45,7 +45,7 @@ def create_user(
     if not full_name.strip():
         raise ServiceError("Enter the user's full name.")
     taken = f"The username {username!r} is taken."
-    if db.scalar(select(func.count()).select_from(User).where(User.username == username)):
+    if session.scalar(select(func.count()).select_from(User).where(User.username == username)):
         raise ServiceError(taken)
     problem = password_problem(password, username, full_name)
     if problem:
@@ -54,19 +54,19 @@ def create_user(
         username=username,
         full_name=full_name.strip(),
         role=role,
-        password_hash=passwords.hash_password(password, site_of(db).password_cost),
+        password_hash=passwords.hash_password(password, site_of(session).password_cost),
         active=True,
         failed_logins=0,
         must_change_password=must_change_password,
         created_at=clock.now(),
     )
-    db.add(user)
+    session.add(user)
     try:
-        db.flush()
+        session.flush()
     except IntegrityError:  # created by someone else since the check above
         raise ServiceError(taken) from None
     audit.record(
-        db,
+        session,
         actor,
         "user.create",
         f"Created user {username} ({role.label})",
@@ -77,27 +77,29 @@ def create_user(
     return user
 
 
-def create_account(db: Session, actor: User, username: str, full_name: str, role: Role) -> tuple[User, str]:
+def create_account(
+    session: Session, actor: User, username: str, full_name: str, role: Role
+) -> tuple[User, str]:
     """Create an account with a temporary password; return the user and the password to show once."""
     require_admin(actor)
     password = passwords.temporary_password(username.strip().lower(), full_name)
-    user = create_user(db, actor, username, full_name, role, password, must_change_password=True)
+    user = create_user(session, actor, username, full_name, role, password, must_change_password=True)
     return user, password
 
 
-def deactivate(db: Session, actor: User, user: User, expected_version: int) -> int | None:
+def deactivate(session: Session, actor: User, user: User, expected_version: int) -> int | None:
     """Deactivate an account and end its sessions; return how many ended (None: already inactive)."""
     require_admin(actor)
     if user.id == actor.id:
         raise ServiceError("You cannot deactivate your own account.")
     if not user.active:
         return None  # the same click twice
-    check_version(db, user, expected_version)
+    check_version(session, user, expected_version)
     user.active = False
-    flush_or_conflict(db, _what(user))
-    ended = end_sessions(db, user.id)
+    flush_or_conflict(session, _what(user))
+    ended = end_sessions(session, user.id)
     audit.record(
-        db,
+        session,
         actor,
         "user.deactivate",
         f"Deactivated user {user.username}; {_sessions(ended)} ended",
@@ -109,16 +111,16 @@ def deactivate(db: Session, actor: User, user: User, expected_version: int) -> i
     return ended
 
 
-def activate(db: Session, actor: User, user: User, expected_version: int) -> bool:
+def activate(session: Session, actor: User, user: User, expected_version: int) -> bool:
     """Let a deactivated account log in again; False when it was already active."""
     require_admin(actor)
     if user.active:
         return False
-    check_version(db, user, expected_version)
+    check_version(session, user, expected_version)
     user.active = True
-    flush_or_conflict(db, _what(user))
+    flush_or_conflict(session, _what(user))
     audit.record(
-        db,
+        session,
         actor,
         "user.activate",
         f"Activated user {user.username}",
@@ -130,26 +132,26 @@ def activate(db: Session, actor: User, user: User, expected_version: int) -> boo
     return True
 
 
-def reset_password(db: Session, actor: User, user: User, expected_version: int) -> str:
+def reset_password(session: Session, actor: User, user: User, expected_version: int) -> str:
     """Give the account a new temporary password, unlock it and end its sessions; return the password."""
     require_admin(actor)
     if user.id == actor.id:
         raise ServiceError("To change your own password, use Change password.")
-    check_version(db, user, expected_version)
+    check_version(session, user, expected_version)
     before = {
         "must_change_password": user.must_change_password,
         "failed_logins": user.failed_logins,
         "locked_until": user.locked_until,
     }
     password = passwords.temporary_password(user.username, user.full_name)
-    user.password_hash = passwords.hash_password(password, site_of(db).password_cost)
+    user.password_hash = passwords.hash_password(password, site_of(session).password_cost)
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
-    flush_or_conflict(db, _what(user))
-    ended = end_sessions(db, user.id)
+    flush_or_conflict(session, _what(user))
+    ended = end_sessions(session, user.id)
     audit.record(
-        db,
+        session,
         actor,
         "user.reset_password",
         f"Reset the password of {user.username}; {_sessions(ended)} ended",
@@ -161,19 +163,19 @@ def reset_password(db: Session, actor: User, user: User, expected_version: int) 
     return password
 
 
-def change_role(db: Session, actor: User, user: User, role: Role, expected_version: int) -> bool:
+def change_role(session: Session, actor: User, user: User, role: Role, expected_version: int) -> bool:
     """Give the account another role; False when it already has it."""
     require_admin(actor)
     if user.id == actor.id:
         raise ServiceError("You cannot change your own role; ask another admin.")
     if user.role is role:
         return False
-    check_version(db, user, expected_version)
+    check_version(session, user, expected_version)
     before = user.role
     user.role = role
-    flush_or_conflict(db, _what(user))
+    flush_or_conflict(session, _what(user))
     audit.record(
-        db,
+        session,
         actor,
         "user.change_role",
         f"Changed the role of {user.username} from {before.label} to {role.label}",
@@ -186,7 +188,7 @@ def change_role(db: Session, actor: User, user: User, role: Role, expected_versi
 
 
 def confirm_own_password(
-    db: Session,
+    session: Session,
     user: User,
     password: str,
     lockout: tuple[int, int],
@@ -202,14 +204,14 @@ def confirm_own_password(
     now = clock.now()
     if login_locked(user.locked_until, now):
         raise WrongPassword("Too many wrong passwords: try again later.")
-    if not passwords.verify_password(user.password_hash, password, site_of(db).password_cost):
+    if not passwords.verify_password(user.password_hash, password, site_of(session).password_cost):
         count_failure(user, now, *lockout)
-        audit.record(db, user, action, summary, target_type="user", target_id=user.id)
+        audit.record(session, user, action, summary, target_type="user", target_id=user.id)
         raise WrongPassword(refusal)
 
 
 def change_password(
-    db: Session,
+    session: Session,
     user: User,
     current: str,
     new: str,
@@ -226,7 +228,7 @@ def change_password(
     if problem:
         raise ServiceError(problem)
     confirm_own_password(
-        db,
+        session,
         user,
         current,
         (max_failures, lock_minutes),
@@ -237,13 +239,13 @@ def change_password(
     if new == current:
         raise ServiceError("Choose a new password, not the one you have now.")
     before = {"must_change_password": user.must_change_password}
-    user.password_hash = passwords.hash_password(new, site_of(db).password_cost)
+    user.password_hash = passwords.hash_password(new, site_of(session).password_cost)
     user.must_change_password = False
     user.failed_logins = 0
-    flush_or_conflict(db, "Your account")
-    ended = end_sessions(db, user.id, keep=keep_session_id)
+    flush_or_conflict(session, "Your account")
+    ended = end_sessions(session, user.id, keep=keep_session_id)
     audit.record(
-        db,
+        session,
         user,
         "user.change_password",
         f"{user.username} changed their password; {_sessions(ended)} ended",
@@ -255,7 +257,7 @@ def change_password(
     return ended
 
 
-def end_sessions(db: Session, user_id: int, keep: str | None = None) -> int:
+def end_sessions(session: Session, user_id: int, keep: str | None = None) -> int:
     """Revoke the user's live server-side sessions (all but `keep`); return how many."""
     stmt = (
         update(UserSession)
@@ -265,24 +267,24 @@ def end_sessions(db: Session, user_id: int, keep: str | None = None) -> int:
     )
     if keep is not None:
         stmt = stmt.where(UserSession.id != keep)
-    return db.execute(stmt).rowcount
+    return session.execute(stmt).rowcount
 
 
 def authenticate(
-    db: Session, username: str, password: str, max_failures: int, lock_minutes: int
+    session: Session, username: str, password: str, max_failures: int, lock_minutes: int
 ) -> User | None:
     """Return the user when the password is right and the account open; count failures.
 
     A user with a second factor is returned too, but is not logged in yet: the caller asks for
     the code (services/second_factor.check_login_code), which then clears the failure count.
     """
-    user = db.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
     now = clock.now()
-    cost = site_of(db).password_cost
+    cost = site_of(session).password_cost
     ok = passwords.verify_password(user.password_hash if user else None, password, cost)
     if user is None:
         audit.record(
-            db,
+            session,
             None,
             "auth.login_failed",
             "Failed login for an unknown username",
@@ -297,7 +299,7 @@ def authenticate(
         if user.totp_secret is not None:
             # Half a login: the failure count stands until the code is right too.
             audit.record(
-                db,
+                session,
                 user,
                 "auth.login_password",
                 f"{user.username} gave the right password; asked for the two-step code",
@@ -308,14 +310,14 @@ def authenticate(
         user.failed_logins = 0
         user.locked_until = None
         audit.record(
-            db, user, "auth.login", f"{user.username} logged in", target_type="user", target_id=user.id
+            session, user, "auth.login", f"{user.username} logged in", target_type="user", target_id=user.id
         )
         return user
     why = "inactive account" if not user.active else "locked account" if locked else "wrong password"
     if not ok and count_failure(user, now, max_failures, lock_minutes):
         why += f"; locked for {lock_minutes} minutes"
     audit.record(
-        db,
+        session,
         user,
         "auth.login_failed",
         f"Failed login for {user.username}: {why}",
@@ -351,11 +353,11 @@ def count_failure(user: User, now: datetime, max_failures: int, lock_minutes: in
     return False
 
 
-def check_version(db: Session, user: User, expected_version: int) -> None:
+def check_version(session: Session, user: User, expected_version: int) -> None:
     """Refuse a change made from an out-of-date page, saying who changed the account last."""
     if user.version == expected_version:
         return
-    last = db.scalar(
+    last = session.scalar(
         select(AuditEvent)
         .where(
             AuditEvent.target_type == "user",

@@ -88,11 +88,6 @@ class SessionForm(Form):
             prehabilitation=bool(self.prehabilitation.data),
         )
 
-    def show_problems(self, problems: dict[str, str]) -> None:
-        """Put the service's problems next to their fields."""
-        for name, message in problems.items():
-            getattr(self, name).errors = [*getattr(self, name).errors, message]
-
 
 class AddendumForm(Form):
     text = TextAreaField(

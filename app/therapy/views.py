@@ -46,14 +46,6 @@ def _saved(verb: str, session: TherapySession, completed):
     return saved(f"{verb}: {what} — {fmt_time(clock.now())}.{done}", _back(session.episode_id, session.id))
 
 
-def _try(call, form: SessionForm):
-    """Run a service call; a session's problems go next to their fields."""
-    done = attempt(call, "This session", on_form=(service.InvalidSession,))
-    if isinstance(done.error, service.InvalidSession):
-        form.show_problems(done.error.problems)
-    return done
-
-
 @bp.route("/episodes/<int:episode_id>/sessions/new", methods=["GET", "POST"])
 @login_required
 def new_session(episode_id: int):
@@ -64,8 +56,10 @@ def new_session(episode_id: int):
     status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
         entry = form.entry()
-        done = _try(
-            lambda: service.log_session(db.session, current_user, episode, entry, site_day().date), form
+        done = attempt(
+            lambda: service.log_session(db.session, current_user, episode, entry, site_day().date),
+            "This session",
+            form=form,
         )
         if done.ok:
             return _saved("Session logged", *done.result)
@@ -88,11 +82,12 @@ def edit_session(episode_id: int, session_id: int):
         status = 422
         if form.validate_on_submit():
             entry = form.entry()
-            done = _try(
+            done = attempt(
                 lambda: service.correct_session(
                     db.session, current_user, session, version, entry, site_day().date
                 ),
-                form,
+                "This session",
+                form=form,
             )
             if done.ok:
                 return _saved("Session corrected", session, done.result)

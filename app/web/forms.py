@@ -56,6 +56,11 @@ class Form(FlaskForm):
                 field.validators = [PlainText(isinstance(field, TextAreaField)), *field.validators]
             return field
 
+    def show_problems(self, problems: dict[str, str]) -> None:
+        """Put a service's problems (`InvalidInput.problems`) next to their fields."""
+        for name, message in problems.items():
+            self[name].errors = [*self[name].errors, message]
+
 
 def parse_date(raw: str) -> date:
     """Read "2026-11-24" or "24 Nov 2026" (ASCII digits only); ValueError with a message otherwise."""

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import db
-from app.services.errors import Conflict, ServiceError
+from app.services.errors import Conflict, InvalidInput, ServiceError
 from app.web import once
 
 CONFLICT, REFUSED = 409, 422
@@ -37,12 +37,14 @@ def attempt(
     review: str = "review and try again",
     on_form: tuple[type[ServiceError], ...] = (),
     keep: tuple[type[ServiceError], ...] = (),
+    form=None,
 ) -> Attempt:
     """Run one service call, not yet committed (`saved` commits it); if refused, roll back and say why.
 
-    Refusals of the `on_form` types are not flashed: the view puts them next to their fields.
-    Refusals of the `keep` types are committed, not rolled back (a wrong password's count and
-    audit event must stay).
+    The view then renders its form again with what the user typed, with this status. Problems
+    by field (`InvalidInput`) go next to their fields of `form`; refusals of the `on_form` types
+    are not flashed either (the view shows them by the form). Refusals of the `keep` types are
+    committed, not rolled back (a wrong password's count and audit event must stay).
     """
     from app.web.templating import conflict_message  # templating needs the web helpers: import late
 
@@ -61,7 +63,9 @@ def attempt(
     except ServiceError as exc:
         db.session.rollback()
         once.stop_if_sent()
-        if not isinstance(exc, on_form):
+        if form is not None and isinstance(exc, InvalidInput):
+            form.show_problems(exc.problems)
+        elif not isinstance(exc, on_form):
             flash(str(exc), "danger")
         return Attempt(False, status=REFUSED, error=exc)
     return Attempt(True, result)

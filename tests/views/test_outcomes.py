@@ -298,8 +298,8 @@ def test_the_page_runs_a_fixed_number_of_queries(app, client, coordinator, opera
 def test_the_episode_panel_shows_the_scores_and_the_flag(app, client, coordinator, operated):
     from flask import render_template
 
-    from app.outcomes.panel import outcome_panel
     from app.queries.outcomes import episode_scores
+    from app.web.panels.outcomes import outcome_panel
 
     login(client, coordinator)
     post(client, operated, BASELINE)

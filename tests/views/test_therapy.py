@@ -11,7 +11,7 @@ from app.domain.vocab import ItemStatus, Role
 from app.models import AuditEvent, ChecklistItem, Episode, OutcomeScore, SessionAddendum, TherapySession, User
 from app.queries.outcomes import episode_scores
 from app.services.users import create_user
-from app.therapy.panel import therapy_panel
+from app.web.panels.therapy import therapy_panel
 from tests import factories
 from tests.conftest import NOW, PASSWORD, login
 from tests.querycount import counting_queries

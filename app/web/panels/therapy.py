@@ -9,8 +9,7 @@ from app.domain.therapy import addendum_problem, correction_problem
 from app.domain.vocab import EpisodeStatus, Instrument
 from app.models import Episode, OutcomeScore, TherapySession
 from app.queries.therapy import episode_sessions
-from app.therapy.chart import Chart, pain_chart
-from app.therapy.forms import AddendumForm
+from app.web.panels.pain_chart import Chart, pain_chart
 
 
 @dataclass
@@ -27,7 +26,6 @@ class TherapyPanel:
     sessions: list[TherapySession]  # the same sessions, for counting items
     chart: Chart
     may_log: bool
-    addendum_form: AddendumForm
 
 
 def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: date) -> TherapyPanel:
@@ -60,5 +58,4 @@ def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: dat
         sessions=sessions,
         chart=pain_chart(values),
         may_log=therapist and open_episode,
-        addendum_form=AddendumForm(formdata=None),
     )
