@@ -1,0 +1,139 @@
+"""Every flag's two forms agree: the live rule raises it on exactly the days its stored first day
+says, for any facts, every day for more than a year (app/domain/flags.py).
+
+A new flag registered in RULES is checked here with no new code, provided `facts()` can make
+facts that raise it: `test_the_facts_raise_every_flag_on_some_day` fails until it can.
+"""
+
+from datetime import date, timedelta
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+
+from app.domain.flags import RULES, EpisodeFacts, episode_flags, flagged_on, stored_dates
+from app.domain.outcomes import Thresholds
+from app.domain.site import Site, SiteDay
+from app.domain.therapy import SessionsPlan
+from app.domain.vocab import Attendance, Discipline, Instrument, ItemStatus, TimePoint
+from app.domain.vocab import Phase as CarePhase
+
+BASE = date(2026, 6, 1)
+DAYS = range(-40, 420, 3)  # around surgery, to beyond 12 months (every third day keeps it fast)
+SITE = Site(warning_days=2, thresholds=Thresholds())
+
+
+def around(low: int, high: int):
+    return st.integers(low, high).map(lambda n: BASE + timedelta(days=n))
+
+
+items = st.builds(
+    SimpleNamespace,
+    phase=st.sampled_from(CarePhase),
+    required=st.booleans(),
+    status=st.sampled_from(ItemStatus),
+    due_date=st.none() | around(-40, 400),
+)
+plans = st.builds(
+    SessionsPlan,
+    phase=st.sampled_from(CarePhase),
+    discipline=st.sampled_from(Discipline),
+    count=st.integers(1, 10),
+    from_days=st.none() | st.integers(0, 90),
+    due_date=st.none() | around(-10, 200),
+    required=st.booleans(),
+)
+sessions = st.lists(
+    st.builds(
+        SimpleNamespace,
+        session_date=around(-30, 250),
+        discipline=st.sampled_from(Discipline),
+        attendance=st.sampled_from(Attendance),
+        prehabilitation=st.booleans(),
+    ),
+    max_size=8,
+).map(lambda rows: [SimpleNamespace(id=n, **vars(r)) for n, r in enumerate(rows, 1)])
+scores = st.dictionaries(
+    st.sampled_from(TimePoint),
+    st.fixed_dictionaries(
+        {Instrument.ODI: st.integers(0, 100), Instrument.NRS_BACK: st.integers(0, 10)},
+        optional={Instrument.NRS_LEG: st.integers(0, 10)},
+    ),
+    max_size=3,
+)
+
+
+def facts():
+    return st.builds(
+        EpisodeFacts,
+        surgery_date=st.none() | around(-5, 5),
+        preop_signed=st.booleans(),
+        closed=st.booleans(),
+        items=st.lists(items, max_size=6),
+        plans=st.lists(plans, max_size=3),
+        sessions=sessions,
+        scores=scores,
+    )
+
+
+def day(offset: int) -> SiteDay:
+    return SiteDay(BASE + timedelta(days=offset), warning_days=SITE.warning_days, thresholds=SITE.thresholds)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(f=facts())
+def test_each_flag_is_raised_exactly_from_its_stored_first_day(rule, f):
+    first = None if f.closed else rule.first_day(f, SITE)
+    for offset in DAYS:
+        today = day(offset)
+        live = not f.closed and rule.today(f, today) is not None
+        assert live == flagged_on({rule.stored: first}, today), (rule.code, today.date, first)
+
+
+@settings(max_examples=150, deadline=None)
+@given(f=facts())
+def test_an_episode_is_flagged_exactly_on_the_days_its_stored_dates_say(f):
+    stored = stored_dates(f, SITE)
+    for offset in DAYS:
+        today = day(offset)
+        assert bool(episode_flags(f, today)) == flagged_on(stored, today), today.date
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
+def test_the_facts_raise_every_flag_on_some_day(rule):
+    """The parity tests above are not vacuous: their facts raise every registered flag."""
+    raising = find(
+        facts(),
+        lambda f: any(not f.closed and rule.today(f, day(o)) is not None for o in DAYS),
+        settings=settings(max_examples=2000, database=None, phases=[Phase.generate]),  # no shrinking
+    )
+    assert raising is not None
+
+
+def test_a_closed_episode_raises_no_flag_and_stores_no_date():
+    f = EpisodeFacts(
+        BASE,
+        preop_signed=False,
+        closed=True,
+        items=[SimpleNamespace(phase=CarePhase.AFTER, required=True, status=ItemStatus.OPEN, due_date=BASE)],
+    )
+    assert episode_flags(f, day(30)) == []
+    assert set(stored_dates(f, SITE).values()) == {None}
+
+
+def test_flags_are_listed_in_the_registry_order():
+    f = EpisodeFacts(
+        BASE,
+        preop_signed=False,
+        closed=False,
+        items=[SimpleNamespace(phase=CarePhase.AFTER, required=True, status=ItemStatus.OPEN, due_date=BASE)],
+        scores={
+            TimePoint.BASELINE: {Instrument.ODI: 50, Instrument.NRS_BACK: 8, Instrument.NRS_LEG: 8},
+            TimePoint.WEEKS_6: {Instrument.ODI: 48, Instrument.NRS_BACK: 8, Instrument.NRS_LEG: 8},
+        },
+    )
+    codes = [flag.code for flag in episode_flags(f, day(10))]
+    assert codes == ["incomplete_postop", "preop_unsigned", "not_improving"]
+    assert codes == [r.code for r in RULES if r.code in codes]
