@@ -47,7 +47,7 @@ from app.services import therapy
 from app.web import once
 from app.web.forms import int_field
 from tests.conftest import NOW, PASSWORD, login
-from tests.views.test_permissions import snapshot
+from tests.web.test_permissions import snapshot
 
 EXAMPLES = int(os.environ.get("PERIOP_FUZZ_EXAMPLES", "12"))
 FUZZ = settings(

@@ -1,6 +1,6 @@
 """Input Periop cannot use gets a clear message and changes nothing; never a 500.
 
-These are the cases a review found answering 500; tests/views/test_fuzz.py closes the class.
+These are the cases a review found answering 500; tests/web/test_fuzz.py closes the class.
 """
 
 import pytest
@@ -10,7 +10,7 @@ from app import db
 from app.domain.text import CONTROL_MESSAGE
 from app.models import AuditEvent, Patient
 from tests.conftest import login
-from tests.views.test_patients import _register_data
+from tests.web.patients.test_patients import _register_data
 
 
 def _count(model) -> int:

@@ -15,7 +15,7 @@ from app.web.panels.therapy import therapy_panel
 from tests import factories
 from tests.conftest import NOW, PASSWORD, login
 from tests.querycount import counting_queries
-from tests.views.test_permissions import snapshot
+from tests.web.test_permissions import snapshot
 
 TODAY = NOW.date()
 SURGERY = TODAY - timedelta(days=30)

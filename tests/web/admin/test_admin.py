@@ -13,7 +13,7 @@ from app.domain.vocab import Role
 from app.models import AuditEvent, User, UserSession
 from app.web import once
 from tests.conftest import PASSWORD, WEAK_PASSWORDS, login
-from tests.views.test_permissions import snapshot
+from tests.web.test_permissions import snapshot
 
 NEW_PASSWORD = "river-lantern-copper-9"
 _TEMPORARY_RE = re.compile(r'id="temporary-password">([^<]+)<')

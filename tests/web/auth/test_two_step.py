@@ -17,7 +17,7 @@ from app.domain import second_factor as rules
 from app.models import AuditEvent, RecoveryCode, User, UserSession
 from tests import factories
 from tests.conftest import NOW, PASSWORD, TOTP_SECRET, login, login_with_code, set_up_two_step
-from tests.views.test_permissions import snapshot
+from tests.web.test_permissions import snapshot
 
 STEP = timedelta(seconds=rules.STEP_SECONDS)
 _SECRET_RE = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
