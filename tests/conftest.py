@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pyotp
@@ -24,11 +25,13 @@ from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from app import clock, create_app, db
+from app import clock, create_app, db, passwords
+from app.domain.password_strength import password_problem
 from app.domain.vocab import Role
 from app.migrate import upgrade
 from app.models import Base, User
 from app.services import protocols, second_factor
+from app.services import users as users_service
 from app.services.users import create_user
 from app.web import once
 from tests import factories
@@ -252,8 +255,33 @@ def protocol(app):
     return version
 
 
+_CHECKED: dict[tuple, str | None] = {}
+_hash_password = passwords.hash_password  # the real one, before any patch
+_HASHED: dict[tuple, str] = {}
+
+
+def _checked_once(password: str, *user_inputs: str) -> str | None:
+    key = (password, *user_inputs)
+    if key not in _CHECKED:
+        _CHECKED[key] = password_problem(password, *user_inputs)
+    return _CHECKED[key]
+
+
+def _hashed_once(password: str, cost) -> str:
+    if (password, cost) not in _HASHED:
+        _HASHED[password, cost] = _hash_password(password, cost)
+    return _HASHED[password, cost]
+
+
 def _make_user(role: Role, username: str, full_name: str):
-    with db.write_unit():
+    """A user made through the service, as an admin would; the fixture users' password is rated
+    and hashed once per worker (the strength rule and Argon2 take most of a user's making, and
+    the suite makes about 1,500 of them)."""
+    with (
+        mock.patch.object(users_service, "password_problem", _checked_once),
+        mock.patch.object(passwords, "hash_password", _hashed_once),
+        db.write_unit(),
+    ):
         user = create_user(db.session, None, username, full_name, role, PASSWORD)
         db.session.commit()
     return user

@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app import audit, clock
@@ -125,19 +125,23 @@ def open_episode(
         created_at=clock.now(),
     )
     session.add(episode)
-    for step in protocol.steps:
-        session.add(
-            ChecklistItem(
-                episode=episode,
-                step=step,
-                phase=step.phase,
-                position=step.position,
-                required=step.required,
-                role=step.role,
-                due_date=due_date(details.surgery_date, step.due_offset_days),
-            )
-        )
     session.flush()
+    # One multi-row INSERT for the items (the episode's page loads them afresh).
+    session.execute(
+        insert(ChecklistItem),
+        [
+            {
+                "episode_id": episode.id,
+                "step_id": step.id,
+                "phase": step.phase,
+                "position": step.position,
+                "required": step.required,
+                "role": step.role,
+                "due_date": due_date(details.surgery_date, step.due_offset_days),
+            }
+            for step in protocol.steps
+        ],
+    )
     audit.record(
         session,
         actor,

@@ -92,7 +92,7 @@ def test_dashboard_pages_and_the_export_run_a_fixed_number_of_queries(app, clien
     baseline = {url: _count(app, client, url) for url in PAGES}
     baseline["export"] = _count(app, client, "/dashboard/export.csv", "POST")
 
-    _populate(world, users, surgeon2, 9)
+    _populate(world, users, surgeon2, 4)  # five times the data
 
     grown = {url: _count(app, client, url) for url in PAGES}
     grown["export"] = _count(app, client, "/dashboard/export.csv", "POST")
@@ -108,6 +108,6 @@ def test_the_episode_page_runs_a_fixed_number_of_queries_whatever_the_sessions_a
     baseline = _count(app, client, f"/episodes/{quiet.id}")
 
     busy = _with_sessions_and_scores(world, users[Role.THERAPIST].id, users[Role.COORDINATOR].id, 20)
-    _populate(world, users, surgeon2, 9)
+    _populate(world, users, surgeon2, 4)  # five times the data
     assert _count(app, client, f"/episodes/{busy.id}") == baseline
     assert _count(app, client, f"/episodes/{quiet.id}") == baseline
