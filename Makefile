@@ -38,8 +38,10 @@ format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Compiled modules (and pytest's rewritten tests) are cached even where the environment says
+# not to write bytecode: collecting the suite then takes about 1 s instead of 4 on each worker.
 test: lint
-	$(BIN)/pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 # Benchmark: make bench [PATIENTS=50000] [DB=postgresql] (see bench/README.md).
 PATIENTS ?= 5000
