@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.domain.step_options import Alert, RequiredIf, Variants
 from app.domain.vocab import (
     Attendance,
     Discipline,
@@ -244,8 +245,29 @@ class ProtocolStep(Base):
     session_count: Mapped[int | None] = mapped_column(Integer)
     sessions_from_days: Mapped[int | None] = mapped_column(Integer)
     outcome_time_point: Mapped[TimePoint | None] = mapped_column(str_enum(TimePoint))
+    # Protocol format 2 (clinical rules version 2); see app/domain/protocol_spec.py.
+    sessions_until_days: Mapped[int | None] = mapped_column(Integer)
+    window_from_days: Mapped[int | None] = mapped_column(Integer)
+    window_until_days: Mapped[int | None] = mapped_column(Integer)
+    grace_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    alert: Mapped[dict | None] = mapped_column(JSON)  # app.domain.step_options.Alert
+    required_if: Mapped[dict | None] = mapped_column(JSON)  # ... RequiredIf
+    variants: Mapped[dict | None] = mapped_column(JSON)  # procedure type -> Variant
+    only_for: Mapped[list | None] = mapped_column(JSON)  # procedure types; None: every type
 
     version: Mapped[ProtocolVersion] = relationship(back_populates="steps")
+
+    @property
+    def alert_spec(self) -> Alert | None:
+        return Alert.from_json(self.alert)
+
+    @property
+    def required_if_spec(self) -> RequiredIf | None:
+        return RequiredIf.from_json(self.required_if)
+
+    @property
+    def variants_spec(self) -> Variants:
+        return Variants.from_json(self.variants, self.only_for)
 
     def __repr__(self) -> str:
         return f"<ProtocolStep {self.code}>"

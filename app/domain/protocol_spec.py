@@ -1,11 +1,19 @@
-"""Read a protocol definition (parsed YAML) into checked step specifications."""
+"""Read a protocol definition (parsed YAML) into checked step specifications.
+
+Every problem is refused with a message that names the step and, when the caller gives the
+steps' line numbers, its line in the file. The format itself is described at the top of
+app/protocols/lumbar_fbss.yaml.
+"""
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from app.domain.vocab import Discipline, Phase, Role, StepKind, TimePoint, ValueType
+from app.domain.step_options import ANSWERS, Alert, RequiredIf, Variant, Variants
+from app.domain.vocab import Discipline, Phase, Procedure, Role, StepKind, TimePoint, ValueType
+
+SIGNABLE = (Phase.BEFORE, Phase.DURING)
 
 
 class ProtocolError(ValueError):
@@ -31,10 +39,44 @@ class StepSpec:
     discipline: Discipline | None = None
     session_count: int | None = None
     # Sessions count from this many days after surgery (None: from surgery, or before it
-    # for a Before-surgery step).
+    # for a Before-surgery step) ...
     sessions_from_days: int | None = None
-    # A value step completed by recording the outcome scores of this time point.
+    # ... up to this many days after it (None: up to the due date).
+    sessions_until_days: int | None = None
+    # A value step completed by recording the outcome scores of this time point ...
     outcome_time_point: TimePoint | None = None
+    # ... dated from/until this many days from surgery.
+    window_from_days: int | None = None
+    window_until_days: int | None = None
+    # Days after the due date during which an open item is "Due now", not yet overdue.
+    grace_days: int = 0
+    alert: Alert | None = None
+    required_if: RequiredIf | None = None
+    variants: dict[Procedure, Variant] = field(default_factory=dict)
+    only_for: tuple[Procedure, ...] = ()
+
+    def columns(self) -> dict[str, Any]:
+        """The step as `ProtocolStep` columns (options as JSON)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["alert"] = self.alert.to_json() if self.alert else None
+        values["required_if"] = self.required_if.to_json() if self.required_if else None
+        values["variants"] = Variants.json_of(self.variants)
+        values["only_for"] = [p.value for p in self.only_for] or None
+        return values
+
+
+# Fields added by protocol format 2: left out of a step's fingerprint while they hold their
+# default, so a version-1 file keeps its fingerprint (and is not published again).
+_FORMAT_2 = {
+    "sessions_until_days": None,
+    "window_from_days": None,
+    "window_until_days": None,
+    "grace_days": 0,
+    "alert": None,
+    "required_if": None,
+    "variants": {},
+    "only_for": (),
+}
 
 
 @dataclass(frozen=True)
@@ -46,8 +88,12 @@ class ProtocolSpec:
     @property
     def content_sha256(self) -> str:
         """A fingerprint of the content: a changed file gets a new version."""
-        body = {"name": self.name, "steps": [asdict(s) for s in self.steps]}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        steps = [
+            {k: v for k, v in asdict(s).items() if k not in _FORMAT_2 or v != _FORMAT_2[k]}
+            for s in self.steps
+        ]
+        body = {"name": self.name, "steps": steps}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _enum(cls, raw: Any, where: str):
@@ -58,39 +104,163 @@ def _enum(cls, raw: Any, where: str):
         raise ProtocolError(f"{where}: {raw!r} is not one of {allowed}") from None
 
 
-def _step(raw: dict[str, Any], position: int) -> StepSpec:
-    where = f"step {position} ({raw.get('code', '?')})"
+def _int(raw: Any, where: str, what: str, minimum: int | None = None) -> int | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, int) or isinstance(raw, bool) or (minimum is not None and raw < minimum):
+        more = f" of {minimum} or more" if minimum is not None else ""
+        raise ProtocolError(f"{where}: {what} must be a whole number{more}")
+    return raw
+
+
+def _number(raw: Any, where: str, what: str) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ProtocolError(f"{where}: {what} must be a number")
+    return raw  # as written: the fingerprint of a version-1 file must not change
+
+
+def _value_fields(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    value = raw.get("value") or {}
+    fields_ = {
+        "value_type": _enum(ValueType, value.get("type"), where),
+        "unit": value.get("unit"),
+        "min_value": _number(value.get("min"), where, "min"),
+        "max_value": _number(value.get("max"), where, "max"),
+        "value_label": value.get("label"),
+        "outcome_time_point": (_enum(TimePoint, value["outcome"], where) if value.get("outcome") else None),
+    }
+    low, high = fields_["min_value"], fields_["max_value"]
+    if low is not None and high is not None and low > high:
+        raise ProtocolError(f"{where}: min ({low:g}) is above max ({high:g})")
+    window = raw.get("window")
+    if window is not None:
+        if fields_["outcome_time_point"] is None:
+            raise ProtocolError(f"{where}: only an outcome step (value with outcome) has a window")
+        first = _int(window.get("from"), where, "window from")
+        last = _int(window.get("until"), where, "window until")
+        if first is None or last is None or first > last:
+            raise ProtocolError(f"{where}: a window needs from and until, from not after until")
+        if not first <= raw["due"] <= last:
+            raise ProtocolError(
+                f"{where}: the window ({first} to {last}) does not contain the due day ({raw['due']})"
+            )
+        fields_["window_from_days"], fields_["window_until_days"] = first, last
+    return fields_
+
+
+def _sessions_fields(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    sessions = raw.get("sessions") or {}
+    count = sessions.get("count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ProtocolError(f"{where}: sessions need a count of 1 or more")
+    first = _int(sessions.get("from"), where, "sessions from")
+    last = _int(sessions.get("until"), where, "sessions until")
+    if last is not None:
+        if first is not None and first > last:
+            raise ProtocolError(f"{where}: sessions from ({first}) is after until ({last})")
+        if raw["due"] != last:
+            raise ProtocolError(
+                f"{where}: a sessions step with until is due at the end of its window ({last})"
+            )
+    return {
+        "discipline": _enum(Discipline, sessions.get("discipline"), where),
+        "session_count": count,
+        "sessions_from_days": first,
+        "sessions_until_days": last,
+    }
+
+
+def _alert(raw: Any, where: str, kind: StepKind, value: dict[str, Any], phase: Phase) -> Alert | None:
+    if raw is None:
+        return None
+    if kind is not StepKind.VALUE or not isinstance(raw, dict):
+        raise ProtocolError(f"{where}: only a value step has an alert")
+    if not raw.get("flag"):
+        raise ProtocolError(f"{where}: an alert needs its flag text")
+    when = raw.get("when") or {}
+    value_type = value["value_type"]
+    answer = at_least = at_most = None
+    if value_type is ValueType.YES_NO:
+        answer = str(when.get("answer", "")).lower()
+        if answer not in ANSWERS:
+            raise ProtocolError(f"{where}: a yes/no alert is raised by the answer yes or no")
+    elif value_type is ValueType.NUMBER:
+        at_least = _number(when.get("at_least"), where, "alert at_least")
+        at_most = _number(when.get("at_most"), where, "alert at_most")
+        if (at_least is None) == (at_most is None):
+            raise ProtocolError(f"{where}: a number alert is raised at_least or at_most one value")
+        low, high = value["min_value"], value["max_value"]
+        threshold = at_least if at_least is not None else at_most
+        if (low is not None and threshold < low) or (high is not None and threshold > high):
+            raise ProtocolError(f"{where}: the alert ({threshold:g}) is outside the step's range")
+    else:
+        raise ProtocolError(f"{where}: only yes/no and number steps have alerts")
+    blocks = raw.get("blocks", False)
+    if not isinstance(blocks, bool):
+        raise ProtocolError(f"{where}: alert blocks must be true or false")
+    if blocks and phase not in SIGNABLE:
+        raise ProtocolError(f"{where}: only a Before- or During-surgery alert can block its phase's sign-off")
+    roles = raw.get("acknowledged_by") or []
+    if not isinstance(roles, list) or not roles:
+        raise ProtocolError(f"{where}: an alert needs acknowledged_by, a list of roles")
+    acknowledged_by = tuple(_enum(Role, r, where) for r in roles)
+    if Role.ADMIN in acknowledged_by:
+        raise ProtocolError(f"{where}: an admin cannot acknowledge clinical alerts")
+    return Alert(str(raw["flag"]), answer, at_least, at_most, blocks, acknowledged_by)
+
+
+def _variants(raw: Any, where: str, kind: StepKind) -> dict[Procedure, Variant]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{where}: variants map procedure types to what differs")
+    variants = {}
+    for name, changes in raw.items():
+        procedure = _enum(Procedure, name, where)
+        changes = changes or {}
+        allowed = {"due", "from", "until", "count"} if kind is StepKind.SESSIONS else {"due"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ProtocolError(
+                f"{where}: a {kind.value} step's variant may set only {', '.join(sorted(allowed))}"
+            )
+        variant = Variant(
+            due=_int(changes.get("due"), where, f"{name} due"),
+            sessions_from=_int(changes.get("from"), where, f"{name} from", 0),
+            sessions_until=_int(changes.get("until"), where, f"{name} until", 0),
+            count=_int(changes.get("count"), where, f"{name} count", 1),
+        )
+        if variant.sessions_until is not None and variant.due not in (None, variant.sessions_until):
+            raise ProtocolError(f"{where}: the {name} variant is due at the end of its window")
+        variants[procedure] = variant
+    return variants
+
+
+def _step(raw: dict[str, Any], position: int, line: int | None) -> StepSpec:
+    at = f"line {line}: " if line else ""
+    where = f"{at}step {position} ({raw.get('code', '?') if isinstance(raw, dict) else '?'})"
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{where}: a step is a mapping of its fields")
     missing = {"phase", "code", "title", "role", "required", "due", "kind"} - raw.keys()
     if missing:
         raise ProtocolError(f"{where}: missing {', '.join(sorted(missing))}")
     kind = _enum(StepKind, raw["kind"], where)
-    fields: dict[str, Any] = {}
-    if kind is StepKind.VALUE:
-        value = raw.get("value") or {}
-        fields = {
-            "value_type": _enum(ValueType, value.get("type"), where),
-            "unit": value.get("unit"),
-            "min_value": value.get("min"),
-            "max_value": value.get("max"),
-            "value_label": value.get("label"),
-            "outcome_time_point": (
-                _enum(TimePoint, value["outcome"], where) if value.get("outcome") else None
-            ),
-        }
-    elif kind is StepKind.SESSIONS:
-        sessions = raw.get("sessions") or {}
-        count = sessions.get("count")
-        if not isinstance(count, int) or count < 1:
-            raise ProtocolError(f"{where}: sessions need a count of 1 or more")
-        fields = {
-            "discipline": _enum(Discipline, sessions.get("discipline"), where),
-            "session_count": count,
-            "sessions_from_days": sessions.get("from"),
-        }
+    phase = _enum(Phase, raw["phase"], where)
     if not isinstance(raw["due"], int) or not isinstance(raw["required"], bool):
         raise ProtocolError(f"{where}: due must be a whole number and required true or false")
+    if phase is Phase.BEFORE and raw["due"] > 0:
+        raise ProtocolError(f"{where}: a Before-surgery step cannot be due after surgery (due {raw['due']})")
+    extra: dict[str, Any] = {}
+    if kind is StepKind.VALUE:
+        extra = _value_fields(raw, where)
+    elif kind is StepKind.SESSIONS:
+        extra = _sessions_fields(raw, where)
+    if "window" in raw and kind is not StepKind.VALUE:
+        raise ProtocolError(f"{where}: only an outcome step (value with outcome) has a window")
     return StepSpec(
-        phase=_enum(Phase, raw["phase"], where),
+        phase=phase,
         position=position,
         code=str(raw["code"]),
         title=str(raw["title"]),
@@ -99,19 +269,78 @@ def _step(raw: dict[str, Any], position: int) -> StepSpec:
         required=raw["required"],
         due_offset_days=raw["due"],
         kind=kind,
-        **fields,
+        grace_days=_int(raw.get("grace", 0), where, "grace", 0),
+        alert=_alert(raw.get("alert"), where, kind, extra, phase),
+        required_if=_required_if(raw.get("required_if"), where),
+        variants=_variants(raw.get("variants"), where, kind),
+        only_for=tuple(_enum(Procedure, p, where) for p in (raw.get("only_for") or [])),
+        **extra,
     )
 
 
-def parse_protocol(data: dict[str, Any]) -> ProtocolSpec:
-    """Check a parsed protocol file and return its specification."""
+def _required_if(raw: Any, where: str) -> RequiredIf | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or ("step" in raw) == ("flags" in raw):
+        raise ProtocolError(f"{where}: required_if names either a step and its answer, or flags")
+    if "step" in raw:
+        answer = str(raw.get("answer", "")).lower()
+        if answer not in ANSWERS:
+            raise ProtocolError(f"{where}: required_if needs the answer (yes or no) of its step")
+        return RequiredIf(step=str(raw["step"]), answer=answer)
+    flags = raw["flags"]
+    if not isinstance(flags, list) or not flags or not all(isinstance(f, str) for f in flags):
+        raise ProtocolError(f"{where}: required_if flags is a list of flag codes")
+    return RequiredIf(flags=tuple(flags))
+
+
+def _check_references(
+    steps: tuple[StepSpec, ...], lines: list[int | None], flag_codes: frozenset[str]
+) -> None:
+    """Conditions name a step that comes earlier and is answered yes or no, or known flags."""
+    earlier: dict[str, StepSpec] = {}
+    for step, line in zip(steps, lines, strict=True):
+        where = f"{f'line {line}: ' if line else ''}step {step.position} ({step.code})"
+        condition = step.required_if
+        if condition and condition.step:
+            named = earlier.get(condition.step)
+            if named is None:
+                later = any(s.code == condition.step for s in steps)
+                why = "comes later" if later else "does not exist"
+                raise ProtocolError(f"{where}: required_if names step {condition.step}, which {why}")
+            if named.value_type is not ValueType.YES_NO:
+                raise ProtocolError(
+                    f"{where}: required_if names {condition.step}, which is not a yes/no step"
+                )
+        if condition and condition.flags and flag_codes:
+            unknown = sorted(set(condition.flags) - flag_codes)
+            if unknown:
+                raise ProtocolError(f"{where}: required_if names unknown flags: {', '.join(unknown)}")
+        earlier[step.code] = step
+
+
+def parse_protocol(
+    data: dict[str, Any], lines: list[int] | None = None, flag_codes: frozenset[str] = frozenset()
+) -> ProtocolSpec:
+    """Check a parsed protocol file and return its specification. `lines` gives each step's line
+    in the file, for the messages; `flag_codes` the flags a condition may name."""
     if not isinstance(data, dict) or not data.get("slug") or not data.get("name"):
         raise ProtocolError("a protocol needs a slug, a name and steps")
-    steps = tuple(_step(raw, n) for n, raw in enumerate(data.get("steps") or [], start=1))
+    raw_steps = data.get("steps") or []
+    if not isinstance(raw_steps, list):
+        raise ProtocolError("steps must be a list")
+    step_lines = list(lines or []) + [None] * (len(raw_steps) - len(lines or []))
+    steps = tuple(_step(raw, n, step_lines[n - 1]) for n, raw in enumerate(raw_steps, start=1))
     if not steps:
         raise ProtocolError("a protocol needs at least one step")
-    codes = [s.code for s in steps]
-    duplicates = sorted({c for c in codes if codes.count(c) > 1})
-    if duplicates:
-        raise ProtocolError(f"duplicate step codes: {', '.join(duplicates)}")
+    seen: dict[str, int] = {}
+    for step, line in zip(steps, step_lines, strict=True):
+        if step.code in seen:
+            at = f"line {line}: " if line else ""
+            raise ProtocolError(f"{at}duplicate step code {step.code} (also step {seen[step.code]})")
+        seen[step.code] = step.position
+    for phase in Phase:
+        if not any(s.phase is phase for s in steps):
+            raise ProtocolError(f"the {phase.label} phase has no steps")
+    _check_references(steps, step_lines, flag_codes)
     return ProtocolSpec(slug=str(data["slug"]), name=str(data["name"]), steps=steps)

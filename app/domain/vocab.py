@@ -30,6 +30,19 @@ class Phase(StrEnum):
         return {"before": "Before surgery", "during": "During surgery", "after": "After surgery"}[self.value]
 
 
+class Procedure(StrEnum):
+    """The kind of operation an episode is for: protocol steps may differ by it."""
+
+    DISCECTOMY = "discectomy"
+    DECOMPRESSION = "decompression"
+    FUSION = "fusion"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
 class StepKind(StrEnum):
     CHECK = "check"
     VALUE = "value"

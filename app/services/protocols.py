@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import audit, clock
-from app.domain.protocol_spec import ProtocolSpec, parse_protocol
+from app.domain.flags import RULES
+from app.domain.protocol_spec import ProtocolError, ProtocolSpec, parse_protocol
 from app.models import ProtocolStep, ProtocolTemplate, ProtocolVersion
 
 PROTOCOL_DIR = Path(__file__).resolve().parent.parent / "protocols"
@@ -26,8 +27,32 @@ def read_protocol_file(path: Path) -> ProtocolSpec:
 
 @functools.lru_cache(maxsize=32)
 def _read(path: Path, _mtime_ns: int, _size: int) -> ProtocolSpec:
-    with path.open(encoding="utf-8") as fh:
-        return parse_protocol(yaml.load(fh, Loader=_Loader))  # noqa: S506 - a safe loader
+    try:
+        return parse_protocol_text(path.read_text(encoding="utf-8"))
+    except ProtocolError as exc:
+        raise ProtocolError(f"{path.name}: {exc}") from None
+
+
+def parse_protocol_text(text: str) -> ProtocolSpec:
+    """Parse and check a protocol in YAML; every problem names its line."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ProtocolError(f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    return parse_protocol(data, _step_lines(node), frozenset(rule.code for rule in RULES))
+
+
+def _step_lines(node) -> list[int]:
+    """The line on which each step starts, from the YAML node tree."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if key.value == "steps" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
 
 
 def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:
@@ -49,7 +74,7 @@ def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool
     )
     session.add(version)
     for step in spec.steps:
-        session.add(ProtocolStep(version=version, **step.__dict__))
+        session.add(ProtocolStep(version=version, **step.columns()))
     session.flush()
     audit.record(
         session,

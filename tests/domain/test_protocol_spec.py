@@ -38,7 +38,16 @@ def minimal_step(**overrides):
 
 
 def protocol(*steps):
-    return {"slug": "test", "name": "Test protocol", "steps": list(steps) or [minimal_step()]}
+    """A protocol of these steps, with a filler step for each phase they leave empty (a phase
+    without steps is refused)."""
+    steps = list(steps) or [minimal_step()]
+    covered = {s.get("phase") for s in steps if isinstance(s, dict)}
+    fillers = [
+        minimal_step(phase=phase, code=f"filler_{phase}", due={"before": -1, "during": 0, "after": 1}[phase])
+        for phase in ("before", "during", "after")
+        if phase not in covered
+    ]
+    return {"slug": "test", "name": "Test protocol", "steps": steps + fillers}
 
 
 def error_of(data) -> str:
@@ -148,8 +157,16 @@ def test_shipped_due_offsets(shipped):
 
 def test_minimal_protocol_parses_with_defaults():
     spec = parse_protocol(protocol())
-    (step,) = spec.steps
+    step = spec.steps[0]  # then a filler step for each other phase
+    assert [s.phase for s in spec.steps] == [Phase.BEFORE, Phase.DURING, Phase.AFTER]
     assert step.position == 1
+    assert (step.grace_days, step.alert, step.required_if, step.variants, step.only_for) == (
+        0,
+        None,
+        None,
+        {},
+        (),
+    )
     assert step.guidance == ""
     assert step.role is Role.NURSE
     assert step.kind is StepKind.CHECK
@@ -207,7 +224,7 @@ def test_unknown_phase_or_kind_is_refused(field, bad):
 
 def test_duplicate_code_is_refused_naming_the_code():
     message = error_of(protocol(minimal_step(code="pre_a"), minimal_step(code="pre_a")))
-    assert message == "duplicate step codes: pre_a"
+    assert message == "duplicate step code pre_a (also step 1)"
 
 
 @pytest.mark.parametrize("sessions", [None, {"discipline": "PT"}, {"discipline": "PT", "count": 0}])
