@@ -343,6 +343,7 @@ class ChecklistItem(Base):
         Index(
             "ix_checklist_item_outstanding",
             "due_date",
+            "overdue_from",
             "phase",
             "role",
             "required",
@@ -369,6 +370,8 @@ class ChecklistItem(Base):
     required: Mapped[bool] = mapped_column(Boolean)
     role: Mapped[Role] = mapped_column(str_enum(Role))
     due_date: Mapped[date | None] = mapped_column(Date)
+    # The first day the item is overdue: the day after its due date and its step's grace days.
+    overdue_from: Mapped[date | None] = mapped_column(Date)
     status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.OPEN)
     value: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -563,10 +566,10 @@ class OutcomeScore(Base):
 
 
 class OutstandingTally(Base):
-    """How many outstanding items share a due date, phase, role and required flag, so the
-    dashboard's counts per state sum a few rows (one per due date and kind of item) instead of
-    counting every outstanding item. Kept by database triggers on checklist_item (migration
-    0005), whoever changes the items; never written by the app.
+    """How many outstanding items share a due date, first overdue day, phase, role and required
+    flag, so the dashboard's counts per state sum a few rows (one per due date and kind of item)
+    instead of counting every outstanding item. Kept by database triggers on checklist_item
+    (migrations 0005, 0008), whoever changes the items; never written by the app.
     """
 
     __tablename__ = "outstanding_tally"
@@ -574,6 +577,7 @@ class OutstandingTally(Base):
         Index(
             "ix_outstanding_tally_key",
             "due_date",
+            "overdue_from",
             "phase",
             "role",
             "required",
@@ -584,6 +588,7 @@ class OutstandingTally(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     due_date: Mapped[date | None] = mapped_column(Date)
+    overdue_from: Mapped[date | None] = mapped_column(Date)
     phase: Mapped[Phase] = mapped_column(str_enum(Phase))
     role: Mapped[Role] = mapped_column(str_enum(Role))
     required: Mapped[bool] = mapped_column(Boolean)

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from app import audit, clock, db, migrate
 from app.domain import second_factor as second_factor_rules
 from app.domain import therapy as therapy_rules
+from app.domain.schedule import overdue_from
 from app.domain.signoff import MEANINGS, statement
 from app.domain.signoff import content_digest as signoff_digest
 from app.domain.site import PasswordCost
@@ -180,6 +181,7 @@ class _Step:
     count: int
     from_days: int | None
     time_point: TimePoint | None
+    grace: int = 0
 
 
 @dataclass
@@ -451,6 +453,7 @@ class _Site:
                     "required": step.required,
                     "role": step.role.value,
                     "due_date": item.due,
+                    "overdue_from": overdue_from(item.due, step.grace),
                     "status": item.status.value,
                     "value": item.value,
                     "reason": item.reason,
@@ -937,6 +940,7 @@ def _setup(engine: Engine, today: date, settings: SiteSettings):
                     count=st.session_count or 0,
                     from_days=st.sessions_from_days,
                     time_point=st.outcome_time_point,
+                    grace=st.grace_days,
                 )
                 for st in version.steps
             ]
@@ -954,7 +958,7 @@ def site_counts(engine: Engine, today: date) -> dict:
             counts[name] = conn.scalar(text(f"SELECT count(*) FROM {name}"))  # noqa: S608
         open_overdue = (
             "FROM checklist_item i JOIN episode e ON e.id = i.episode_id "
-            "WHERE i.status = 'open' AND i.due_date < :today AND e.status != 'closed'"
+            "WHERE i.status = 'open' AND i.overdue_from <= :today AND e.status != 'closed'"
         )
         counts["overdue_items"] = conn.scalar(text(f"SELECT count(*) {open_overdue}"), {"today": today})  # noqa: S608
         counts["overdue_after_surgery"] = conn.scalar(

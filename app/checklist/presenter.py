@@ -64,7 +64,7 @@ def _value_hint(item: ChecklistItem) -> str:
 def _item_view(
     item: ChecklistItem, user, today: date, due_soon_days: int, locked: bool, sessions: list
 ) -> ItemView:
-    state = item_state(item.status, item.due_date, today, due_soon_days)
+    state = item_state(item.status, item.due_date, today, due_soon_days, item.overdue_from)
     step = item.step
     may_work = can(user, Action.WORK_ITEM, item)
     may_change = may_work and not locked
@@ -73,7 +73,7 @@ def _item_view(
     return ItemView(
         item=item,
         state=state,
-        hint=relative_hint(item.due_date, today, state),
+        hint=relative_hint(item.due_date, today, state, item.overdue_from),
         may_work=may_work,
         may_change=may_change,
         may_mark_done=may_change and item.status is ItemStatus.OPEN and not by_records,

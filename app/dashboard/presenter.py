@@ -67,12 +67,12 @@ class OutstandingPage:
 
 
 def item_row(row, day: SiteDay) -> ItemRow:
-    state = item_state(row.status, row.due_date, day.date, day.due_soon_days)
+    state = item_state(row.status, row.due_date, day.date, day.due_soon_days, row.overdue_from)
     return ItemRow(
         row=row,
         state=state,
-        hint=relative_hint(row.due_date, day.date, state),
-        days_overdue=days_overdue(row.due_date, day.date),
+        hint=relative_hint(row.due_date, day.date, state, row.overdue_from),
+        days_overdue=days_overdue(row.due_date, day.date, row.overdue_from),
     )
 
 

@@ -93,13 +93,13 @@ class FlagRule:
 
 
 def is_postop_overdue(item: ItemFacts, today: date) -> bool:
-    """A required After-surgery item still open past its due date."""
+    """A required After-surgery item still open past its due date and grace days."""
     return (
         item.phase is Phase.AFTER
         and item.required
         and item.status is ItemStatus.OPEN
-        and item.due_date is not None
-        and item.due_date < today
+        and item.overdue_from is not None
+        and item.overdue_from <= today
     )
 
 
@@ -111,13 +111,16 @@ def postop_flag(overdue_count: int) -> Flag | None:
 
 
 def postop_overdue_from(items: Iterable[ItemFacts]) -> date | None:
-    """The first day a required After-surgery item is overdue (the day after its due date)."""
-    dues = [
-        i.due_date
+    """The first day a required After-surgery item is overdue (after its due date and grace)."""
+    days = [
+        i.overdue_from
         for i in items
-        if i.phase is Phase.AFTER and i.required and i.status is ItemStatus.OPEN and i.due_date is not None
+        if i.phase is Phase.AFTER
+        and i.required
+        and i.status is ItemStatus.OPEN
+        and i.overdue_from is not None
     ]
-    return min(dues) + timedelta(days=1) if dues else None
+    return min(days, default=None)
 
 
 INCOMPLETE_POSTOP = FlagRule(

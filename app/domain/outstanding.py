@@ -10,27 +10,42 @@ from datetime import date, timedelta
 from app.domain.vocab import ItemState, Phase, Role
 
 # The states an open item can be in, in the dashboard's order (overdue first).
-OPEN_STATES = (ItemState.OVERDUE, ItemState.DUE_SOON, ItemState.PENDING, ItemState.UNSCHEDULED)
+OPEN_STATES = (
+    ItemState.OVERDUE,
+    ItemState.DUE_NOW,
+    ItemState.DUE_TODAY,
+    ItemState.DUE_SOON,
+    ItemState.PENDING,
+    ItemState.UNSCHEDULED,
+)
 PAGE_SIZE = 50
 MAX_SEARCH = 100
 
 
 @dataclass(frozen=True)
 class Window:
-    """Due dates from `first` to `last`, inclusive; None is open-ended. `scheduled` False means
-    the items with no due date (surgery not yet scheduled)."""
+    """Due dates from `first` to `last`, inclusive, and first overdue days from
+    `overdue_first` to `overdue_last`; None is open-ended. `scheduled` False means the items with
+    no due date (surgery not yet scheduled)."""
 
     first: date | None = None
     last: date | None = None
     scheduled: bool = True
+    overdue_first: date | None = None
+    overdue_last: date | None = None
 
 
 def state_window(state: ItemState, today: date, due_soon_days: int) -> Window:
-    """The due dates at which an open item shows `state` today."""
+    """The due dates (and first overdue days) at which an open item shows `state` today, as
+    `app.domain.schedule.item_state` decides."""
     if state is ItemState.OVERDUE:
-        return Window(last=today - timedelta(days=1))
+        return Window(overdue_last=today)
+    if state is ItemState.DUE_NOW:
+        return Window(last=today - timedelta(days=1), overdue_first=today + timedelta(days=1))
+    if state is ItemState.DUE_TODAY:
+        return Window(first=today, last=today)
     if state is ItemState.DUE_SOON:
-        return Window(first=today, last=today + timedelta(days=due_soon_days))
+        return Window(first=today + timedelta(days=1), last=today + timedelta(days=due_soon_days))
     if state is ItemState.PENDING:
         return Window(first=today + timedelta(days=due_soon_days + 1))
     if state is ItemState.UNSCHEDULED:
@@ -38,9 +53,12 @@ def state_window(state: ItemState, today: date, due_soon_days: int) -> Window:
     raise ValueError(f"{state} is not a state of an open item")
 
 
-def days_overdue(due: date | None, today: date) -> int:
-    """Whole days past the due date (0 when not overdue or not scheduled)."""
-    return 0 if due is None or due >= today else (today - due).days
+def days_overdue(due: date | None, today: date, overdue_on: date | None = None) -> int:
+    """Whole days past the due date once the item is overdue (0 when it is not, or still in its
+    grace days: `overdue_on` is the first day it is overdue; the day after its due date without)."""
+    if due is None or today < (overdue_on or due + timedelta(days=1)):
+        return 0
+    return (today - due).days
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ class ItemFacts(Protocol):
     required: bool
     status: ItemStatus
     due_date: date | None
+    overdue_from: date | None  # the first day it is overdue, after its grace days
 
 
 @dataclass(frozen=True)

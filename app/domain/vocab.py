@@ -128,6 +128,8 @@ class ItemState(StrEnum):
     DONE = "done"
     NOT_APPLICABLE = "not_applicable"
     OVERDUE = "overdue"
+    DUE_NOW = "due_now"  # past its due date, inside the step's grace days
+    DUE_TODAY = "due_today"
     DUE_SOON = "due_soon"
     PENDING = "pending"
     UNSCHEDULED = "unscheduled"

@@ -48,7 +48,10 @@ def _home_for_surgeon():
 def _home_for_items(role):
     items = worklists.open_items_for_role(db.session, role)
     day = site_day()
-    rows = [(item, item_state(item.status, item.due_date, day.date, day.due_soon_days)) for item in items]
+    rows = [
+        (item, item_state(item.status, item.due_date, day.date, day.due_soon_days, item.overdue_from))
+        for item in items
+    ]
     summaries = _summaries([i.episode for i in items])
     return render_template("main/home_items.html", rows=rows, summaries=summaries, today=day.date)
 

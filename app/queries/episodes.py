@@ -36,7 +36,7 @@ def postop_overdue(today: date):
         ChecklistItem.phase == Phase.AFTER,
         ChecklistItem.required.is_(True),
         ChecklistItem.status == ItemStatus.OPEN,
-        ChecklistItem.due_date < today,
+        ChecklistItem.overdue_from <= today,
     )
 
 

@@ -71,6 +71,7 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ChecklistItem.required,
             ChecklistItem.status,
             ChecklistItem.due_date,
+            ChecklistItem.overdue_from,
             ProtocolStep.kind,
             ProtocolStep.discipline,
             ProtocolStep.session_count,

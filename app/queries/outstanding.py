@@ -10,7 +10,7 @@ signed off (a signed phase is locked: nobody can act on what is left open in it)
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, case, func, nulls_last, select, true
+from sqlalchemy import Select, and_, case, func, nulls_last, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
@@ -29,6 +29,7 @@ ROW_COLUMNS = (
     ChecklistItem.role,
     ChecklistItem.required,
     ChecklistItem.due_date,
+    ChecklistItem.overdue_from,
     ChecklistItem.status,
     ProtocolStep.title,
     Episode.id.label("episode_id"),
@@ -42,8 +43,10 @@ ROW_COLUMNS = (
 )
 
 
-def _in_window(state: ItemState, today: date, due_soon_days: int, due=ChecklistItem.due_date):
+def _in_window(state: ItemState, today: date, due_soon_days: int, table=ChecklistItem):
+    """The condition "shows `state` today" on the due dates of `table` (items, or the tally)."""
     window = state_window(state, today, due_soon_days)
+    due, overdue = table.due_date, table.overdue_from
     if not window.scheduled:
         return due.is_(None)
     bounds = []
@@ -51,6 +54,10 @@ def _in_window(state: ItemState, today: date, due_soon_days: int, due=ChecklistI
         bounds.append(due >= window.first)
     if window.last is not None:
         bounds.append(due <= window.last)
+    if window.overdue_first is not None:
+        bounds.append(overdue >= window.overdue_first)
+    if window.overdue_last is not None:
+        bounds.append(overdue <= window.overdue_last)
     return and_(*bounds)
 
 
@@ -140,9 +147,7 @@ def _tally_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -
     if filters.due_to is not None:
         where.append(tally.due_date <= filters.due_to)
     sums = (
-        func.coalesce(
-            func.sum(case((_in_window(state, day.date, day.due_soon_days, tally.due_date), tally.items))), 0
-        )
+        func.coalesce(func.sum(case((_in_window(state, day.date, day.due_soon_days, tally), tally.items))), 0)
         for state in OPEN_STATES
     )
     row = session.execute(select(*sums).where(*where)).one()
@@ -164,7 +169,12 @@ def episode_groups(filters: OutstandingFilters, day: SiteDay) -> Select:
     """One row per episode with outstanding items that pass the filters: the most overdue items
     first, then the earliest due."""
     overdue = _in_window(ItemState.OVERDUE, day.date, day.due_soon_days)
-    due_soon = _in_window(ItemState.DUE_SOON, day.date, day.due_soon_days)
+    due_soon = or_(  # due now (in grace), today or soon: everything due but not yet overdue
+        *(
+            _in_window(s, day.date, day.due_soon_days)
+            for s in (ItemState.DUE_NOW, ItemState.DUE_TODAY, ItemState.DUE_SOON)
+        )
+    )
     first_due = func.min(ChecklistItem.due_date)
     overdue_count = func.sum(case((overdue, 1), else_=0))
     stmt = _joined(

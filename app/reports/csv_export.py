@@ -65,7 +65,7 @@ def csv_chunks(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]
 
 def outstanding_record(row, today: date, due_soon_days: int) -> tuple:
     """One outstanding item (a row of outstanding.outstanding_items) as export values."""
-    state = item_state(row.status, row.due_date, today, due_soon_days)
+    state = item_state(row.status, row.due_date, today, due_soon_days, row.overdue_from)
     return (
         row.mrn,
         row.family_name,
@@ -79,7 +79,7 @@ def outstanding_record(row, today: date, due_soon_days: int) -> tuple:
         row.required,
         row.due_date,
         state.label,
-        days_overdue(row.due_date, today),
+        days_overdue(row.due_date, today, row.overdue_from),
     )
 
 

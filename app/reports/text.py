@@ -37,7 +37,7 @@ def overdue_text(rows: Iterable, today: date, role=None) -> Iterator[str]:
                 r.title,
                 r.role.label,
                 day_text(r.due_date),
-                days_overdue(r.due_date, today),
+                days_overdue(r.due_date, today, r.overdue_from),
             )
         )
         for r in rows

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app import audit, clock
 from app.db import site_of
 from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn, surgery_date_problem
-from app.domain.schedule import due_date
+from app.domain.schedule import due_date, overdue_from
 from app.domain.vocab import EpisodeStatus, Role, Sex
 from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, User
 from app.services.errors import Conflict, ServiceError, flush_or_conflict
@@ -138,6 +138,9 @@ def open_episode(
                 "required": step.required,
                 "role": step.role,
                 "due_date": due_date(details.surgery_date, step.due_offset_days),
+                "overdue_from": overdue_from(
+                    due_date(details.surgery_date, step.due_offset_days), step.grace_days
+                ),
             }
             for step in protocol.steps
         ],
@@ -219,6 +222,7 @@ def update_episode(
         with session.no_autoflush:  # a stale write surfaces below as a Conflict
             for item in episode.items:
                 item.due_date = due_date(details.surgery_date, item.step.due_offset_days)
+                item.overdue_from = overdue_from(item.due_date, item.step.grace_days)
         summary = f"Rescheduled surgery; {len(episode.items)} due dates recomputed"
     changed = {k for k in after if before[k] != after[k]}
     flush_or_conflict(session, "This episode")

@@ -112,7 +112,7 @@ def recount_tallies(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": audit.CHAIN_LOCK_KEY})
     item, dates = ChecklistItem.__table__, EpisodeFlagDate.__table__
-    item_key = (item.c.due_date, item.c.phase, item.c.role, item.c.required)
+    item_key = (item.c.due_date, item.c.overdue_from, item.c.phase, item.c.role, item.c.required)
     date_key = (dates.c.flagged_from, dates.c.unsigned_surgery_on)
     _recount(session, OutstandingTally.__table__, item_key, "items", item.c.outstanding)
     _recount(session, FlagDateTally.__table__, date_key, "episodes", or_(*(c.isnot(None) for c in date_key)))

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from app.domain.flags import RULES, EpisodeFacts, episode_flags, flagged_on, stored_dates
 from app.domain.outcomes import Thresholds
+from app.domain.schedule import overdue_from
 from app.domain.site import Site, SiteDay
 from app.domain.therapy import SessionsPlan
 from app.domain.vocab import Attendance, Discipline, Instrument, ItemStatus, TimePoint
@@ -29,11 +30,14 @@ def around(low: int, high: int):
 
 
 items = st.builds(
-    SimpleNamespace,
+    lambda phase, required, status, due, grace: SimpleNamespace(
+        phase=phase, required=required, status=status, due_date=due, overdue_from=overdue_from(due, grace)
+    ),
     phase=st.sampled_from(CarePhase),
     required=st.booleans(),
     status=st.sampled_from(ItemStatus),
-    due_date=st.none() | around(-40, 400),
+    due=st.none() | around(-40, 400),
+    grace=st.sampled_from((0, 0, 3, 14)),
 )
 plans = st.builds(
     SessionsPlan,
@@ -117,7 +121,15 @@ def test_a_closed_episode_raises_no_flag_and_stores_no_date():
         BASE,
         preop_signed=False,
         closed=True,
-        items=[SimpleNamespace(phase=CarePhase.AFTER, required=True, status=ItemStatus.OPEN, due_date=BASE)],
+        items=[
+            SimpleNamespace(
+                phase=CarePhase.AFTER,
+                required=True,
+                status=ItemStatus.OPEN,
+                due_date=BASE,
+                overdue_from=BASE + timedelta(days=1),
+            )
+        ],
     )
     assert episode_flags(f, day(30)) == []
     assert set(stored_dates(f, SITE).values()) == {None}
@@ -128,7 +140,15 @@ def test_flags_are_listed_in_the_registry_order():
         BASE,
         preop_signed=False,
         closed=False,
-        items=[SimpleNamespace(phase=CarePhase.AFTER, required=True, status=ItemStatus.OPEN, due_date=BASE)],
+        items=[
+            SimpleNamespace(
+                phase=CarePhase.AFTER,
+                required=True,
+                status=ItemStatus.OPEN,
+                due_date=BASE,
+                overdue_from=BASE + timedelta(days=1),
+            )
+        ],
         scores={
             TimePoint.BASELINE: {Instrument.ODI: 50, Instrument.NRS_BACK: 8, Instrument.NRS_LEG: 8},
             TimePoint.WEEKS_6: {Instrument.ODI: 48, Instrument.NRS_BACK: 8, Instrument.NRS_LEG: 8},

@@ -14,7 +14,7 @@ from app.domain.outstanding import (
     page_count,
     state_window,
 )
-from app.domain.schedule import item_state
+from app.domain.schedule import item_state, overdue_from
 from app.domain.vocab import ItemState, ItemStatus, Phase, Role
 
 TODAY = date(2026, 6, 17)
@@ -24,14 +24,20 @@ def days(n: int) -> date:
     return TODAY + timedelta(days=n)
 
 
-def contains(window: Window, due: date | None) -> bool:
-    """Whether a due date falls in a window: bounds inclusive, None open-ended; unscheduled
-    windows hold only the items without a due date."""
+def contains(window: Window, due: date | None, overdue_on: date | None = None) -> bool:
+    """Whether an item with this due date (and first overdue day) falls in a window: bounds
+    inclusive, None open-ended; unscheduled windows hold only the items without a due date."""
     if not window.scheduled:
         return due is None
     if due is None:
         return False
-    return (window.first is None or window.first <= due) and (window.last is None or due <= window.last)
+    overdue_on = overdue_on or overdue_from(due)
+    return (
+        (window.first is None or window.first <= due)
+        and (window.last is None or due <= window.last)
+        and (window.overdue_first is None or window.overdue_first <= overdue_on)
+        and (window.overdue_last is None or overdue_on <= window.overdue_last)
+    )
 
 
 # state_window
@@ -41,23 +47,47 @@ def _cases():
     # Mid-year, over a year end and over a leap day, for each due-soon setting.
     for today in (TODAY, date(2026, 12, 30), date(2028, 2, 27)):
         for due_soon_days in (0, 3, 10):
-            dues = [today + timedelta(days=n) for n in range(-5, due_soon_days + 6)]
+            dues = [today + timedelta(days=n) for n in range(-20, due_soon_days + 6)]
             for due in [*dues, None]:
-                yield pytest.param(today, due_soon_days, due, id=f"{today}-N{due_soon_days}-{due}")
+                for grace in (0, 3, 14):
+                    yield pytest.param(
+                        today, due_soon_days, due, grace, id=f"{today}-N{due_soon_days}-{due}-G{grace}"
+                    )
 
 
-@pytest.mark.parametrize(("today", "due_soon_days", "due"), list(_cases()))
-def test_open_item_state_is_the_one_state_whose_window_holds_its_due_date(today, due_soon_days, due):
-    holding = [s for s in OPEN_STATES if contains(state_window(s, today, due_soon_days), due)]
-    assert holding == [item_state(ItemStatus.OPEN, due, today, due_soon_days)]
+@pytest.mark.parametrize(("today", "due_soon_days", "due", "grace"), list(_cases()))
+def test_open_item_state_is_the_one_state_whose_window_holds_it(today, due_soon_days, due, grace):
+    overdue_on = overdue_from(due, grace)
+    holding = [s for s in OPEN_STATES if contains(state_window(s, today, due_soon_days), due, overdue_on)]
+    assert holding == [item_state(ItemStatus.OPEN, due, today, due_soon_days, overdue_on)]
+
+
+@pytest.mark.parametrize(
+    ("due", "grace", "state"),
+    [
+        (days(-15), 14, ItemState.OVERDUE),
+        (days(-14), 14, ItemState.DUE_NOW),  # the last day of grace
+        (days(-1), 14, ItemState.DUE_NOW),
+        (days(-1), 0, ItemState.OVERDUE),
+        (days(0), 14, ItemState.DUE_TODAY),
+        (days(0), 0, ItemState.DUE_TODAY),
+        (days(1), 0, ItemState.DUE_SOON),
+        (days(3), 0, ItemState.DUE_SOON),
+        (days(4), 0, ItemState.PENDING),
+    ],
+)
+def test_grace_days_make_an_item_due_now_before_it_is_overdue(due, grace, state):
+    assert item_state(ItemStatus.OPEN, due, TODAY, 3, overdue_from(due, grace)) is state
 
 
 @pytest.mark.parametrize(
     ("state", "due_soon_days", "expected"),
     [
-        (ItemState.OVERDUE, 3, Window(last=date(2026, 6, 16))),
-        (ItemState.DUE_SOON, 3, Window(first=date(2026, 6, 17), last=date(2026, 6, 20))),
-        (ItemState.DUE_SOON, 0, Window(first=date(2026, 6, 17), last=date(2026, 6, 17))),
+        (ItemState.OVERDUE, 3, Window(overdue_last=date(2026, 6, 17))),
+        (ItemState.DUE_NOW, 3, Window(last=date(2026, 6, 16), overdue_first=date(2026, 6, 18))),
+        (ItemState.DUE_TODAY, 3, Window(first=date(2026, 6, 17), last=date(2026, 6, 17))),
+        (ItemState.DUE_SOON, 3, Window(first=date(2026, 6, 18), last=date(2026, 6, 20))),
+        (ItemState.DUE_SOON, 0, Window(first=date(2026, 6, 18), last=date(2026, 6, 17))),
         (ItemState.PENDING, 3, Window(first=date(2026, 6, 21))),
         (ItemState.PENDING, 0, Window(first=date(2026, 6, 18))),
         (ItemState.UNSCHEDULED, 3, Window(scheduled=False)),
@@ -68,7 +98,14 @@ def test_state_window_bounds(state, due_soon_days, expected):
 
 
 def test_open_states_are_listed_overdue_first():
-    assert OPEN_STATES == (ItemState.OVERDUE, ItemState.DUE_SOON, ItemState.PENDING, ItemState.UNSCHEDULED)
+    assert OPEN_STATES == (
+        ItemState.OVERDUE,
+        ItemState.DUE_NOW,
+        ItemState.DUE_TODAY,
+        ItemState.DUE_SOON,
+        ItemState.PENDING,
+        ItemState.UNSCHEDULED,
+    )
 
 
 @pytest.mark.parametrize("state", [ItemState.DONE, ItemState.NOT_APPLICABLE])
@@ -212,3 +249,10 @@ def test_page_count_of_50_rows_a_page(total, pages):
 @pytest.mark.parametrize(("total", "pages"), [(0, 1), (3, 1), (4, 2), (10, 4)])
 def test_page_count_with_another_page_size(total, pages):
     assert page_count(total, page_size=3) == pages
+
+
+def test_days_overdue_is_zero_during_grace_then_counts_from_the_due_date():
+    due = days(-10)
+    assert days_overdue(due, TODAY, overdue_from(due, 14)) == 0
+    assert days_overdue(due, TODAY, overdue_from(due, 9)) == 10
+    assert days_overdue(due, TODAY, overdue_from(due, 10)) == 0  # the last day of grace

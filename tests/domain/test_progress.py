@@ -8,6 +8,7 @@ import pytest
 from app.domain.flags import EpisodeFacts, Flag, is_postop_overdue, postop_flag
 from app.domain.flags import episode_flags as flags_of_facts
 from app.domain.progress import Progress, phase_progress
+from app.domain.schedule import overdue_from
 from app.domain.site import SiteDay
 from app.domain.vocab import ItemStatus, Phase
 
@@ -15,8 +16,10 @@ TODAY = date(2026, 6, 17)
 OPEN, DONE, NA = ItemStatus.OPEN, ItemStatus.DONE, ItemStatus.NOT_APPLICABLE
 
 
-def fact(phase=Phase.AFTER, required=True, status=OPEN, due=None):
-    return SimpleNamespace(phase=phase, required=required, status=status, due_date=due)
+def fact(phase=Phase.AFTER, required=True, status=OPEN, due=None, grace=0):
+    return SimpleNamespace(
+        phase=phase, required=required, status=status, due_date=due, overdue_from=overdue_from(due, grace)
+    )
 
 
 def episode_flags(items, today: date) -> list[Flag]:
@@ -177,3 +180,9 @@ def test_after_item_due_today_does_not_flag():
 
 def test_flag_without_detail_shows_label_only():
     assert Flag("x", "Label", "").text == "Label"
+
+
+def test_an_after_item_in_its_grace_days_is_not_overdue_and_does_not_flag():
+    assert not is_postop_overdue(fact(Phase.AFTER, due=ago(14), grace=14), TODAY)
+    assert is_postop_overdue(fact(Phase.AFTER, due=ago(15), grace=14), TODAY)
+    assert episode_flags([fact(Phase.AFTER, due=ago(14), grace=14)], TODAY) == []

@@ -56,8 +56,8 @@ def test_open_item_long_past_due_is_overdue():
     assert item_state(ItemStatus.OPEN, days(-400), TODAY, DUE_SOON) is ItemState.OVERDUE
 
 
-def test_open_item_due_today_is_due_soon_not_overdue():
-    assert item_state(ItemStatus.OPEN, TODAY, TODAY, DUE_SOON) is ItemState.DUE_SOON
+def test_open_item_due_today_is_due_today_not_overdue():
+    assert item_state(ItemStatus.OPEN, TODAY, TODAY, DUE_SOON) is ItemState.DUE_TODAY
 
 
 def test_open_item_due_exactly_due_soon_days_ahead_is_due_soon():
@@ -68,8 +68,8 @@ def test_open_item_due_one_day_beyond_due_soon_window_is_pending():
     assert item_state(ItemStatus.OPEN, days(DUE_SOON + 1), TODAY, DUE_SOON) is ItemState.PENDING
 
 
-def test_due_soon_window_of_zero_days_covers_only_today():
-    assert item_state(ItemStatus.OPEN, TODAY, TODAY, 0) is ItemState.DUE_SOON
+def test_due_soon_window_of_zero_days_leaves_only_today():
+    assert item_state(ItemStatus.OPEN, TODAY, TODAY, 0) is ItemState.DUE_TODAY
     assert item_state(ItemStatus.OPEN, days(1), TODAY, 0) is ItemState.PENDING
 
 

@@ -293,7 +293,11 @@ def flags_from_facts(overdue, surgery, signed, closed, today, warning_days):
     """The flags of an episode with `overdue` overdue post-op items."""
     items = [
         SimpleNamespace(
-            phase=Phase.AFTER, required=True, status=ItemStatus.OPEN, due_date=today - timedelta(days=1)
+            phase=Phase.AFTER,
+            required=True,
+            status=ItemStatus.OPEN,
+            due_date=today - timedelta(days=1),
+            overdue_from=today,
         )
     ] * overdue
     facts = EpisodeFacts(surgery, signed, closed, items=items)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.domain.compliance import Month, Tally
+from app.domain.schedule import overdue_from
 from app.domain.vocab import ItemStatus, Phase, Role
 from app.reports.csv_export import (
     BOM,
@@ -30,7 +31,7 @@ def parse(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text[len(BOM) :], newline="")))
 
 
-def row(**changes) -> SimpleNamespace:
+def row(grace: int = 0, **changes) -> SimpleNamespace:
     """A stand-in for one row of app.queries.outstanding.outstanding_items (ROW_COLUMNS)."""
     values = {
         "item_id": 11,
@@ -49,7 +50,8 @@ def row(**changes) -> SimpleNamespace:
         "given_name": "Jane",
         "surgeon_name": "Dr Sara Surgeon",
     }
-    return SimpleNamespace(**{**values, **changes})
+    values = {**values, **changes}
+    return SimpleNamespace(**values, overdue_from=overdue_from(values["due_date"], grace))
 
 
 # safe_cell
@@ -181,7 +183,8 @@ def test_outstanding_record_of_an_overdue_item():
     ("due", "state", "days_overdue"),
     [
         (date(2026, 6, 16), "Overdue", 1),
-        (TODAY, "Due soon", 0),
+        (TODAY, "Due today", 0),
+        (date(2026, 6, 18), "Due soon", 0),
         (date(2026, 6, 20), "Due soon", 0),
         (date(2026, 6, 21), "Pending", 0),
         (None, "Unscheduled", 0),
@@ -321,3 +324,8 @@ def test_compliance_csv_header_and_lines():
         "2026-06,Dr Sara Surgeon,During surgery,4,4,3,100.0,75.0,0",
         "2026-07,Dr Sara Surgeon,During surgery,0,0,0,,,2",
     ]
+
+
+def test_an_item_in_its_grace_days_is_due_now_and_not_yet_overdue():
+    record = outstanding_record(row(due_date=date(2026, 6, 10), grace=14), TODAY, DUE_SOON)
+    assert record[-2:] == ("Due now", 0)

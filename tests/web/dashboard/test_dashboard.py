@@ -8,13 +8,13 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import db
-from app.domain.outstanding import OutstandingFilters
+from app.domain.outstanding import OPEN_STATES, OutstandingFilters
 from app.domain.schedule import item_state
 from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, Role
-from app.models import AuditEvent, Episode
+from app.models import AuditEvent, Episode, ProtocolStep
 from app.queries.episodes import episode_with_checklist
 from app.reports.csv_export import BOM, OUTSTANDING_HEADER
 from tests import factories
@@ -40,7 +40,7 @@ def expected(filters: OutstandingFilters | None = None, flagged: set[int] = froz
         for item in episode.items:
             if item.status is not ItemStatus.OPEN or item.phase in signed:
                 continue
-            state = item_state(item.status, item.due_date, TODAY, DUE_SOON)
+            state = item_state(item.status, item.due_date, TODAY, DUE_SOON, item.overdue_from)
             q = filters.patient.lower()
             names = (
                 patient.mrn,
@@ -245,8 +245,8 @@ def test_counts_per_state_follow_every_filter_but_the_state(client, coordinator,
     page = dashboard(client, phase="before", state="overdue")
 
     before = expected(OutstandingFilters(phase=Phase.BEFORE))
-    for state in (ItemState.OVERDUE, ItemState.DUE_SOON, ItemState.PENDING, ItemState.UNSCHEDULED):
-        n = sum(item_state(i.status, i.due_date, TODAY, DUE_SOON) is state for i in before)
+    for state in OPEN_STATES:
+        n = sum(item_state(i.status, i.due_date, TODAY, DUE_SOON, i.overdue_from) is state for i in before)
         link = page[page.index(f'data-count="{state.value}"') :].split("</a>")[0]
         assert f'<span class="fw-semibold">{n}</span>' in link, state
     total = page[page.index('data-count="all"') :].split("</a>")[0]
@@ -541,3 +541,42 @@ def test_an_export_cut_short_leaves_nothing_open(client, coordinator, site):
     assert first.decode().startswith(BOM)
     response.close()
     assert client.get("/dashboard").status_code == 200
+
+
+@pytest.fixture
+def graced(world):
+    """Early mobilisation with 14 grace days (a step may declare them): due 8 Jun after surgery on
+    7 Jun, it is due now until 22 Jun, not overdue; the wound check of surgery 14 days ago is due
+    today; the episode's other post-op items are overdue as usual."""
+    with db.write_unit():
+        db.session.execute(
+            update(ProtocolStep).where(ProtocolStep.code == "post_mobilise").values(grace_days=14)
+        )
+        db.session.commit()
+    return {
+        "post_op": world.episode(-10, complete=(Phase.BEFORE,), sign=True),
+        "wound_today": world.episode(-14, complete=(Phase.BEFORE,), sign=True),
+    }
+
+
+@pytest.mark.parametrize("state", OPEN_STATES)
+def test_each_state_lists_what_the_episode_page_shows_grace_days_included(client, coordinator, graced, state):
+    login(client, coordinator)
+    page = dashboard(client, state=state.value)
+    assert shown_ids(page) == [i.id for i in expected(OutstandingFilters(state=state))]
+    every = expected()
+    n = sum(item_state(i.status, i.due_date, TODAY, DUE_SOON, i.overdue_from) is state for i in every)
+    link = page[page.index(f'data-count="{state.value}"') :].split("</a>")[0]
+    assert f'<span class="fw-semibold">{n}</span>' in link
+
+
+def test_an_item_in_its_grace_days_is_due_now_not_overdue(client, coordinator, graced):
+    login(client, coordinator)
+    mobilise = factories.item(graced["post_op"], "post_mobilise")
+    page = dashboard(client, state="due_now")
+    both = {mobilise.id, factories.item(graced["wound_today"], "post_mobilise").id}  # due 8 Jun and 4 Jun
+    assert set(shown_ids(page)) == both
+    assert "Due now" in page and "grace until 22 Jun 2026" in page
+    assert mobilise.id not in shown_ids(dashboard(client, state="overdue"))
+    wound = factories.item(graced["wound_today"], "post_wound_check")
+    assert wound.id in shown_ids(dashboard(client, state="due_today"))
