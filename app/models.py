@@ -30,6 +30,7 @@ from app.domain.vocab import (
     Instrument,
     ItemStatus,
     Phase,
+    Procedure,
     Role,
     Sex,
     StepKind,
@@ -305,6 +306,10 @@ class Episode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     procedure: Mapped[str] = mapped_column(String(200))
+    # The kind of operation: protocol steps may differ by it (app/domain/pathway.py).
+    procedure_type: Mapped[Procedure] = mapped_column(
+        str_enum(Procedure), default=Procedure.OTHER, server_default=Procedure.OTHER.value
+    )
     levels: Mapped[str] = mapped_column(String(60))
     surgeon_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     surgery_date: Mapped[date | None] = mapped_column(Date, index=True)
@@ -372,6 +377,10 @@ class ChecklistItem(Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     # The first day the item is overdue: the day after its due date and its step's grace days.
     overdue_from: Mapped[date | None] = mapped_column(Date)
+    # A sessions item's plan for this episode's procedure type (its step's variant applied).
+    session_count: Mapped[int | None] = mapped_column(Integer)
+    sessions_from_days: Mapped[int | None] = mapped_column(Integer)
+    sessions_until_days: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.OPEN)
     value: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)

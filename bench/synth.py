@@ -454,6 +454,9 @@ class _Site:
                     "role": step.role.value,
                     "due_date": item.due,
                     "overdue_from": overdue_from(item.due, step.grace),
+                    # the plan of a sessions item (the synthetic site's episodes are of type Other)
+                    "session_count": step.count if step.kind is StepKind.SESSIONS else None,
+                    "sessions_from_days": step.from_days if step.kind is StepKind.SESSIONS else None,
                     "status": item.status.value,
                     "value": item.value,
                     "reason": item.reason,

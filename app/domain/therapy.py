@@ -42,13 +42,16 @@ class SessionsPlan:
 
 
 def plan_of(item) -> SessionsPlan:
-    """The plan of a checklist item whose step is of kind sessions."""
+    """The plan of a checklist item whose step is of kind sessions: the item holds it, with its
+    step's variant for the episode's procedure type applied (the step's own, for an item made
+    before items held it)."""
     step = item.step
+    count = getattr(item, "session_count", None)
     return SessionsPlan(
         phase=item.phase,
         discipline=step.discipline,
-        count=step.session_count or 0,
-        from_days=step.sessions_from_days,
+        count=(count if count is not None else step.session_count) or 0,
+        from_days=item.sessions_from_days if count is not None else step.sessions_from_days,
         due_date=item.due_date,
         required=item.required,
     )

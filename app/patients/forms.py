@@ -3,7 +3,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.domain.patients import birth_date_problem, surgery_date_problem
-from app.domain.vocab import Sex
+from app.domain.vocab import Procedure, Sex
 from app.services.patients import EpisodeDetails, PatientDetails
 from app.web import site_day
 from app.web.forms import DATE_MESSAGE, PAGE_MESSAGE, Form, IsoDateField, int_field, page_number
@@ -66,6 +66,13 @@ class EpisodeFields(Form):
         validators=[DataRequired(), Length(max=200)],
         description='For example "L4-L5 microdiscectomy".',
     )
+    procedure_type = SelectField(
+        "Procedure type",
+        choices=[SelectChoice("", "Choose the procedure type")]
+        + [SelectChoice(p.value, p.label) for p in Procedure],
+        validators=[DataRequired(message="Choose the procedure type.")],
+        description="Therapy plans and some steps differ by it (fusion: physiotherapy from about 10 weeks).",
+    )
     levels = StringField("Levels", validators=[DataRequired(), Length(max=60)])
     surgeon_id = SelectField(
         "Surgeon", coerce=int_field, validators=[DataRequired(message="Choose a surgeon.")]
@@ -83,6 +90,7 @@ class EpisodeFields(Form):
     def episode_details(self) -> EpisodeDetails:
         return EpisodeDetails(
             procedure=self.procedure.data,
+            procedure_type=Procedure(self.procedure_type.data),
             levels=self.levels.data,
             surgeon_id=self.surgeon_id.data,
             surgery_date=self.surgery_date.data,

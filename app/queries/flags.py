@@ -74,8 +74,8 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ChecklistItem.overdue_from,
             ProtocolStep.kind,
             ProtocolStep.discipline,
-            ProtocolStep.session_count,
-            ProtocolStep.sessions_from_days,
+            ChecklistItem.session_count,
+            ChecklistItem.sessions_from_days,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from app import audit, clock
 from app.db import site_of
+from app.domain.pathway import applies, item_plan
 from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn, surgery_date_problem
-from app.domain.schedule import due_date, overdue_from
-from app.domain.vocab import EpisodeStatus, Role, Sex
+from app.domain.vocab import EpisodeStatus, ItemStatus, Procedure, Role, Sex
 from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, User
 from app.services.errors import Conflict, ServiceError, flush_or_conflict
 from app.services.locks import lock_episode
@@ -32,6 +32,7 @@ class EpisodeDetails:
     levels: str
     surgeon_id: int
     surgery_date: date | None
+    procedure_type: Procedure = Procedure.OTHER
 
 
 def _check_patient(session: Session, details: PatientDetails, today: date, patient_id: int | None):
@@ -73,6 +74,7 @@ def _patient_values(p: Patient) -> dict:
 def _episode_values(e: Episode) -> dict:
     return {
         "procedure": e.procedure,
+        "procedure_type": e.procedure_type.value,
         "levels": e.levels,
         "surgeon_id": e.surgeon_id,
         "surgery_date": e.surgery_date,
@@ -117,6 +119,7 @@ def open_episode(
     episode = Episode(
         patient=patient,
         procedure=details.procedure.strip(),
+        procedure_type=details.procedure_type,
         levels=details.levels.strip(),
         surgeon_id=details.surgeon_id,
         surgery_date=details.surgery_date,
@@ -126,30 +129,15 @@ def open_episode(
     )
     session.add(episode)
     session.flush()
-    # One multi-row INSERT for the items (the episode's page loads them afresh).
-    session.execute(
-        insert(ChecklistItem),
-        [
-            {
-                "episode_id": episode.id,
-                "step_id": step.id,
-                "phase": step.phase,
-                "position": step.position,
-                "required": step.required,
-                "role": step.role,
-                "due_date": due_date(details.surgery_date, step.due_offset_days),
-                "overdue_from": overdue_from(
-                    due_date(details.surgery_date, step.due_offset_days), step.grace_days
-                ),
-            }
-            for step in protocol.steps
-        ],
-    )
+    # One multi-row INSERT for the items (the episode's page loads them afresh): one per step
+    # of the pathway of this procedure type, with its variant's dates and sessions plan.
+    steps = [step for step in protocol.steps if applies(step, details.procedure_type)]
+    session.execute(insert(ChecklistItem), [_new_item(episode, step) for step in steps])
     audit.record(
         session,
         actor,
         "episode.create",
-        f"Opened episode: {episode.procedure} ({len(protocol.steps)} checklist items)",
+        f"Opened episode: {episode.procedure} ({len(steps)} checklist items)",
         target_type="episode",
         target_id=episode.id,
         patient_id=patient.id,
@@ -157,6 +145,46 @@ def open_episode(
         after=_episode_values(episode),
     )
     return episode
+
+
+def _new_item(episode: Episode, step) -> dict:
+    """The values of a new open item of an episode for a protocol step."""
+    return {
+        "episode_id": episode.id,
+        "step_id": step.id,
+        "phase": step.phase,
+        "position": step.position,
+        "required": step.required,
+        "role": step.role,
+        **item_plan(step, episode.procedure_type, episode.surgery_date).values(),
+    }
+
+
+def _retime(episode: Episode, actor: User) -> list[ChecklistItem]:
+    """Give every item the dates and sessions plan of the episode's surgery date and procedure
+    type; open an item for each step that now applies and mark the open items of steps that no
+    longer do not applicable (returned, for the audit trail). Worked items keep their state."""
+    have = {item.step_id: item for item in episode.items}
+    dropped = []
+    for step in episode.protocol_version.steps:
+        item = have.get(step.id)
+        if not applies(step, episode.procedure_type):
+            if item is not None and item.status is ItemStatus.OPEN:
+                item.status, item.reason = (
+                    ItemStatus.NOT_APPLICABLE,
+                    (f"Not part of the {episode.procedure_type.label} pathway"),
+                )
+                item.updated_at, item.updated_by = clock.now(), actor
+                dropped.append(item)
+            continue
+        if item is None:
+            values = _new_item(episode, step)
+            item = ChecklistItem(**{k: v for k, v in values.items() if k != "episode_id"}, step=step)
+            episode.items.append(item)
+            continue
+        for name, value in item_plan(step, episode.procedure_type, episode.surgery_date).values().items():
+            setattr(item, name, value)
+    return dropped
 
 
 def _check_version(record, expected_version: int, what: str) -> None:
@@ -211,21 +239,36 @@ def update_episode(
     episode.levels = details.levels.strip()
     episode.surgeon_id = details.surgeon_id
     rescheduled = details.surgery_date != episode.surgery_date
+    retyped = details.procedure_type is not episode.procedure_type
     if rescheduled:
         _check_surgery_date(session, details.surgery_date)
     episode.surgery_date = details.surgery_date
+    episode.procedure_type = details.procedure_type
     after = _episode_values(episode)
     if before == after:
         return False
     summary = "Updated episode"
-    if rescheduled:
+    dropped: list[ChecklistItem] = []
+    if rescheduled or retyped:
         with session.no_autoflush:  # a stale write surfaces below as a Conflict
-            for item in episode.items:
-                item.due_date = due_date(details.surgery_date, item.step.due_offset_days)
-                item.overdue_from = overdue_from(item.due_date, item.step.grace_days)
-        summary = f"Rescheduled surgery; {len(episode.items)} due dates recomputed"
+            dropped = _retime(episode, actor)
+        what = "Rescheduled surgery" if rescheduled else f"Procedure type now {episode.procedure_type.label}"
+        summary = f"{what}; {len(episode.items)} due dates recomputed"
     changed = {k for k in after if before[k] != after[k]}
     flush_or_conflict(session, "This episode")
+    for item in dropped:
+        audit.record(
+            session,
+            actor,
+            "item.not_applicable",
+            f"Not applicable: {item.step.title[:80]} — not part of the "
+            f"{episode.procedure_type.label} pathway",
+            target_type="checklist_item",
+            target_id=item.id,
+            patient_id=episode.patient_id,
+            episode_id=episode.id,
+            after={"status": item.status.value, "reason": item.reason},
+        )
     audit.record(
         session,
         actor,

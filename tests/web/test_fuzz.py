@@ -233,6 +233,7 @@ def episode_fields(site, args):
     return {
         "procedure": WORDS,
         "levels": st.sampled_from(["L4-L5", "L5-S1", "L3-L5"]),
+        "procedure_type": st.sampled_from(["discectomy", "decompression", "fusion", "other"]),
         "surgeon_id": st.just(str(site.users[Role.SURGEON].id)),
         "surgery_date": st.one_of(st.just(""), iso(TODAY - timedelta(days=365), TODAY + timedelta(days=365))),
     }

@@ -406,6 +406,7 @@ def registration_form(surgeon, protocol, mrn="NEW00001") -> dict:
         "sex": "female",
         "procedure": "L5-S1 microdiscectomy",
         "levels": "L5-S1",
+        "procedure_type": "decompression",
         "surgeon_id": str(surgeon.id),
         "surgery_date": "2026-07-01",
         "protocol_version_id": str(protocol.id),

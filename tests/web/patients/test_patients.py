@@ -25,6 +25,7 @@ def _register_data(surgeon, protocol, **overrides) -> dict:
         "sex": "female",
         "procedure": "L4-L5 microdiscectomy",
         "levels": "L4-L5",
+        "procedure_type": "discectomy",
         "surgeon_id": str(surgeon.id),
         "surgery_date": "2026-07-01",
         "protocol_version_id": str(protocol.id),
@@ -208,6 +209,7 @@ def test_rescheduling_surgery_moves_every_due_date(client, surgeon, episode):
         {
             "procedure": episode.procedure,
             "levels": episode.levels,
+            "procedure_type": episode.procedure_type.value,
             "surgeon_id": str(surgeon.id),
             "surgery_date": "2026-07-17",
             "version": str(episode.version),
@@ -229,6 +231,7 @@ def test_clearing_the_surgery_date_unschedules_every_item(client, surgeon, episo
         {
             "procedure": episode.procedure,
             "levels": episode.levels,
+            "procedure_type": episode.procedure_type.value,
             "surgeon_id": str(surgeon.id),
             "surgery_date": "",
             "version": str(episode.version),
@@ -248,6 +251,7 @@ def test_a_patient_can_have_a_second_episode(client, surgeon, episode, protocol)
         {
             "procedure": "L4-L5 revision decompression",
             "levels": "L4-L5",
+            "procedure_type": "discectomy",
             "surgeon_id": str(surgeon.id),
             "surgery_date": "",
             "protocol_version_id": str(protocol.id),
