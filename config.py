@@ -61,12 +61,15 @@ class Config:
     # Wrong passwords in a row at signing before signing is locked, and for how long.
     SIGNATURE_MAX_FAILURES = _int_env("SIGNATURE_MAX_FAILURES", 5)
     SIGNATURE_LOCK_MINUTES = _int_env("SIGNATURE_LOCK_MINUTES", 15)
-    # "Not improving" thresholds (CLINICAL.md 5.3): minimal clinically important differences
-    # from baseline, and the 12-month ODI failure / worsening cut-offs.
+    # "Not improving" and "12-month outcome" thresholds (CLINICAL.md 5.3): minimal clinically
+    # important differences from baseline, the baselines from which each is judged (ODI; NRS of
+    # the dominant pain site), and the 12-month ODI failure / worsening cut-offs.
     MCID_ODI_POINTS = _int_env("MCID_ODI_POINTS", 10)
     MCID_ODI_PERCENT = _int_env("MCID_ODI_PERCENT", 30)
     MCID_NRS_POINTS = _int_env("MCID_NRS_POINTS", 2)
     MCID_NRS_PERCENT = _int_env("MCID_NRS_PERCENT", 30)
+    MCID_ODI_FLOOR = _int_env("MCID_ODI_FLOOR", 20)
+    MCID_NRS_FLOOR = _int_env("MCID_NRS_FLOOR", 3)
     ODI_FAILURE_12M = _int_env("ODI_FAILURE_12M", 31)
     ODI_WORSENING_12M = _int_env("ODI_WORSENING_12M", 39)
     # `flask audit anchor` appends the chain's head here (outside the database) and, when

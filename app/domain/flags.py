@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.domain.outcomes import Scores, Thresholds, change_from_baseline, latest_follow_up, score_map
+from app.domain.outcomes import Scores, Thresholds, change_from_baseline, improvement, score_map
 from app.domain.progress import ItemFacts
 from app.domain.signoff import active_signoffs
 from app.domain.site import Site, SiteDay
@@ -38,10 +38,15 @@ class Flag:
     code: str
     label: str
     detail: str
+    # `text` reads "Label: detail" rather than "Label (detail)": for a detail that is a verdict
+    # with brackets of its own ("12-month outcome: Failure (ODI 35 > 31)").
+    colon: bool = False
 
     @property
     def text(self) -> str:
-        return f"{self.label} ({self.detail})" if self.detail else self.label
+        if not self.detail:
+            return self.label
+        return f"{self.label}: {self.detail}" if self.colon else f"{self.label} ({self.detail})"
 
 
 @dataclass(frozen=True)
@@ -239,54 +244,20 @@ THERAPY_BEHIND = FlagRule(
 NOT_IMPROVING_CODE = "not_improving"
 
 
-def _mcid_reasons(scores: Scores, tp: TimePoint, t: Thresholds) -> list[str]:
-    reasons = []
-    odi = change_from_baseline(scores, tp, Instrument.ODI)
-    if odi is not None and odi.below(t.odi_points, t.odi_percent):
-        reasons.append(f"{odi.describe('ODI')}, below {t.odi_points} points and {t.odi_percent}%")
-    back = change_from_baseline(scores, tp, Instrument.NRS_BACK)
-    leg = change_from_baseline(scores, tp, Instrument.NRS_LEG)
-    if (
-        back is not None
-        and leg is not None
-        and back.below(t.nrs_points, t.nrs_percent)
-        and leg.below(t.nrs_points, t.nrs_percent)
-    ):
-        reasons.append(
-            f"{back.describe('NRS back')}; {leg.describe('NRS leg')}; "
-            f"both below {t.nrs_points} points and {t.nrs_percent}%"
-        )
-    return reasons
-
-
-def _twelve_month_reasons(scores: Scores, t: Thresholds) -> list[str]:
-    odi = scores.get(TimePoint.MONTHS_12, {}).get(Instrument.ODI)
-    if odi is None:
-        return []
-    if odi > t.odi_worsening_12m:
-        return [f"Worsening (ODI {odi} > {t.odi_worsening_12m})"]
-    if odi > t.odi_failure_12m:
-        return [f"Failure criterion met (ODI {odi} > {t.odi_failure_12m})"]
-    return []
-
-
 def outcome_flag(scores: Scores, thresholds: Thresholds) -> Flag | None:
-    """The "Not improving" flag from the latest follow-up (6 weeks or later), or None.
+    """The "Not improving" flag at the latest of 6 weeks, 3 months and 6 months, or None.
 
-    Fires when the improvement from baseline is below the MCID (ODI; or NRS back and leg
-    both), or at 12 months when ODI is above the failure or worsening cut-off (no baseline
-    needed). The detail names every rule that fired, with its numbers. Scores do not change as
+    Fires when an arm that applies (`app.domain.outcomes.improvement`: ODI from a baseline of 20,
+    NRS of the dominant pain site from a baseline of 3) improved by less than its MCID in points
+    and in per cent. The detail names every arm that fired, with its numbers. No baseline, or a
+    baseline too low for any arm: no flag (the outcome panel says why). Scores do not change as
     days pass: raised from the first day, or never, until they change.
     """
-    tp = latest_follow_up(scores)
-    if tp is None:
+    judgement = improvement(scores, thresholds)
+    if judgement is None or not judgement.failed:
         return None
-    reasons = (
-        _twelve_month_reasons(scores, thresholds) if tp is TimePoint.MONTHS_12 else []
-    ) + _mcid_reasons(scores, tp, thresholds)
-    if not reasons:
-        return None
-    return Flag(NOT_IMPROVING_CODE, "Not improving", f"{tp.label}: " + "; ".join(reasons))
+    reasons = "; ".join(arm.reason for arm in judgement.failed)
+    return Flag(NOT_IMPROVING_CODE, "Not improving", f"{judgement.time_point.label}: {reasons}")
 
 
 NOT_IMPROVING = FlagRule(
@@ -296,10 +267,58 @@ NOT_IMPROVING = FlagRule(
 )
 
 
+# --- 12-month outcome -----------------------------------------------------------------------
+
+TWELVE_MONTH_CODE = "twelve_month_outcome"
+
+
+def twelve_month_flag(scores: Scores, t: Thresholds) -> Flag | None:
+    """The "12-month outcome" flag from the 12-month ODI (Alhaug 2021 cut-offs), or None.
+
+    ODI above the failure cut-off: "Failure (ODI 35 > 31)"; above the worsening cut-off too, and
+    not improved from baseline by the ODI MCID (or no baseline): "Worsening (ODI 44 > 39)"; above
+    the failure cut-off having improved by the MCID: "Failure (ODI 44 > 31) despite improvement
+    from 78". At or below the failure cut-off: no flag. Raised from the first day, or never.
+    """
+    odi = scores.get(TimePoint.MONTHS_12, {}).get(Instrument.ODI)
+    if odi is None or odi <= t.odi_failure_12m:
+        return None
+    change = change_from_baseline(scores, TimePoint.MONTHS_12, Instrument.ODI)
+    if change is not None and not change.below(t.odi_points, t.odi_percent):
+        verdict = f"Failure (ODI {odi} > {t.odi_failure_12m}) despite improvement from {change.baseline}"
+    elif odi > t.odi_worsening_12m:
+        verdict = f"Worsening (ODI {odi} > {t.odi_worsening_12m})"
+    else:
+        verdict = f"Failure (ODI {odi} > {t.odi_failure_12m})"
+    return Flag(TWELVE_MONTH_CODE, "12-month outcome", verdict, colon=True)
+
+
+TWELVE_MONTH_OUTCOME = FlagRule(
+    TWELVE_MONTH_CODE,
+    today=lambda facts, day: twelve_month_flag(facts.scores, day.thresholds),
+    first_day=lambda facts, site: date.min if twelve_month_flag(facts.scores, site.thresholds) else None,
+)
+
+
+def outcome_flags(scores: Scores, thresholds: Thresholds) -> list[Flag]:
+    """The outcome-score flags an episode raises ("Not improving", "12-month outcome"), in order."""
+    return [
+        flag
+        for flag in (outcome_flag(scores, thresholds), twelve_month_flag(scores, thresholds))
+        if flag is not None
+    ]
+
+
 # --- every flag -----------------------------------------------------------------------------
 
 # In the order flags are shown.
-RULES: tuple[FlagRule, ...] = (INCOMPLETE_POSTOP, PREOP_UNSIGNED, THERAPY_BEHIND, NOT_IMPROVING)
+RULES: tuple[FlagRule, ...] = (
+    INCOMPLETE_POSTOP,
+    PREOP_UNSIGNED,
+    THERAPY_BEHIND,
+    NOT_IMPROVING,
+    TWELVE_MONTH_OUTCOME,
+)
 
 
 def episode_flags(facts: EpisodeFacts, day: SiteDay) -> list[Flag]:

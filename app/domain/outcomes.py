@@ -1,9 +1,9 @@
-"""Outcome-score rules: change from baseline, what a recording needs (the "Not improving" flag is in
-app/domain/flags.py).
+"""Outcome-score rules: change from baseline, whether improvement can be judged and how, what a
+recording needs (the "Not improving" and "12-month outcome" flags are in app/domain/flags.py).
 
 Lower scores are better on every instrument (ODI, NRS back, NRS leg), so an improvement is
 baseline minus follow-up. Thresholds are CLINICAL.md §5.3 (Ostelo 2008 MCIDs, Alhaug 2021
-12-month cut-offs), passed in from configuration.
+12-month cut-offs) with the floors of CLINICAL-RULES §7, passed in from configuration.
 """
 
 from collections.abc import Mapping
@@ -15,14 +15,18 @@ from app.domain.vocab import Instrument, TimePoint
 
 Scores = Mapping[TimePoint, Mapping[Instrument, int]]
 
-# Follow-ups the MCID rules look at: 6 weeks or later.
+# Every follow-up: 6 weeks or later.
 FOLLOW_UPS = tuple(tp for tp in TimePoint if tp.days >= TimePoint.WEEKS_6.days)
+# The follow-ups "Not improving" is judged at (12 months has its own flag, "12-month outcome").
+IMPROVEMENT_FOLLOW_UPS = (TimePoint.WEEKS_6, TimePoint.MONTHS_3, TimePoint.MONTHS_6)
 BASELINE_MISSING = "Baseline missing: without baseline scores the change cannot be checked against the MCID."
+BASELINE_TOO_LOW = "Baseline too low to judge improvement"
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The minimal clinically important differences and 12-month cut-offs (configuration)."""
+    """The minimal clinically important differences, the baseline floors below which an MCID is
+    not judged, and the 12-month cut-offs (configuration)."""
 
     odi_points: int = 10
     odi_percent: int = 30
@@ -30,6 +34,8 @@ class Thresholds:
     nrs_percent: int = 30
     odi_failure_12m: int = 31
     odi_worsening_12m: int = 39
+    odi_floor: int = 20
+    nrs_floor: int = 3
 
     @classmethod
     def from_config(cls, config: Mapping) -> "Thresholds":
@@ -40,6 +46,8 @@ class Thresholds:
             nrs_percent=config["MCID_NRS_PERCENT"],
             odi_failure_12m=config["ODI_FAILURE_12M"],
             odi_worsening_12m=config["ODI_WORSENING_12M"],
+            odi_floor=config["MCID_ODI_FLOOR"],
+            nrs_floor=config["MCID_NRS_FLOOR"],
         )
 
 
@@ -104,9 +112,82 @@ def change_from_baseline(scores: Scores, time_point: TimePoint, instrument: Inst
 
 
 def latest_follow_up(scores: Scores) -> TimePoint | None:
-    """The latest time point at 6 weeks or later that has scores."""
-    present = [tp for tp in FOLLOW_UPS if scores.get(tp)]
+    """The latest of 6 weeks, 3 months and 6 months that has scores: where "Not improving" is
+    judged (12 months is not among them)."""
+    present = [tp for tp in IMPROVEMENT_FOLLOW_UPS if scores.get(tp)]
     return present[-1] if present else None
+
+
+def dominant_pain(baseline: Mapping[Instrument, int]) -> Instrument | None:
+    """The pain site with the higher baseline NRS, leg when equal; None unless both are recorded
+    (the app records the three scores together)."""
+    back, leg = baseline.get(Instrument.NRS_BACK), baseline.get(Instrument.NRS_LEG)
+    if back is None or leg is None:
+        return None
+    return Instrument.NRS_BACK if back > leg else Instrument.NRS_LEG
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of "Not improving" that applies: an instrument's change against its MCID."""
+
+    name: str  # "ODI", "NRS leg"
+    change: Change
+    points: int
+    percent: int
+
+    @property
+    def fails(self) -> bool:
+        """Improved by less than the MCID, in points and in per cent (exact is enough)."""
+        return self.change.below(self.points, self.percent)
+
+    @property
+    def reason(self) -> str:
+        """ "ODI 40 → 36, improved 4 points (10%), below 10 points and 30%"."""
+        return f"{self.change.describe(self.name)}, below {self.points} points and {self.percent}%"
+
+
+@dataclass(frozen=True)
+class Improvement:
+    """Improvement from baseline at the latest follow-up that "Not improving" looks at, by the
+    arms that apply there: ODI when its baseline is at least the ODI floor; NRS of the dominant
+    pain site when its baseline is at least the NRS floor. No arm: the baseline is too low."""
+
+    time_point: TimePoint
+    arms: tuple[Arm, ...]
+
+    @property
+    def judged(self) -> bool:
+        return bool(self.arms)
+
+    @property
+    def failed(self) -> tuple[Arm, ...]:
+        return tuple(arm for arm in self.arms if arm.fails)
+
+
+def improvement(scores: Scores, t: Thresholds) -> Improvement | None:
+    """The improvement at the latest of 6 weeks, 3 months and 6 months, or None without such a
+    follow-up or without baseline scores."""
+    tp = latest_follow_up(scores)
+    baseline = scores.get(TimePoint.BASELINE)
+    if tp is None or not baseline:
+        return None
+    arms = []
+    odi = change_from_baseline(scores, tp, Instrument.ODI)
+    if odi is not None and odi.baseline >= t.odi_floor:
+        arms.append(Arm("ODI", odi, t.odi_points, t.odi_percent))
+    site = dominant_pain(baseline)
+    pain = change_from_baseline(scores, tp, site) if site is not None else None
+    if pain is not None and pain.baseline >= t.nrs_floor:
+        name = "NRS leg" if site is Instrument.NRS_LEG else "NRS back"
+        arms.append(Arm(name, pain, t.nrs_points, t.nrs_percent))
+    return Improvement(tp, tuple(arms))
+
+
+def baseline_too_low(scores: Scores, t: Thresholds) -> bool:
+    """Baseline and a follow-up that "Not improving" looks at are recorded, but no arm applies."""
+    judgement = improvement(scores, t)
+    return judgement is not None and not judgement.judged
 
 
 def baseline_missing(scores: Scores, surgery_date: date | None = None, today: date | None = None) -> bool:

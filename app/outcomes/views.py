@@ -82,5 +82,5 @@ def _message(time_point: TimePoint, done: service.Recorded) -> str:
     if done.item_completed:
         parts.append("the protocol item is done")
     if done.review_required:
-        parts.append(f"interdisciplinary review now required ({done.flag.text})")
+        parts.append(f"interdisciplinary review now required ({'; '.join(f.text for f in done.flags)})")
     return " — ".join(parts) + "."

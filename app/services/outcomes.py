@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import audit, clock
-from app.domain.flags import Flag, outcome_flag
+from app.domain.flags import Flag, outcome_flags
 from app.domain.outcomes import Thresholds, recording_problems, score_map, value_problems, version_token
 from app.domain.policy import Action, can
 from app.domain.signoff import is_locked
@@ -28,7 +28,7 @@ class Recorded:
     corrected: bool
     changed: bool
     item_completed: bool
-    flag: Flag | None
+    flags: list[Flag]  # the outcome flags the episode now raises ("Not improving", "12-month outcome")
     review_required: bool
 
 
@@ -48,7 +48,8 @@ def record_scores(
     """Record (or correct) the three scores of a time point, in the caller's transaction.
 
     Completes the protocol's value item for the time point (unless its phase is locked),
-    and makes the interdisciplinary review required when the episode is now Not improving.
+    and makes the interdisciplinary review required when the episode now raises "Not improving" or
+    "12-month outcome".
     """
     if not can(actor, Action.RECORD_OUTCOMES):
         raise NotPermitted("Only surgeons, coordinators and therapists record outcome scores.")
@@ -113,9 +114,9 @@ def record_scores(
             after=after,
         )
     completed = _complete_item(session, actor, episode, time_point, str(odi), taken_on, signed, closed)
-    flag = outcome_flag(score_map(episode_scores(session, episode.id)), thresholds or Thresholds())
-    required = _require_review(session, actor, episode, flag, signed, closed)
-    return Recorded(corrected, changed, completed, flag, required)
+    flags = outcome_flags(score_map(episode_scores(session, episode.id)), thresholds or Thresholds())
+    required = _require_review(session, actor, episode, flags, signed, closed)
+    return Recorded(corrected, changed, completed, flags, required)
 
 
 def _state(rows: dict[Instrument, OutcomeScore]) -> dict:
@@ -143,11 +144,12 @@ def _complete_item(session, actor, episode, time_point, value, taken_on, signed,
     return False
 
 
-def _require_review(session, actor, episode, flag: Flag | None, signed, closed) -> bool:
-    """A Not-improving episode gets its interdisciplinary review made required (if still open)."""
-    if flag is None:
+def _require_review(session, actor, episode, flags: list[Flag], signed, closed) -> bool:
+    """An episode raising "Not improving" or "12-month outcome" gets its interdisciplinary review
+    made required (if still open), with the flags' words as the reason."""
+    if not flags:
         return False
     item = _item(episode, lambda i: i.step.code == IDT_REVIEW)
     if item is None or is_locked(item.phase, signed, closed):
         return False
-    return checklist.make_required(session, actor, item, flag.text)
+    return checklist.make_required(session, actor, item, "; ".join(flag.text for flag in flags))

@@ -152,8 +152,9 @@ def test_flags_are_listed_in_the_registry_order():
         scores={
             TimePoint.BASELINE: {Instrument.ODI: 50, Instrument.NRS_BACK: 8, Instrument.NRS_LEG: 8},
             TimePoint.WEEKS_6: {Instrument.ODI: 48, Instrument.NRS_BACK: 8, Instrument.NRS_LEG: 8},
+            TimePoint.MONTHS_12: {Instrument.ODI: 45, Instrument.NRS_BACK: 8, Instrument.NRS_LEG: 8},
         },
     )
     codes = [flag.code for flag in episode_flags(f, day(10))]
-    assert codes == ["incomplete_postop", "preop_unsigned", "not_improving"]
+    assert codes == ["incomplete_postop", "preop_unsigned", "not_improving", "twelve_month_outcome"]
     assert codes == [r.code for r in RULES if r.code in codes]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app import db
-from app.domain.flags import NOT_IMPROVING_CODE, episode_flags
+from app.domain.flags import NOT_IMPROVING_CODE, TWELVE_MONTH_CODE, episode_flags
 from app.domain.outcomes import Thresholds
 from app.domain.site import SiteDay
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, TimePoint
@@ -20,13 +20,25 @@ from tests.conftest import PASSWORD
 
 TODAY = date(2026, 6, 17)
 SURGERY = date(2026, 4, 1)  # 6-week follow-up due 13 May 2026
-BASE, W6, M3 = TimePoint.BASELINE, TimePoint.WEEKS_6, TimePoint.MONTHS_3
+BASE, W6, M3, M6, M12 = (
+    TimePoint.BASELINE,
+    TimePoint.WEEKS_6,
+    TimePoint.MONTHS_3,
+    TimePoint.MONTHS_6,
+    TimePoint.MONTHS_12,
+)
 
 
 @pytest.fixture
 def operated(app, coordinator, surgeon, protocol):
     """An episode operated on 1 Apr 2026."""
     return factories.episode(coordinator, surgeon, protocol, surgery_date=SURGERY)
+
+
+@pytest.fixture
+def a_year_ago(app, coordinator, surgeon, protocol):
+    """An episode operated on 1 Jun 2025, with its 12-month follow-up taken on 1 Jun 2026."""
+    return factories.episode(coordinator, surgeon, protocol, surgery_date=date(2025, 6, 1))
 
 
 def fresh_episode(episode_id: int) -> Episode:
@@ -223,19 +235,81 @@ def test_not_improving_makes_the_review_required_with_the_reason(session, operat
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
 
-    assert result.flag is not None and result.review_required
+    assert [f.code for f in result.flags] == [NOT_IMPROVING_CODE] and result.review_required
     review = item(operated, "post_idt_review")
     assert review.required and review.status is ItemStatus.OPEN
     (event,) = events("item.required")
-    assert event.reason == result.flag.text
+    assert event.reason == result.flags[0].text
     assert event.reason.startswith("Not improving (6 weeks: ODI 40 → 36, improved 4 points (10%)")
 
 
 def test_improving_leaves_the_review_optional(session, operated, coordinator, surgeon):
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 20, 2, 2)
-    assert result.flag is None and not result.review_required
+    assert result.flags == [] and not result.review_required
     assert not item(operated, "post_idt_review").required
+
+
+def test_a_twelve_month_outcome_makes_the_review_required_with_the_reason(
+    session, a_year_ago, coordinator, surgeon
+):
+    record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 44, 6, 7)
+    result = record(surgeon, a_year_ago, M12, date(2026, 6, 1), 45, 5, 6)
+
+    assert [f.code for f in result.flags] == [TWELVE_MONTH_CODE] and result.review_required
+    assert item(a_year_ago, "post_idt_review").required
+    (event,) = events("item.required")
+    assert event.reason == "12-month outcome: Worsening (ODI 45 > 39)"
+
+
+def test_a_later_not_improving_leaves_the_review_required_by_the_twelve_month_outcome(
+    session, a_year_ago, coordinator, surgeon
+):
+    record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 40, 6, 7)
+    record(surgeon, a_year_ago, M12, date(2026, 6, 1), 36, 6, 7)  # Failure alone: review required
+    (event,) = events("item.required")
+    assert event.reason == "12-month outcome: Failure (ODI 36 > 31)"
+
+    result = record(surgeon, a_year_ago, M6, date(2025, 12, 1), 38, 6, 7)
+
+    assert [f.text for f in result.flags] == [
+        "Not improving (6 months: ODI 40 → 38, improved 2 points (5%), below 10 points and 30%; "
+        "NRS leg 7 → 7, improved 0 points (0%), below 2 points and 30%)",
+        "12-month outcome: Failure (ODI 36 > 31)",
+    ]
+    assert not result.review_required and len(events("item.required")) == 1  # already required
+
+
+def test_both_outcome_flags_raised_at_once_are_both_the_reason(session, a_year_ago, coordinator, surgeon):
+    lenient = Thresholds(odi_failure_12m=50, odi_worsening_12m=60)
+    record(surgeon, a_year_ago, M6, date(2025, 12, 1), 38, 6, 7, thresholds=lenient)
+    record(surgeon, a_year_ago, M12, date(2026, 6, 1), 36, 6, 7, thresholds=lenient)
+    assert events("item.required") == []  # no baseline yet, and 36 is under the lenient cut-off
+
+    result = record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 40, 6, 7)
+
+    assert result.review_required
+    (event,) = events("item.required")
+    assert event.reason == (
+        "Not improving (6 months: ODI 40 → 38, improved 2 points (5%), below 10 points and 30%; "
+        "NRS leg 7 → 7, improved 0 points (0%), below 2 points and 30%); "
+        "12-month outcome: Failure (ODI 36 > 31)"
+    )
+
+
+def test_a_twelve_month_odi_at_the_cut_off_leaves_the_review_optional(
+    session, a_year_ago, coordinator, surgeon
+):
+    record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 40, 6, 7)
+    result = record(surgeon, a_year_ago, M12, date(2026, 6, 1), 31, 6, 7)  # 12 months: not Not improving
+    assert result.flags == [] and not result.review_required
+    assert not item(a_year_ago, "post_idt_review").required
+
+
+def test_a_baseline_too_low_to_judge_leaves_the_review_optional(session, operated, coordinator, surgeon):
+    record(coordinator, operated, BASE, date(2026, 3, 20), 18, 2, 2)
+    result = record(surgeon, operated, W6, date(2026, 5, 13), 18, 2, 2)
+    assert result.flags == [] and not result.review_required
 
 
 def test_a_review_already_done_is_left_alone(session, operated, coordinator, surgeon):
@@ -246,7 +320,7 @@ def test_a_review_already_done_is_left_alone(session, operated, coordinator, sur
     session.commit()
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
-    assert result.flag is not None and not result.review_required
+    assert result.flags and not result.review_required
     assert events("item.required") == []
 
 
@@ -254,21 +328,21 @@ def test_thresholds_are_passed_in(session, operated, coordinator, surgeon):
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     lenient = Thresholds(odi_points=3, nrs_points=1)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6, thresholds=lenient)
-    assert result.flag is None
+    assert result.flags == []
 
 
 # flags for lists
 
 
-def outcome_flags(episode_ids: list[int]) -> dict:
-    """The "Not improving" flag of each episode that raises it, from the facts lists read."""
+def outcome_flags(episode_ids: list[int], code: str = NOT_IMPROVING_CODE) -> dict:
+    """The flag `code` ("Not improving") of each episode that raises it, from the facts lists read."""
     facts = flag_facts(db.session, episode_ids)
     day = SiteDay(TODAY)
     return {
         episode_id: flag
         for episode_id, f in facts.items()
         for flag in episode_flags(f, day)
-        if flag.code == NOT_IMPROVING_CODE
+        if flag.code == code
     }
 
 
@@ -295,6 +369,27 @@ def test_outcome_flags_for_many_episodes_from_the_facts_lists_read(
     assert outcome_flags([operated.id]) == {}
 
 
+def test_the_twelve_month_outcome_is_stored_and_listed_from_the_facts_lists_read(
+    session, a_year_ago, operated, coordinator, surgeon
+):
+    record(surgeon, a_year_ago, M12, date(2026, 6, 1), 40, 6, 7)  # no baseline: Worsening
+    record(surgeon, operated, W6, date(2026, 5, 13), 40, 6, 7)  # no baseline: no flag
+
+    flags = outcome_flags([a_year_ago.id, operated.id], TWELVE_MONTH_CODE)
+
+    assert set(flags) == {a_year_ago.id}
+    assert flags[a_year_ago.id].text == "12-month outcome: Worsening (ODI 40 > 39)"
+    session.commit()
+    stored = dict(session.execute(select(EpisodeFlagDate.episode_id, EpisodeFlagDate.flagged_from)).all())
+    assert stored[a_year_ago.id] == date.min  # flagged whatever the day
+    record(surgeon, a_year_ago, M12, date(2026, 6, 1), 30, 6, 7, version_of(a_year_ago.id, M12))
+    assert outcome_flags([a_year_ago.id], TWELVE_MONTH_CODE) == {}
+    flagged_from = session.scalar(
+        select(EpisodeFlagDate.flagged_from).where(EpisodeFlagDate.episode_id == a_year_ago.id)
+    )
+    assert flagged_from != date.min
+
+
 # demo data
 
 
@@ -308,6 +403,8 @@ def test_demo_records_scores_and_one_patient_is_not_improving(session):
     episodes = {p.mrn: p.episodes[0] for p in session.scalars(select(Patient))}
     flags = outcome_flags([e.id for e in episodes.values()])
     assert set(flags) == {episodes["H204002"].id}
+    assert flags[episodes["H204002"].id].text.startswith("Not improving (6 weeks: ODI 46 → 42")
+    assert outcome_flags([e.id for e in episodes.values()], TWELVE_MONTH_CODE) == {}
     for mrn in ("H204001", "H204002", "H204003", "H204006"):  # operated, or surgery within days
         assert item(episodes[mrn], "pre_baseline_prom").status is ItemStatus.DONE, mrn
     assert item(episodes["H204002"], "post_fu_6w").status is ItemStatus.DONE

@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 from datetime import date
 
-from app.domain.flags import Flag, outcome_flag
+from app.domain.flags import Flag, outcome_flags
 from app.domain.outcomes import (
     BASELINE_MISSING,
+    BASELINE_TOO_LOW,
     Change,
     baseline_missing,
+    baseline_too_low,
     change_from_baseline,
     score_map,
     version_token,
@@ -36,8 +38,8 @@ class Row:
 @dataclass(frozen=True)
 class OutcomePanel:
     rows: list[Row]
-    flag: Flag | None  # None on a closed episode: it raises no flags
-    notice: str | None  # "Baseline missing: ..."
+    flags: list[Flag]  # "Not improving", "12-month outcome"; none on a closed episode
+    notice: str | None  # "Baseline missing: ...", "Baseline too low to judge improvement"
     closed: bool
 
     @property
@@ -50,7 +52,7 @@ class OutcomePanel:
 
 def outcome_panel(episode: Episode, rows: list[OutcomeScore], day: SiteDay) -> OutcomePanel:
     """The episode's scores (`episode_scores`) by time point with the change from baseline, its
-    flag or notice."""
+    outcome flags and notice."""
     scores = score_map(rows)
     by_time: dict[TimePoint, list[OutcomeScore]] = {}
     for row in rows:
@@ -67,10 +69,15 @@ def outcome_panel(episode: Episode, rows: list[OutcomeScore], day: SiteDay) -> O
         if tp in by_time
     ]
     closed = episode.status is EpisodeStatus.CLOSED
-    missing = baseline_missing(scores, episode.surgery_date, day.date)
+    if baseline_missing(scores, episode.surgery_date, day.date):
+        notice = BASELINE_MISSING
+    elif baseline_too_low(scores, day.thresholds):
+        notice = BASELINE_TOO_LOW
+    else:
+        notice = None
     return OutcomePanel(
         rows=table,
-        flag=None if closed else outcome_flag(scores, day.thresholds),
-        notice=BASELINE_MISSING if missing else None,
+        flags=[] if closed else outcome_flags(scores, day.thresholds),
+        notice=notice,
         closed=closed,
     )

@@ -312,3 +312,78 @@ def test_the_episode_panel_shows_the_scores_and_the_flag(app, client, coordinato
     assert 'data-flag="not_improving"' in html
     assert 'data-time-point="6w"' in html and "−4 (−10%)" in html
     assert f"/episodes/{operated.id}/outcomes" in html
+
+
+# version 2: a baseline too low to judge, and the 12-month outcome
+
+
+def test_a_baseline_too_low_to_judge_shows_a_notice_and_no_flag(app, client, coordinator, surgeon, operated):
+    login(client, coordinator)
+    post(client, operated, {**BASELINE, "odi": "19", "nrs_back": "2", "nrs_leg": "2"})
+    post(client, operated, {**NOT_IMPROVING_6W, "odi": "19", "nrs_back": "2", "nrs_leg": "2"})
+    page = client.get(url(operated)).get_data(as_text=True)
+    assert 'id="outcome-notice">Baseline too low to judge improvement' in page
+    assert "data-flag=" not in page[page.index("<main") :]
+    assert not item(operated, "post_idt_review").required
+    episode_page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
+    panel = episode_page[episode_page.index('id="outcomes"') :].split("</section>")[0]
+    assert "Baseline too low to judge improvement" in panel
+
+
+def test_a_baseline_at_the_floors_is_judged(client, coordinator, operated):
+    login(client, coordinator)
+    post(client, operated, {**BASELINE, "odi": "20", "nrs_back": "2", "nrs_leg": "3"})
+    post(client, operated, {**NOT_IMPROVING_6W, "odi": "20", "nrs_back": "2", "nrs_leg": "3"})
+    page = client.get(url(operated)).get_data(as_text=True)
+    assert "Baseline too low" not in page
+    assert (
+        "Not improving (6 weeks: ODI 20 → 20, improved 0 points (0%), below 10 points and 30%; "
+        "NRS leg 3 → 3, improved 0 points (0%), below 2 points and 30%)"
+    ) in page
+
+
+@pytest.fixture
+def a_year_ago(app, coordinator, surgeon, protocol):
+    """An episode operated on 1 Jun 2025: its 12-month follow-up is due."""
+    return factories.episode(coordinator, surgeon, protocol, surgery_date=date(2025, 6, 1))
+
+
+def test_the_twelve_month_outcome_flags_and_makes_the_review_required(
+    client, coordinator, surgeon, a_year_ago
+):
+    login(client, coordinator)
+    post(client, a_year_ago, {**BASELINE, "taken_on": "2025-05-20", "odi": "78"})
+    login(client, surgeon)
+    response = post(
+        client, a_year_ago, {**BASELINE, "time_point": "12m", "taken_on": "2026-06-01", "odi": "44"}
+    )
+    assert response.status_code == 302
+
+    page = client.get(url(a_year_ago)).get_data(as_text=True)
+    text = "12-month outcome: Failure (ODI 44 &gt; 31) despite improvement from 78"
+    assert f"interdisciplinary review now required ({text})" in page
+    assert f'data-flag="twelve_month_outcome"><span aria-hidden="true">&#9873;</span> {text}</span>' in page
+    assert item(a_year_ago, "post_idt_review").required
+    episode_page = client.get(f"/episodes/{a_year_ago.id}").get_data(as_text=True)
+    assert text in episode_page[episode_page.index('id="episode-flags"') :].split("</div>")[0]
+
+
+def test_the_episode_panel_shows_both_outcome_flags(app, client, coordinator, a_year_ago):
+    from flask import render_template
+
+    from app.queries.outcomes import episode_scores
+    from app.web.panels.outcomes import outcome_panel
+
+    login(client, coordinator)
+    post(client, a_year_ago, {**BASELINE, "taken_on": "2025-05-20"})
+    post(client, a_year_ago, {**BASELINE, "time_point": "6m", "taken_on": "2025-12-01", "odi": "38"})
+    post(client, a_year_ago, {**BASELINE, "time_point": "12m", "taken_on": "2026-06-01", "odi": "41"})
+    db.session.remove()
+    with app.test_request_context():
+        episode = db.session.get(Episode, a_year_ago.id)
+        panel = outcome_panel(episode, episode_scores(db.session, episode.id), SiteDay(date(2026, 6, 17)))
+        html = render_template("outcomes/_panel.html", panel=panel, episode=episode)
+    assert [f.code for f in panel.flags] == ["not_improving", "twelve_month_outcome"]
+    assert panel.notice is None
+    assert "Not improving (6 months: ODI 40 → 38" in html.replace("&rarr;", "→")
+    assert "12-month outcome: Worsening (ODI 41 &gt; 39)" in html
