@@ -75,6 +75,7 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ProtocolStep.discipline,
             ProtocolStep.session_count,
             ProtocolStep.sessions_from_days,
+            ProtocolStep.title,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))
@@ -96,9 +97,19 @@ def score_maps(session: Session, episode_ids: list[int]) -> dict[int, dict[TimeP
 
 
 def _open_plans(items: list) -> list[SessionsPlan]:
+    """The plans of the open sessions items, as `app.domain.therapy.plan_of` makes them."""
     return [
         SessionsPlan(
-            r.phase, r.discipline, r.session_count or 0, r.sessions_from_days, r.due_date, r.required
+            phase=r.phase,
+            discipline=r.discipline,
+            count=r.session_count or 0,
+            from_days=r.sessions_from_days,
+            due_date=r.due_date,
+            required=r.required,
+            # Steps have no `until` column yet, so none is read: the window's end is then the due
+            # date. plan_of reads `sessions_until_days` once the column exists; so must this.
+            until_days=None,
+            title=r.title,
         )
         for r in items
         if r.kind is StepKind.SESSIONS and r.status is ItemStatus.OPEN
