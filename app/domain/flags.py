@@ -22,15 +22,25 @@ from app.domain.progress import ItemFacts
 from app.domain.signoff import active_signoffs
 from app.domain.site import Site, SiteDay
 from app.domain.therapy import (
+    BEHIND_BY,
     SessionFacts,
     SessionsPlan,
     StepProgress,
     attended_count,
+    plan_days,
     plan_of,
     step_progress,
-    window_start,
 )
-from app.domain.vocab import Attendance, EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
+from app.domain.vocab import (
+    Attendance,
+    Discipline,
+    EpisodeStatus,
+    Instrument,
+    ItemStatus,
+    Phase,
+    StepKind,
+    TimePoint,
+)
 
 
 @dataclass(frozen=True)
@@ -173,22 +183,66 @@ PREOP_UNSIGNED = FlagRule(
 # --- Therapy behind plan --------------------------------------------------------------------
 
 
-def missed_in_a_row(sessions: Iterable[SessionFacts], n: int = 2) -> bool:
-    """Whether the episode's `n` most recent sessions (by date, then id) were all missed."""
-    latest = sorted(sessions, key=lambda s: (s.session_date, s.id), reverse=True)[:n]
-    return len(latest) == n and all(s.attendance is Attendance.MISSED for s in latest)
+MISSED_IN_A_ROW = 2
+_NOT_ATTENDED = (Attendance.MISSED, Attendance.CANCELLED_BY_PATIENT)
+
+
+def missed_runs(sessions: Iterable[SessionFacts], n: int = MISSED_IN_A_ROW) -> dict[Discipline, list]:
+    """For each discipline whose latest post-operative sessions (by date, then id) include `n` or
+    more in a row missed or cancelled by the patient, those sessions, oldest first.
+
+    A session cancelled by the clinic is passed over (it neither counts nor breaks the run); an
+    attended session ends it; prehabilitation sessions are not looked at."""
+    runs: dict[Discipline, list] = {}
+    for s in sorted(sessions, key=lambda s: (s.session_date, s.id)):
+        if s.prehabilitation or s.attendance is Attendance.CANCELLED_BY_CLINIC:
+            continue
+        run = runs.setdefault(s.discipline, [])
+        if s.attendance is Attendance.ATTENDED:
+            run.clear()
+        elif s.attendance in _NOT_ATTENDED:
+            run.append(s)
+    return {d: run for d, run in runs.items() if len(run) >= n}
+
+
+def missed_in_a_row(sessions: Iterable[SessionFacts], n: int = MISSED_IN_A_ROW) -> bool:
+    """Whether some discipline's latest post-operative sessions include `n` or more in a row
+    missed or cancelled by the patient, with no attended session of it since (`missed_runs`)."""
+    return bool(missed_runs(sessions, n))
+
+
+def _missed_detail(discipline: Discipline, run: list) -> str:
+    kinds = {s.attendance for s in run}
+    how = (
+        "missed"
+        if kinds == {Attendance.MISSED}
+        else "cancelled by the patient"
+        if kinds == {Attendance.CANCELLED_BY_PATIENT}
+        else "missed or cancelled by the patient"
+    )
+    return f"{len(run)} {discipline.value} sessions {how} in a row"
+
+
+def _behind_detail(p: StepProgress) -> str:
+    """ "PT sessions: 0 attended, 2 expected by day 62 — 2 or more behind the plan that started
+    on day 42" (the step's title in place of "PT sessions" when it has one)."""
+    name = p.plan.title.strip().rstrip(".") or f"{p.plan.discipline.value} sessions"
+    days = p.days  # a step behind its plan has its days, and a day after surgery
+    return (
+        f"{name}: {p.attended} attended, {p.expected} expected by day {min(p.day, days.last)} — "
+        f"{BEHIND_BY} or more behind the plan that started on day {days.start}"
+    )
 
 
 def therapy_flag(progress: Iterable[StepProgress], sessions: Iterable[SessionFacts]) -> Flag | None:
-    """The "Therapy behind plan" flag, saying which rule fired with its numbers."""
-    sessions = list(sessions)
+    """The "Therapy behind plan" flag, saying which rule fired with its numbers: the first step
+    (by due date) behind its plan, and each discipline with sessions missed in a row."""
     details = [
-        f"{p.plan.discipline.value}: {p.attended} of {p.expected} sessions expected by now"
+        _behind_detail(p)
         for p in sorted(progress, key=lambda p: (p.plan.due_date or date.max, p.plan.discipline))
         if p.behind
     ][:1]
-    if missed_in_a_row(sessions):
-        details.append("2 missed sessions in a row")
+    details += [_missed_detail(d, run) for d, run in sorted(missed_runs(sessions).items())]
     if not details:
         return None
     return Flag("therapy_behind", "Therapy behind plan", "; ".join(details))
@@ -203,18 +257,19 @@ def _therapy_today(facts: EpisodeFacts, day: SiteDay) -> Flag | None:
 
 
 def behind_from(plan: SessionsPlan, attended: int, surgery_date: date | None) -> date | None:
-    """The first day on which an open, required step with `attended` sessions is behind its
-    pro-rata plan (`expected_by` then exceeds `attended`), or None if it never will be."""
-    if surgery_date is None or plan.due_date is None or not plan.required or attended >= plan.count:
+    """The first day on which an open step with `attended` sessions is behind its plan (the plan
+    then expects 2 or more sessions more), or None if it never will be: an optional step, one
+    without a plan (`plan_days`), or one with fewer than 2 sessions still to attend."""
+    days = plan_days(plan, surgery_date)
+    if days is None or surgery_date is None or not plan.required:
         return None
-    start = window_start(plan, surgery_date)
-    if start is None:  # open-ended window: everything is expected on the due date
-        return plan.due_date
-    length = max(1, (plan.due_date - start).days)
-    needed = -(-(attended + 1) * length // plan.count)  # fewest elapsed days to expect one more
-    if needed > (plan.due_date - start).days:
+    flagged_at = attended + BEHIND_BY  # the sessions expected when it is flagged
+    if flagged_at > plan.count:
         return None
-    return start + timedelta(days=needed)
+    # expected = floor(count * elapsed / span) reaches flagged_at at the fewest elapsed days
+    # with count * elapsed >= flagged_at * span; flagged_at <= count, so within the span.
+    elapsed = -(-flagged_at * days.span // plan.count)
+    return surgery_date + timedelta(days=days.start + elapsed)
 
 
 def therapy_flag_from(
@@ -222,7 +277,7 @@ def therapy_flag_from(
 ) -> date | None:
     """The first day "Therapy behind plan" is raised, with the plans of the episode's open
     sessions items and its sessions; from then on it stays raised until they change. None when
-    it never is."""
+    it never is; `date.min` with sessions missed in a row (raised whatever the day)."""
     sessions = list(sessions)
     if missed_in_a_row(sessions):
         return date.min

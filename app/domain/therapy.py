@@ -1,4 +1,4 @@
-"""Therapy sessions: what counts for a sessions step, the pro-rata plan, what a session entry needs.
+"""Therapy sessions: what counts for a sessions step, its plan, what a session entry needs.
 
 The "Therapy behind plan" flag built on these is in app/domain/flags.py.
 
@@ -31,7 +31,10 @@ class SessionFacts(Protocol):
 
 @dataclass(frozen=True)
 class SessionsPlan:
-    """What a sessions step asks: `count` attended sessions of a discipline by the due date."""
+    """What a sessions step asks: `count` attended sessions of a discipline inside its window.
+
+    The window runs from `from_days` after surgery (None: surgery day, or any day before surgery
+    for a Before step) to `until_days` after surgery (None: the item's due date)."""
 
     phase: Phase
     discipline: Discipline
@@ -39,6 +42,8 @@ class SessionsPlan:
     from_days: int | None
     due_date: date | None
     required: bool = True
+    until_days: int | None = None
+    title: str = ""  # the step's title, naming it in the flag
 
 
 def plan_of(item) -> SessionsPlan:
@@ -54,6 +59,8 @@ def plan_of(item) -> SessionsPlan:
         from_days=item.sessions_from_days if count is not None else step.sessions_from_days,
         due_date=item.due_date,
         required=item.required,
+        until_days=item.sessions_until_days if count is not None else step.sessions_until_days,
+        title=step.title,
     )
 
 
@@ -64,18 +71,31 @@ def window_start(plan: SessionsPlan, surgery_date: date) -> date | None:
     return surgery_date if plan.phase is not Phase.BEFORE else None
 
 
+def window_end(plan: SessionsPlan, surgery_date: date) -> date | None:
+    """Last day whose sessions count: `until_days` after surgery, else the item's due date."""
+    if plan.until_days is not None:
+        return surgery_date + timedelta(days=plan.until_days)
+    return plan.due_date
+
+
 def counts_for(plan: SessionsPlan, session: SessionFacts, surgery_date: date | None) -> bool:
-    """Whether an attended session counts toward the step (its discipline, inside its window)."""
-    if surgery_date is None or plan.due_date is None:
+    """Whether a session counts toward the step: attended, of its discipline, inside its window;
+    a prehabilitation session for a Before step, any other session for an After step."""
+    if surgery_date is None:
+        return False
+    end = window_end(plan, surgery_date)
+    if end is None:
         return False
     if session.attendance is not Attendance.ATTENDED or session.discipline is not plan.discipline:
         return False
     if plan.phase is Phase.BEFORE and not session.prehabilitation:
         return False
+    if plan.phase is Phase.AFTER and session.prehabilitation:
+        return False
     start = window_start(plan, surgery_date)
     if plan.phase is Phase.BEFORE and start is None and session.session_date >= surgery_date:
         return False
-    return (start is None or start <= session.session_date) and session.session_date <= plan.due_date
+    return (start is None or start <= session.session_date) and session.session_date <= end
 
 
 def attended_count(plan: SessionsPlan, sessions: Iterable[SessionFacts], surgery_date: date | None) -> int:
@@ -83,16 +103,60 @@ def attended_count(plan: SessionsPlan, sessions: Iterable[SessionFacts], surgery
     return sum(counts_for(plan, s, surgery_date) for s in sessions)
 
 
+# The plan a sessions step is followed against ("Therapy behind plan", CLINICAL-RULES.md §5).
+PLAN_MIN_COUNT = 3  # a step of fewer sessions is followed by its due date alone
+PLAN_DELAY_DAYS = 14  # the plan starts this many days after the window opens
+BEHIND_BY = 2  # flagged when the plan expects this many more sessions than attended
+
+
+@dataclass(frozen=True)
+class PlanDays:
+    """The days after surgery a step's plan runs on: its window [`first`, `last`], and the plan
+    expecting sessions pro rata from `start` (14 days after the window opens) to `last`."""
+
+    first: int
+    last: int
+
+    @property
+    def start(self) -> int:
+        return self.first + PLAN_DELAY_DAYS
+
+    @property
+    def span(self) -> int:
+        return self.last - self.start
+
+    def expected(self, count: int, day: int) -> int:
+        """Sessions expected by `day` after surgery: none until the plan starts, then pro rata
+        (rounded down), all of them from `last` on."""
+        elapsed = day - self.start
+        if elapsed <= 0:
+            return 0
+        return count * min(elapsed, self.span) // self.span
+
+
+def plan_days(plan: SessionsPlan, surgery_date: date | None) -> PlanDays | None:
+    """The days of a step's plan; None when it has none: surgery or the window's end unknown,
+    fewer than 3 sessions, or a window of 14 days or less (its due date follows it)."""
+    if surgery_date is None or plan.count < PLAN_MIN_COUNT:
+        return None
+    if plan.until_days is not None:
+        last = plan.until_days
+    elif plan.due_date is not None:
+        last = (plan.due_date - surgery_date).days
+    else:
+        return None
+    first = plan.from_days or 0
+    if last - first <= PLAN_DELAY_DAYS:
+        return None
+    return PlanDays(first, last)
+
+
 def expected_by(plan: SessionsPlan, surgery_date: date | None, today: date) -> int:
-    """Sessions the plan expects by today, pro rata over the step's window (rounded down)."""
-    if surgery_date is None or plan.due_date is None:
+    """Sessions the step's plan expects by today (0 for a step without a plan, see `plan_days`)."""
+    days = plan_days(plan, surgery_date)
+    if days is None or surgery_date is None:
         return 0
-    start = window_start(plan, surgery_date)
-    if start is None:  # open-ended window: nothing expected before the due date, all of it after
-        return plan.count if today >= plan.due_date else 0
-    elapsed = max(0, (min(today, plan.due_date) - start).days)
-    length = max(1, (plan.due_date - start).days)
-    return min(plan.count, plan.count * elapsed // length)
+    return days.expected(plan.count, (today - surgery_date).days)
 
 
 def sessions_label(count: int, discipline: Discipline, attended: int) -> str:
@@ -129,11 +193,19 @@ class StepProgress:
     attended: int
     expected: int
     open: bool
+    day: int | None = None  # today, in days after surgery
+    days: PlanDays | None = None
 
     @property
     def behind(self) -> bool:
-        """An open, required step with fewer attended sessions than the plan expects by now."""
-        return self.open and self.plan.required and self.attended < self.expected
+        """An open, required step whose plan expects 2 or more sessions more than attended."""
+        return (
+            self.open
+            and self.plan.required
+            and self.days is not None
+            and self.day is not None
+            and self.expected - self.attended >= BEHIND_BY
+        )
 
     @property
     def label(self) -> str:
@@ -147,12 +219,14 @@ def step_progress(
     surgery_date: date | None,
     today: date,
 ) -> StepProgress:
-    """How far a sessions step is, against its pro-rata plan today."""
+    """How far a sessions step is, against its plan today."""
     return StepProgress(
         plan=plan,
         attended=attended_count(plan, sessions, surgery_date),
         expected=expected_by(plan, surgery_date, today),
         open=status is ItemStatus.OPEN,
+        day=None if surgery_date is None else (today - surgery_date).days,
+        days=plan_days(plan, surgery_date),
     )
 
 

@@ -76,6 +76,8 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ProtocolStep.discipline,
             ChecklistItem.session_count,
             ChecklistItem.sessions_from_days,
+            ChecklistItem.sessions_until_days,
+            ProtocolStep.title,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))
@@ -97,9 +99,17 @@ def score_maps(session: Session, episode_ids: list[int]) -> dict[int, dict[TimeP
 
 
 def _open_plans(items: list) -> list[SessionsPlan]:
+    """The plans of the open sessions items, as `app.domain.therapy.plan_of` makes them."""
     return [
         SessionsPlan(
-            r.phase, r.discipline, r.session_count or 0, r.sessions_from_days, r.due_date, r.required
+            phase=r.phase,
+            discipline=r.discipline,
+            count=r.session_count or 0,
+            from_days=r.sessions_from_days,
+            due_date=r.due_date,
+            required=r.required,
+            until_days=r.sessions_until_days,  # None: the window ends on the due date
+            title=r.title,
         )
         for r in items
         if r.kind is StepKind.SESSIONS and r.status is ItemStatus.OPEN

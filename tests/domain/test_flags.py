@@ -12,7 +12,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from app.domain.flags import RULES, EpisodeFacts, episode_flags, flagged_on, stored_dates
+from app.domain.flags import (
+    RULES,
+    THERAPY_BEHIND,
+    EpisodeFacts,
+    episode_flags,
+    flagged_on,
+    missed_in_a_row,
+    stored_dates,
+)
 from app.domain.outcomes import Thresholds
 from app.domain.schedule import overdue_from
 from app.domain.site import Site, SiteDay
@@ -47,6 +55,8 @@ plans = st.builds(
     from_days=st.none() | st.integers(0, 90),
     due_date=st.none() | around(-10, 200),
     required=st.booleans(),
+    until_days=st.none() | st.integers(-10, 200),
+    title=st.sampled_from(["", "PT sessions logged against plan."]),
 )
 sessions = st.lists(
     st.builds(
@@ -112,6 +122,65 @@ def test_the_facts_raise_every_flag_on_some_day(rule):
         facts(),
         lambda f: any(not f.closed and rule.today(f, day(o)) is not None for o in DAYS),
         settings=settings(max_examples=2000, database=None, phases=[Phase.generate]),  # no shrinking
+    )
+    assert raising is not None
+
+
+# Facts made for "Therapy behind plan": operated, open, required plans of 3 or more sessions with
+# windows of every length, sessions mostly attended (so that few are missed in a row).
+plan_facts = st.builds(
+    EpisodeFacts,
+    surgery_date=around(-5, 5),
+    preop_signed=st.just(True),
+    closed=st.just(False),
+    plans=st.lists(
+        st.builds(
+            SessionsPlan,
+            phase=st.just(CarePhase.AFTER),
+            discipline=st.sampled_from(Discipline),
+            count=st.integers(2, 12),
+            from_days=st.none() | st.integers(0, 90),
+            due_date=around(0, 200),
+            required=st.just(True),
+            until_days=st.none() | st.integers(0, 200),
+        ),
+        min_size=1,
+        max_size=2,
+    ),
+    sessions=st.lists(
+        st.builds(
+            SimpleNamespace,
+            session_date=around(0, 220),
+            discipline=st.sampled_from(Discipline),
+            attendance=st.sampled_from([Attendance.ATTENDED] * 4 + list(Attendance)),
+            prehabilitation=st.sampled_from([False, False, False, True]),
+        ),
+        max_size=12,
+    ).map(lambda rows: [SimpleNamespace(id=n, **vars(r)) for n, r in enumerate(rows, 1)]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(f=plan_facts)
+def test_therapy_behind_plan_is_raised_exactly_from_its_stored_first_day_on_any_plan(f):
+    first = THERAPY_BEHIND.first_day(f, SITE)
+    for offset in range(-10, 260):  # every day: the first day is exact, not within three days
+        today = day(offset)
+        assert (THERAPY_BEHIND.today(f, today) is not None) == flagged_on({"flagged_from": first}, today), (
+            today.date,
+            first,
+        )
+
+
+def test_the_facts_raise_therapy_behind_plan_by_its_plan_too():
+    """Not only by sessions missed in a row: the parity tests cover the plan's first day."""
+    raising = find(
+        facts(),
+        lambda f: (
+            not missed_in_a_row(f.sessions)
+            and any(not f.closed and THERAPY_BEHIND.today(f, day(o)) is not None for o in DAYS)
+        ),
+        settings=settings(max_examples=2000, database=None, phases=[Phase.generate]),
     )
     assert raising is not None
 

@@ -1,4 +1,5 @@
-"""Therapy rules: which sessions count for a step, the pro-rata plan, the behind-plan flag, entry checks."""
+"""Therapy rules: which sessions count for a step, its plan, the behind-plan flag (CLINICAL-RULES.md
+§5), entry checks."""
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -6,13 +7,21 @@ from itertools import count
 
 import pytest
 
-from app.domain.flags import EpisodeFacts, episode_flags, missed_in_a_row, therapy_flag
+from app.domain.flags import (
+    EpisodeFacts,
+    behind_from,
+    episode_flags,
+    missed_in_a_row,
+    therapy_flag,
+    therapy_flag_from,
+)
 from app.domain.site import SiteDay
 from app.domain.therapy import (
     SessionInput,
     SessionsPlan,
     attended_count,
     expected_by,
+    plan_days,
     plan_of,
     satisfied,
     session_problems,
@@ -24,6 +33,7 @@ from app.domain.vocab import Attendance, Discipline, ItemStatus, Phase, StepKind
 SURGERY = date(2026, 6, 1)
 PT, OT = Discipline.PT, Discipline.OT
 ATTENDED, MISSED = Attendance.ATTENDED, Attendance.MISSED
+BY_PATIENT, BY_CLINIC = Attendance.CANCELLED_BY_PATIENT, Attendance.CANCELLED_BY_CLINIC
 _ids = count(1)
 
 
@@ -40,8 +50,18 @@ class S:
         return SURGERY + timedelta(days=self.day)
 
 
-def plan(count=8, discipline=PT, from_days=14, due=90, phase=Phase.AFTER, required=True) -> SessionsPlan:
-    return SessionsPlan(phase, discipline, count, from_days, SURGERY + timedelta(days=due), required)
+def plan(
+    count=8, discipline=PT, from_days=14, due=90, phase=Phase.AFTER, required=True, until=None, title=""
+) -> SessionsPlan:
+    return SessionsPlan(
+        phase, discipline, count, from_days, SURGERY + timedelta(days=due), required, until, title
+    )
+
+
+# The worked examples of CLINICAL-RULES.md §5: post_pt_adherence, 8 PT sessions, days 28-120
+# (Discectomy, Decompression, Other) or days 70-180 (Fusion), due at the window's end.
+DISCECTOMY = plan(count=8, from_days=28, due=120)
+FUSION = plan(count=8, from_days=70, due=180)
 
 
 def on(day: int) -> date:
@@ -67,6 +87,18 @@ def test_only_attended_sessions_of_the_steps_discipline_count():
 def test_window_runs_from_surgery_plus_from_days_to_the_due_date_inclusive():
     sessions = [S(13), S(14), S(90), S(91)]
     assert attended_count(plan(), sessions, SURGERY) == 2
+
+
+def test_window_ends_on_until_days_after_surgery_when_the_step_sets_it():
+    sessions = [S(30), S(60), S(61), S(90)]
+    assert attended_count(plan(until=60), sessions, SURGERY) == 2  # a session after `until` does not count
+    assert attended_count(plan(until=None), sessions, SURGERY) == 4  # else the due date ends it
+
+
+def test_prehabilitation_never_counts_for_an_after_surgery_step():
+    sessions = [S(20, prehabilitation=True), S(21)]
+    assert attended_count(plan(), sessions, SURGERY) == 1
+    assert attended_count(plan(count=1, from_days=None, due=1), [S(0, prehabilitation=True)], SURGERY) == 0
 
 
 def test_window_without_from_days_starts_on_surgery_day_after_surgery():
@@ -96,54 +128,156 @@ def test_satisfied_when_the_count_is_reached():
     assert satisfied(plan(count=2), [S(20), S(30)], SURGERY) == 2
 
 
-# --- pro-rata plan ----------------------------------------------------------------------
+# --- the plan ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("today", "expected"),
     [
-        (0, 0),  # before the window starts
-        (14, 0),  # window starts
-        (33, 2),  # 8 * 19 / 76 = 2.0
-        (52, 4),  # 8 * 38 / 76 = 4.0
-        (51, 3),  # rounded down
-        (90, 8),  # due date
-        (200, 8),  # after the due date: the whole plan
+        (0, 0),
+        (28, 0),  # the window opens
+        (42, 0),  # the plan starts 14 days later
+        (61, 1),  # 8 * 19 / 78 = 1.9
+        (62, 2),  # 8 * 20 / 78 = 2.05
+        (100, 5),  # 8 * 58 / 78 = 5.9
+        (120, 8),  # the window's end
+        (200, 8),  # after it: the whole plan
     ],
 )
-def test_expected_sessions_pro_rata_over_the_window(today, expected):
-    assert expected_by(plan(), SURGERY, on(today)) == expected
+def test_expected_sessions_from_14_days_after_the_window_opens_to_its_end(today, expected):
+    assert expected_by(DISCECTOMY, SURGERY, on(today)) == expected
 
 
-def test_a_one_day_window_expects_everything_on_its_due_date():
+def test_a_step_of_fewer_than_3_sessions_or_a_window_of_14_days_or_less_has_no_plan():
+    assert plan_days(plan(count=2, from_days=28, due=120), SURGERY) is None
+    assert plan_days(plan(count=1, from_days=0, due=1), SURGERY) is None
+    assert plan_days(plan(count=8, from_days=28, due=42), SURGERY) is None  # exactly 14 days
+    assert plan_days(plan(count=8, from_days=28, due=43), SURGERY) is not None
+    assert plan_days(plan(count=8, from_days=28, due=120, until=42), SURGERY) is None  # `until` ends it
+    assert plan_days(DISCECTOMY, None) is None
+    assert expected_by(plan(count=2, from_days=28, due=120), SURGERY, on(400)) == 0
+
+
+def test_a_window_without_from_days_opens_on_surgery_day():
+    days = plan_days(plan(from_days=None, due=90), SURGERY)
+    assert (days.first, days.start, days.last) == (0, 14, 90)
+
+
+def progress(p: SessionsPlan, sessions, today: int, status=ItemStatus.OPEN):
+    return step_progress(p, status, sessions, SURGERY, on(today))
+
+
+def attended(*days: int) -> list[S]:
+    return [S(d) for d in days]
+
+
+# --- behind plan: the worked examples of §5 -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("today", "sessions", "expected", "behind"),
+    [
+        (42, [], 0, False),
+        (61, [], 1, False),  # one session of slack
+        (62, [], 2, True),
+        (100, attended(30, 40, 50, 60, 70), 5, False),
+        (100, attended(30, 40, 50, 60), 5, False),  # 1 behind: within the slack
+        (100, attended(30, 40, 50), 5, True),
+    ],
+)
+def test_discectomy_adherence_is_behind_plan_when_2_or_more_sessions_behind(
+    today, sessions, expected, behind
+):
+    p = progress(DISCECTOMY, sessions, today)
+    assert (p.attended, p.expected, p.behind) == (len(sessions), expected, behind)
+
+
+def test_a_fusion_patient_without_sessions_is_behind_plan_from_day_108():
+    assert not progress(FUSION, [], 84).behind  # the plan starts
+    assert not progress(FUSION, [], 107).behind
+    assert progress(FUSION, [], 108).expected == 2
+    assert progress(FUSION, [], 108).behind
+    assert behind_from(FUSION, 0, SURGERY) == on(108)
+
+
+def test_the_first_day_behind_plan_is_the_first_day_the_live_rule_says_so():
+    assert behind_from(DISCECTOMY, 0, SURGERY) == on(62)
+    assert behind_from(DISCECTOMY, 3, SURGERY) == on(42 + 49)  # 8 * 49 / 78 = 5.03
+    assert behind_from(DISCECTOMY, 6, SURGERY) == on(120)  # expected reaches 8 at the window's end
+    assert behind_from(DISCECTOMY, 7, SURGERY) is None  # never 2 behind
+    assert therapy_flag_from([DISCECTOMY, FUSION], [], SURGERY) == on(62)
+    for n in range(0, 9):
+        first = behind_from(DISCECTOMY, n, SURGERY)
+        sessions = attended(*range(30, 30 + n))
+        for day in range(0, 200):
+            assert progress(DISCECTOMY, sessions, day).behind is (first is not None and on(day) >= first)
+
+
+def test_a_step_of_2_sessions_or_a_window_of_14_days_is_never_behind_plan():
+    for short_or_small in (plan(count=2, from_days=28, due=120), plan(count=8, from_days=28, due=42)):
+        assert not any(progress(short_or_small, [], day).behind for day in range(0, 400))
+        assert behind_from(short_or_small, 0, SURGERY) is None
     mobilise = plan(count=1, from_days=0, due=1)
-    assert expected_by(mobilise, SURGERY, on(0)) == 0
-    assert expected_by(mobilise, SURGERY, on(1)) == 1
+    assert not progress(mobilise, [], 30).behind  # its due date and "Incomplete post-op steps" follow it
 
 
-def test_behind_when_fewer_attended_than_expected_and_still_open():
-    progress = step_progress(plan(), ItemStatus.OPEN, [S(20), S(30)], SURGERY, on(52))
-    assert (progress.attended, progress.expected, progress.behind) == (2, 4, True)
-    assert progress.label == "2 of 8 PT sessions"
-    assert not step_progress(plan(), ItemStatus.DONE, [S(20)], SURGERY, on(52)).behind
-    assert not step_progress(plan(), ItemStatus.NOT_APPLICABLE, [], SURGERY, on(52)).behind
-    on_plan = [S(d) for d in (20, 25, 30, 35)]
-    assert not step_progress(plan(), ItemStatus.OPEN, on_plan, SURGERY, on(52)).behind
+def test_sessions_after_until_do_not_count_toward_the_plan():
+    p = plan(count=8, from_days=28, due=120, until=100)
+    late = attended(30, 40, 50, 101, 110, 115)
+    assert progress(p, late, 100).attended == 3
+    assert progress(p, late, 100).behind  # 8 expected by day 100, the plan's end
 
 
-def test_an_optional_step_is_never_behind():
-    optional = plan(count=1, discipline=OT, from_days=0, due=2, required=False)
-    assert not step_progress(optional, ItemStatus.OPEN, [], SURGERY, on(10)).behind
+def test_prehabilitation_sessions_never_count_toward_the_plan():
+    prehab = [S(d, prehabilitation=True) for d in (30, 40, 50, 60, 70)]
+    assert progress(DISCECTOMY, prehab, 100).attended == 0
+    assert progress(DISCECTOMY, prehab, 100).behind
+
+
+def test_only_an_open_required_step_is_behind_plan():
+    assert progress(DISCECTOMY, attended(30, 40), 100).label == "2 of 8 PT sessions"
+    assert not progress(DISCECTOMY, [], 100, ItemStatus.DONE).behind
+    assert not progress(DISCECTOMY, [], 100, ItemStatus.NOT_APPLICABLE).behind
+    optional = plan(count=8, from_days=28, due=120, required=False)
+    assert not progress(optional, [], 200).behind
+    assert behind_from(optional, 0, SURGERY) is None
 
 
 # --- missed in a row and the flag -------------------------------------------------------
 
 
-def test_two_most_recent_sessions_missed():
+def test_two_latest_sessions_of_a_discipline_missed_or_cancelled_by_the_patient():
     assert missed_in_a_row([S(20), S(25, attendance=MISSED), S(22, attendance=MISSED)])
+    assert missed_in_a_row([S(20), S(22, attendance=BY_PATIENT), S(25, attendance=MISSED)])
     assert not missed_in_a_row([S(25, attendance=MISSED), S(20, attendance=MISSED), S(30)])
     assert not missed_in_a_row([S(25, attendance=MISSED)])
-    assert not missed_in_a_row([S(25, attendance=MISSED), S(24, attendance=Attendance.CANCELLED_BY_CLINIC)])
+    assert not missed_in_a_row([S(25, attendance=MISSED), S(24, attendance=BY_CLINIC)])
+
+
+def test_a_session_cancelled_by_the_clinic_neither_counts_nor_breaks_the_run():
+    assert missed_in_a_row([S(20, attendance=MISSED), S(22, attendance=BY_CLINIC), S(25, attendance=MISSED)])
+
+
+def test_a_later_attended_session_of_that_discipline_clears_it():
+    missed = [S(20, attendance=MISSED), S(22, attendance=MISSED)]
+    assert not missed_in_a_row([*missed, S(25)])
+    assert missed_in_a_row([*missed, S(25, OT)])  # another discipline does not
+    assert missed_in_a_row([*missed, S(25), S(26, attendance=MISSED), S(27, attendance=MISSED)])
+
+
+def test_sessions_of_different_disciplines_are_not_in_a_row():
+    assert not missed_in_a_row([S(20, attendance=MISSED), S(22, OT, attendance=MISSED)])
+    assert missed_in_a_row([S(20, attendance=MISSED), S(21, OT), S(22, attendance=MISSED)])
+
+
+def test_prehabilitation_sessions_never_count_as_missed_in_a_row():
+    prehab = [
+        S(-20, attendance=MISSED, prehabilitation=True),
+        S(-10, attendance=MISSED, prehabilitation=True),
+    ]
+    assert not missed_in_a_row(prehab)
+    assert not missed_in_a_row([S(20, attendance=MISSED), S(25, attendance=MISSED, prehabilitation=True)])
+    assert missed_in_a_row([S(20, attendance=MISSED), S(21, prehabilitation=True), S(22, attendance=MISSED)])
 
 
 def test_same_day_sessions_are_ordered_by_id():
@@ -151,22 +285,47 @@ def test_same_day_sessions_are_ordered_by_id():
     assert not missed_in_a_row([then_attended, first_missed, S(20, attendance=MISSED)])
 
 
-def test_flag_says_which_plan_is_behind_with_numbers():
-    progress = [step_progress(plan(), ItemStatus.OPEN, [S(20), S(30)], SURGERY, on(52))]
-    flag = therapy_flag(progress, [S(20), S(30)])
+def test_sessions_missed_in_a_row_raise_the_flag_whatever_the_day():
+    sessions = [S(20, attendance=MISSED), S(22, attendance=MISSED)]
+    assert therapy_flag_from([DISCECTOMY], sessions, SURGERY) == date.min
+    assert therapy_flag_from([], sessions, None) == date.min
+
+
+def test_flag_names_the_step_attended_expected_and_the_rule():
+    flag = therapy_flag([progress(DISCECTOMY, [], 62)], [])
     assert (flag.code, flag.label) == ("therapy_behind", "Therapy behind plan")
-    assert flag.text == "Therapy behind plan (PT: 2 of 4 sessions expected by now)"
+    assert flag.text == (
+        "Therapy behind plan (PT sessions: 0 attended, 2 expected by day 62"
+        " — 2 or more behind the plan that started on day 42)"
+    )
+    titled = plan(count=8, from_days=28, due=120, title="PT sessions logged against plan.")
+    assert therapy_flag([progress(titled, attended(30, 40, 50), 200)], []).detail == (
+        "PT sessions logged against plan: 3 attended, 8 expected by day 120"
+        " — 2 or more behind the plan that started on day 42"
+    )
 
 
-def test_flag_for_two_missed_sessions_in_a_row():
+def test_flag_says_which_discipline_missed_sessions_in_a_row():
     sessions = [S(20), S(21, attendance=MISSED), S(22, attendance=MISSED)]
-    progress = [step_progress(plan(), ItemStatus.OPEN, sessions, SURGERY, on(22))]
-    assert therapy_flag(progress, sessions).text == "Therapy behind plan (2 missed sessions in a row)"
+    flag = therapy_flag([progress(DISCECTOMY, sessions, 22)], sessions)
+    assert flag.text == "Therapy behind plan (2 PT sessions missed in a row)"
+    sessions = [S(21, OT, attendance=BY_PATIENT), S(22, OT, attendance=MISSED), S(23, OT, attendance=MISSED)]
+    assert therapy_flag([], sessions).detail == "3 OT sessions missed or cancelled by the patient in a row"
+    sessions = [S(21, attendance=BY_PATIENT), S(22, attendance=BY_PATIENT)]
+    assert therapy_flag([], sessions).detail == "2 PT sessions cancelled by the patient in a row"
+
+
+def test_flag_with_both_rules_says_both():
+    sessions = [S(60, attendance=MISSED), S(61, attendance=MISSED)]
+    assert therapy_flag([progress(DISCECTOMY, sessions, 62)], sessions).detail == (
+        "PT sessions: 0 attended, 2 expected by day 62 — 2 or more behind the plan that started on day 42; "
+        "2 PT sessions missed in a row"
+    )
 
 
 def test_no_flag_when_on_plan():
-    sessions = [S(d) for d in (20, 25, 30, 35)]
-    assert therapy_flag([step_progress(plan(), ItemStatus.OPEN, sessions, SURGERY, on(52))], sessions) is None
+    sessions = attended(30, 40, 50, 60, 70)
+    assert therapy_flag([progress(DISCECTOMY, sessions, 100)], sessions) is None
 
 
 @dataclass
@@ -175,6 +334,8 @@ class Step:
     discipline: Discipline | None = PT
     session_count: int | None = 6
     sessions_from_days: int | None = 14
+    title: str = "PT sessions logged against plan."
+    sessions_until_days: int | None = None
 
 
 @dataclass
@@ -195,16 +356,33 @@ def test_sessions_text_for_an_item():
     assert sessions_text(Item(Step(kind=StepKind.CHECK, discipline=None)), sessions, SURGERY) == ""
 
 
+def test_plan_of_an_item_reads_its_steps_window_and_title():
+    item = Item(Step(session_count=8))
+    assert plan_of(item) == plan(count=8, from_days=14, due=90, title="PT sessions logged against plan.")
+    step = Step(session_count=8)
+    step.sessions_until_days = 60  # a step with an `until`
+    assert plan_of(Item(step)).until_days == 60
+
+
+def test_plan_of_an_item_holding_its_plan_reads_the_items_own_variant():
+    item = Item(Step(session_count=8))
+    item.session_count, item.sessions_from_days, item.sessions_until_days = 10, 70, 180  # a fusion's
+    plan = plan_of(item)
+    assert (plan.count, plan.from_days, plan.until_days) == (10, 70, 180)
+
+
 def test_episode_flag_from_items_and_none_when_closed():
     items = [Item(Step(session_count=8)), Item(Step(kind=StepKind.CHECK, discipline=None))]
     plans = [plan_of(i) for i in items if i.step.kind is StepKind.SESSIONS]
-    (flag,) = episode_flags(
-        EpisodeFacts(SURGERY, True, False, plans=plans, sessions=[S(20)]), SiteDay(on(52))
+    facts = EpisodeFacts(SURGERY, True, False, plans=plans, sessions=[S(20)])
+    assert episode_flags(facts, SiteDay(on(51))) == []  # 8 * 23 / 62 = 2.97: 1 behind
+    (flag,) = episode_flags(facts, SiteDay(on(52)))  # 8 * 24 / 62 = 3.1: 2 behind
+    assert flag.detail == (
+        "PT sessions logged against plan: 1 attended, 3 expected by day 52"
+        " — 2 or more behind the plan that started on day 28"
     )
-    assert flag.detail == "PT: 1 of 4 sessions expected by now"
-    assert (
-        episode_flags(EpisodeFacts(SURGERY, True, True, plans=plans, sessions=[S(20)]), SiteDay(on(52))) == []
-    )
+    closed = EpisodeFacts(SURGERY, True, True, plans=plans, sessions=[S(20)])
+    assert episode_flags(closed, SiteDay(on(52))) == []
 
 
 # --- entry checks -------------------------------------------------------------------------

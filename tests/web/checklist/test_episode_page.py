@@ -39,14 +39,16 @@ def _flags(page: str) -> str:
 def test_sessions_items_show_live_counts_and_the_behind_plan_flag(
     client, coordinator, surgeon, therapist, protocol
 ):
-    episode = _operated(coordinator, surgeon, protocol, days_ago=30)
+    # Day 90, no session: the PT programme's plan expects 2 or more sessions by now.
+    episode = _operated(coordinator, surgeon, protocol, days_ago=90)
     login(client, coordinator)
     page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
     assert "0 of 1 PT sessions" in _row(page, "post_mobilise")
     assert "Therapy behind plan" in _flags(page)
+    assert "0 attended" in _flags(page)
 
-    _session(therapist, episode, TODAY - timedelta(days=29))  # day 1: mobilisation
-    _session(therapist, episode, TODAY - timedelta(days=10))  # day 20: outpatient PT
+    _session(therapist, episode, TODAY - timedelta(days=89))  # day 1: mobilisation
+    _session(therapist, episode, TODAY - timedelta(days=70))  # day 20: outpatient PT
     page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
     assert 'data-state="done"' in _row(page, "post_mobilise")
     assert "1 of 8 PT sessions" in _row(page, "post_pt_adherence")

@@ -233,7 +233,8 @@ def test_therapist_home_lists_episodes_after_surgery_with_therapy_open(client, w
     assert_row_shows_the_episode(row, three_days_ago)
     assert "0 of 11 sessions" in row
     assert "Last session: none yet" in row
-    assert "Therapy behind plan (PT: 0 of 1 sessions expected by now)" in row
+    # Day 3: no step's plan expects sessions yet (mobilisation, one session, is overdue instead).
+    assert "Therapy behind plan" not in row
     assert "Incomplete post-op steps (5 overdue)" in row
 
 

@@ -393,7 +393,7 @@ def test_caseload_shows_sessions_against_plan_last_session_and_flag(client, ther
     log(client, operated, days_after_surgery=28, attendance="missed")
     row = caseload_row(client.get("/").get_data(as_text=True), operated)
     assert "Last session: 15 Jun 2026" in row
-    assert "Therapy behind plan (2 missed sessions in a row)" in row
+    assert "Therapy behind plan (2 PT sessions missed in a row)" in row
 
 
 def test_caseload_leaves_out_episodes_before_surgery_and_without_open_sessions_steps(
