@@ -356,6 +356,13 @@ class ChecklistItem(Base):
             sqlite_where=text("outstanding = 1"),
             postgresql_where=text("outstanding"),
         ),
+        # Items with a safety alert waiting for acknowledgement: the dashboard's filter and count.
+        Index(
+            "ix_checklist_item_alert_open",
+            "episode_id",
+            sqlite_where=text("alert_open = 1"),
+            postgresql_where=text("alert_open"),
+        ),
         # ... and by episode: the dashboard's "by episode" view.
         Index(
             "ix_checklist_item_outstanding_episode",
@@ -381,6 +388,13 @@ class ChecklistItem(Base):
     session_count: Mapped[int | None] = mapped_column(Integer)
     sessions_from_days: Mapped[int | None] = mapped_column(Integer)
     sessions_until_days: Mapped[int | None] = mapped_column(Integer)
+    # A safety alert its value raised (its step's `alert`), until a user of an acknowledging role
+    # records the plan; reopening or changing the value starts over (app/domain/alerts.py).
+    alert_acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    alert_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alert_acknowledgement: Mapped[str | None] = mapped_column(Text)
+    # Raised and not acknowledged: kept in step by app/services/stored_flags.py, for the lists.
+    alert_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[ItemStatus] = mapped_column(str_enum(ItemStatus), default=ItemStatus.OPEN)
     value: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -398,6 +412,7 @@ class ChecklistItem(Base):
     step: Mapped[ProtocolStep] = relationship()
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    alert_acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[alert_acknowledged_by_id])
     notes: Mapped[list["ItemNote"]] = relationship(back_populates="item", order_by="ItemNote.id")
 
     __mapper_args__ = {"version_id_col": version}

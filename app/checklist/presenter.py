@@ -4,12 +4,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from app.domain.alerts import item_open_alert
 from app.domain.flags import EpisodeFacts, Flag, episode_flags
 from app.domain.policy import Action, can
 from app.domain.progress import Progress, phase_progress
 from app.domain.schedule import age_on, item_state, relative_hint
 from app.domain.signoff import SIGNABLE_PHASES, active_signoffs, close_blockers, is_locked, signoff_blockers
 from app.domain.site import SiteDay
+from app.domain.step_options import Alert
 from app.domain.therapy import sessions_text
 from app.domain.values import range_text
 from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, StepKind, ValueType
@@ -26,6 +28,8 @@ class ItemView:
     may_mark_done: bool
     value_hint: str
     sessions_text: str
+    alert: Alert | None = None  # the safety alert its answer raised and nobody acknowledged yet
+    may_acknowledge: bool = False
 
 
 @dataclass
@@ -78,6 +82,8 @@ def _item_view(
         may_change=may_change,
         may_mark_done=may_change and item.status is ItemStatus.OPEN and not by_records,
         value_hint=_value_hint(item),
+        alert=(alert := item_open_alert(item)),
+        may_acknowledge=alert is not None and can(user, Action.ACKNOWLEDGE_ALERT, alert),
         sessions_text=(
             sessions_text(item, sessions, item.episode.surgery_date)
             if is_sessions and item.status is ItemStatus.OPEN

@@ -83,6 +83,29 @@ def item_action(episode_id: int, item_id: int, action: str):
     )
 
 
+@bp.route("/episodes/<int:episode_id>/items/<int:item_id>/acknowledge", methods=["POST"])
+@login_required
+def acknowledge(episode_id: int, item_id: int):
+    """Acknowledge the safety alert an item's answer raised, with the plan; back to the item."""
+    item = load_item(episode_id, item_id)
+    require(Action.VIEW_PATIENTS)
+    form = ItemForm()
+    version = int_field(form.version.data)
+    if not form.validate_on_submit() or version is None:
+        abort(400)
+    what = f"“{item.step.title[:60]}”"
+    done = attempt(
+        lambda: service.acknowledge_alert(db.session, current_user, item, version, form.reason.data), what
+    )
+    if not done.ok:
+        failed = item_id if done.status == REFUSED else None
+        return episode_page(load_episode(episode_id), failed, form, status=done.status)
+    return saved(
+        f"Safety alert acknowledged: {item.step.title[:80]} — {fmt_time(clock.now())}",
+        url_for("checklist.episode", episode_id=episode_id, _anchor=f"item-{item_id}"),
+    )
+
+
 @bp.route("/episodes/<int:episode_id>/history")
 @login_required
 def history(episode_id: int):

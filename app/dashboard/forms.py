@@ -77,6 +77,7 @@ class OutstandingFilterForm(SurgeonFilter):
     due_to = IsoDateField("Due to", validators=[Optional()])
     required = BooleanField("Required only", false_values=NO)
     flagged = BooleanField("Flagged episodes only", false_values=NO)
+    safety = BooleanField("Safety alerts only", false_values=NO)
     q = StringField(
         "Patient",
         validators=[Length(max=MAX_SEARCH, message=f"Keep the search to {MAX_SEARCH} characters.")],
@@ -113,6 +114,7 @@ class OutstandingFilterForm(SurgeonFilter):
             due_to=self.due_to.data,
             required_only=bool(self.required.data),
             flagged_only=bool(self.flagged.data),
+            safety_only=bool(self.safety.data),
             patient=(self.q.data or "").strip(),
         )
 

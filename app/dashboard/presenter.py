@@ -12,6 +12,7 @@ from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
 from app.models import Episode
 from app.queries.episodes import EpisodeSummary, episode_summaries, episodes_by_id
+from app.queries.flags import alerting_episode_count
 from app.queries.outstanding import (
     EpisodeGroup,
     count_rows,
@@ -43,6 +44,7 @@ class GroupView:
 @dataclass
 class OutstandingPage:
     counts: dict[ItemState, int]
+    safety_alerts: int  # episodes with a safety alert waiting for acknowledgement
     total: int  # items (or episodes, by episode) that pass the filters
     page: int
     by_episode: bool
@@ -85,15 +87,16 @@ def outstanding_page(
 ) -> OutstandingPage:
     """One page of outstanding items (or of episodes with their items) and the counts per state."""
     counts = state_counts(session, filters, day)
+    alerts = alerting_episode_count(session)
     offset = (page - 1) * PAGE_SIZE
     if not by_episode:
         total = counts[filters.state] if filters.state else sum(counts.values())
-        result = OutstandingPage(counts, total, page, by_episode=False)
+        result = OutstandingPage(counts, alerts, total, page, by_episode=False)
         if not result.past_end and total:
             result.rows = [item_row(r, day) for r in item_page(session, filters, day, PAGE_SIZE, offset)]
         return result
     groups_stmt = episode_groups(filters, day)
-    result = OutstandingPage(counts, count_rows(session, groups_stmt), page, by_episode=True)
+    result = OutstandingPage(counts, alerts, count_rows(session, groups_stmt), page, by_episode=True)
     if result.past_end or not result.total:
         return result
     groups = group_rows(session, groups_stmt, PAGE_SIZE, offset)

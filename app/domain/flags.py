@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from app.domain.alerts import item_open_alert
 from app.domain.outcomes import Scores, Thresholds, change_from_baseline, improvement, score_map
 from app.domain.progress import ItemFacts
 from app.domain.signoff import active_signoffs
@@ -70,6 +71,8 @@ class EpisodeFacts:
     plans: Sequence[SessionsPlan] = ()  # of the episode's open sessions items
     sessions: Sequence[SessionFacts] = ()
     scores: Scores = field(default_factory=dict)
+    # The flag texts of the safety alerts raised and not yet acknowledged (app/domain/alerts.py).
+    alerts: Sequence[str] = ()
 
     @classmethod
     def of_episode(cls, episode, sessions: Sequence[SessionFacts], score_rows: Iterable) -> "EpisodeFacts":
@@ -87,6 +90,7 @@ class EpisodeFacts:
             ],
             sessions=sessions,
             scores=score_map(score_rows),
+            alerts=[alert.flag for i in episode.items if (alert := item_open_alert(i)) is not None],
         )
 
 
@@ -102,6 +106,27 @@ class FlagRule:
     today: Callable[[EpisodeFacts, SiteDay], Flag | None]
     first_day: Callable[[EpisodeFacts, Site], date | None]  # the settings, not today
     stored: str = "flagged_from"
+
+
+# --- Safety ----------------------------------------------------------------------------------
+
+SAFETY_CODE = "safety"
+
+
+def safety_flag(alerts: Sequence[str]) -> Flag | None:
+    """ "Safety: Level not confirmed on imaging; ..." while an alert waits for acknowledgement;
+    shown before every other flag. A recorded answer does not change by itself: raised from the
+    first day, or never, until the item changes or the alert is acknowledged."""
+    if not alerts:
+        return None
+    return Flag(SAFETY_CODE, "Safety", "; ".join(dict.fromkeys(alerts)), colon=True)
+
+
+SAFETY = FlagRule(
+    SAFETY_CODE,
+    today=lambda facts, day: safety_flag(facts.alerts),
+    first_day=lambda facts, site: date.min if facts.alerts else None,
+)
 
 
 # --- Incomplete post-op steps ---------------------------------------------------------------
@@ -368,6 +393,7 @@ def outcome_flags(scores: Scores, thresholds: Thresholds) -> list[Flag]:
 
 # In the order flags are shown.
 RULES: tuple[FlagRule, ...] = (
+    SAFETY,
     INCOMPLETE_POSTOP,
     PREOP_UNSIGNED,
     THERAPY_BEHIND,

@@ -73,6 +73,7 @@ class OutstandingFilters:
     due_to: date | None = None
     required_only: bool = False
     flagged_only: bool = False
+    safety_only: bool = False  # episodes with a safety alert waiting for acknowledgement
     patient: str = ""
 
     def without_state(self) -> "OutstandingFilters":
@@ -98,6 +99,8 @@ class OutstandingFilters:
             parts.append("required only")
         if self.flagged_only:
             parts.append("flagged episodes only")
+        if self.safety_only:
+            parts.append("episodes with safety alerts only")
         if self.patient:
             parts.append(f"patient “{self.patient}”")
         return "; ".join(parts) if parts else "all outstanding items"

@@ -22,6 +22,7 @@ class Action(StrEnum):
     LOG_SESSION = "log_session"
     EXPORT_OUTSTANDING = "export_outstanding"
     VIEW_COMPLIANCE = "view_compliance"
+    ACKNOWLEDGE_ALERT = "acknowledge_alert"
 
 
 class Actor(Protocol):
@@ -57,6 +58,8 @@ def can(user: Actor | None, action: Action, target: ItemOwner | None = None) -> 
     """Return whether the user may take the action (on the target, where it matters)."""
     if user is None or not getattr(user, "is_active", False):
         return False
+    if action is Action.ACKNOWLEDGE_ALERT:  # the target: the alert, naming who acknowledges it
+        return target is not None and user.role in CLINICAL_ROLES and user.role in target.acknowledged_by
     if action is Action.WORK_ITEM:
         if target is None or user.role not in CLINICAL_ROLES:
             return False

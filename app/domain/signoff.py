@@ -5,6 +5,7 @@ import json
 from collections.abc import Iterable
 from typing import Protocol
 
+from app.domain.alerts import item_open_alert
 from app.domain.vocab import ItemStatus, Phase, Role
 
 SIGNABLE_PHASES = (Phase.BEFORE, Phase.DURING)
@@ -54,10 +55,16 @@ def signoff_blockers(
     reasons = []
     if phase is Phase.DURING and Phase.BEFORE not in signed:
         reasons.append("Before surgery must be signed off first.")
+    items = list(items)
     reasons += [
         f"Open: {item.title} ({item.role.label})"
         for item in items
         if item.phase is phase and item.required and item.status not in CLOSED_STATUSES
+    ]
+    reasons += [
+        f"Safety alert not acknowledged: {alert.flag} ({item.title})"
+        for item in items
+        if item.phase is phase and (alert := item_open_alert(item)) is not None and alert.blocks
     ]
     return reasons
 
@@ -81,6 +88,15 @@ def content_digest(episode_id: int, patient_id: int, phase: Phase, items: Iterab
                     "value": i.value,
                     "reason": i.reason,
                     "version": i.version,
+                    # the acknowledgement of a safety alert is part of what was signed
+                    **(
+                        {
+                            "acknowledgement": i.alert_acknowledgement,
+                            "acknowledged_by": i.alert_acknowledged_by_id,
+                        }
+                        if getattr(i, "alert_acknowledged_at", None) is not None
+                        else {}
+                    ),
                 }
                 for i in items
                 if i.phase is phase

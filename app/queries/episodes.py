@@ -72,6 +72,7 @@ def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:
                     joinedload(ChecklistItem.step),
                     joinedload(ChecklistItem.completed_by),
                     joinedload(ChecklistItem.updated_by),
+                    joinedload(ChecklistItem.alert_acknowledged_by),
                     selectinload(ChecklistItem.notes).joinedload(ItemNote.author),
                 ),
             )

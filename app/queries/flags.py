@@ -8,8 +8,10 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.domain.alerts import open_alert
 from app.domain.flags import EpisodeFacts
 from app.domain.site import SiteDay
+from app.domain.step_options import Alert
 from app.domain.therapy import SessionsPlan
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
 from app.models import (
@@ -40,6 +42,16 @@ def flagged_episodes(day: SiteDay) -> Select:
     )
 
 
+def alerting_episodes() -> Select:
+    """The ids of the episodes with a safety alert waiting for acknowledgement."""
+    return select(ChecklistItem.episode_id).where(ChecklistItem.alert_open.is_(True)).distinct()
+
+
+def alerting_episode_count(session: Session) -> int:
+    """How many episodes have a safety alert waiting for acknowledgement (one indexed query)."""
+    return int(session.scalar(select(func.count()).select_from(alerting_episodes().subquery())) or 0)
+
+
 def flagged_episode_count(session: Session, day: SiteDay) -> int:
     """How many episodes `flagged_episodes` holds (the red count in the navigation bar), in one
     query that sums the tally of flag dates: a few rows, whatever the number of episodes."""
@@ -66,6 +78,7 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     items: dict[int, list] = defaultdict(list)
     for row in session.execute(
         select(
+            ChecklistItem.id,
             ChecklistItem.episode_id,
             ChecklistItem.phase,
             ChecklistItem.required,
@@ -78,6 +91,10 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ChecklistItem.sessions_from_days,
             ChecklistItem.sessions_until_days,
             ProtocolStep.title,
+            ChecklistItem.value,
+            ProtocolStep.value_type,
+            ProtocolStep.alert,
+            ChecklistItem.alert_acknowledged_at,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))
@@ -139,6 +156,19 @@ def flag_facts(
             plans=_open_plans(items[episode_id]),
             sessions=sessions[episode_id],
             scores=scores[episode_id],
+            alerts=[alert.flag for _, alert in open_alerts(items[episode_id])],
         )
         for episode_id, status, surgery_date, signed in episodes
     }
+
+
+def open_alerts(items: list) -> list[tuple[int, Alert]]:
+    """The items (rows of `item_rows`) whose safety alert waits for acknowledgement, with it."""
+    found = []
+    for r in items:
+        alert = open_alert(
+            Alert.from_json(r.alert), r.value_type, r.status, r.value, r.alert_acknowledged_at is not None
+        )
+        if alert is not None:
+            found.append((r.id, alert))
+    return found

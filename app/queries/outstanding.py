@@ -17,7 +17,7 @@ from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
 from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
 from app.models import ChecklistItem, Episode, OutstandingTally, Patient, ProtocolStep, User
-from app.queries.flags import flagged_episodes
+from app.queries.flags import alerting_episodes, flagged_episodes
 from app.queries.patients import patient_matches
 
 Surgeon = aliased(User, name="surgeon")
@@ -80,6 +80,8 @@ def _conditions(filters: OutstandingFilters, day: SiteDay) -> list:
         where.append(ChecklistItem.required.is_(True))
     if filters.flagged_only:
         where.append(ChecklistItem.episode_id.in_(flagged_episodes(day)))
+    if filters.safety_only:
+        where.append(ChecklistItem.episode_id.in_(alerting_episodes()))
     if filters.patient.strip():
         where.append(patient_matches(filters.patient))
     return where
@@ -117,7 +119,12 @@ def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) ->
     tally's rows, one per due date and kind of item, whatever the number of patients; the
     others count the items themselves, each state's due-date range read off the index.
     """
-    if filters.surgeon_id is None and not filters.flagged_only and not filters.patient.strip():
+    if (
+        filters.surgeon_id is None
+        and not filters.flagged_only
+        and not filters.safety_only
+        and not filters.patient.strip()
+    ):
         return _tally_counts(session, filters, day)
     where = _conditions(filters.without_state(), day)
 

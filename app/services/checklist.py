@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from app import audit, clock
 from app.db import site_of
+from app.domain.alerts import acknowledgement_problem, item_open_alert
 from app.domain.policy import Action, can
 from app.domain.signoff import is_locked
 from app.domain.values import ValueProblem, clean_value
@@ -20,6 +21,13 @@ MAX_NOTE = 2000
 
 def _state(item: ChecklistItem) -> dict:
     return {"status": item.status.value, "value": item.value, "reason": item.reason}
+
+
+def _start_over(item: ChecklistItem) -> None:
+    """A new answer, or none: an earlier acknowledgement of its safety alert no longer holds."""
+    item.alert_acknowledged_by = None
+    item.alert_acknowledged_at = None
+    item.alert_acknowledgement = None
 
 
 def _permit(actor: User, item: ChecklistItem) -> None:
@@ -135,6 +143,7 @@ def mark_done(
     item.status = ItemStatus.DONE
     item.value = cleaned
     item.reason = None
+    _start_over(item)
     _completed(session, item, actor)
     _apply(session, actor, item, "item.done", "Marked done", before)
     if note and note.strip():
@@ -173,10 +182,49 @@ def reopen(
     item.status = ItemStatus.OPEN
     item.value = None
     item.reason = None
+    _start_over(item)
     item.completed_by = None
     item.completed_at = None
     item.completed_on = None
     _apply(session, actor, item, "item.reopen", "Reopened", before, text)
+
+
+def acknowledge_alert(
+    session: Session, actor: User, item: ChecklistItem, expected_version: int, text: str | None
+) -> None:
+    """Record a user's acknowledgement of the safety alert the item's answer raised: the plan,
+    at least 10 characters, by a user of one of the alert's acknowledging roles."""
+    alert = item.step.alert_spec
+    if alert is None or not can(actor, Action.ACKNOWLEDGE_ALERT, alert):
+        who = " or ".join(r.label.lower() for r in alert.acknowledged_by) if alert else "nobody"
+        raise NotPermitted(f"Only a {who} can acknowledge this alert.")
+    _unlocked(session, item, notes_only=True)  # also in a signed phase: its answers stand
+    body = (text or "").strip()
+    _check(item, expected_version)
+    problem = acknowledgement_problem(item_open_alert(item), actor.role, body)
+    if problem:
+        raise ServiceError(problem)
+    before = {"acknowledgement": None}
+    item.alert_acknowledged_by = actor
+    item.alert_acknowledged_at = clock.now()
+    item.alert_acknowledgement = body
+    item.updated_by = actor
+    item.updated_at = item.alert_acknowledged_at
+    flush_or_conflict(session, f"“{_short(item)}”")
+    episode = item.episode
+    audit.record(
+        session,
+        actor,
+        "item.alert_acknowledged",
+        f"Acknowledged the safety alert “{alert.flag}”: {_short(item)}",
+        target_type="checklist_item",
+        target_id=item.id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        before=before,
+        after={"acknowledgement": body, "alert": alert.flag, "value": item.value},
+        reason=body,
+    )
 
 
 def add_note(
@@ -245,6 +293,7 @@ def correct_by_records(
         return False
     before = _state(item)
     item.value = value
+    _start_over(item)
     _apply(session, actor, item, "item.corrected", f"Value corrected from {because}", before)
     return True
 

@@ -21,7 +21,7 @@ from app.db import site_of
 from app.domain.flags import RULES, stored_dates
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase
 from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally, Signoff
-from app.queries.flags import flag_facts
+from app.queries.flags import flag_facts, item_rows, open_alerts
 
 STORED_COLUMNS = tuple(dict.fromkeys(rule.stored for rule in RULES))
 
@@ -31,21 +31,33 @@ BATCH = 500
 def flag_dates(session: Session, episode_ids: list[int]) -> dict[int, Mapping[str, date | None]]:
     """Work out the stored first days of some episodes' flags from what the database holds now
     (four queries), by the rules of app/domain/flags.py."""
+    return _worked_out(session, episode_ids)[0]
+
+
+def _worked_out(session: Session, episode_ids: list[int]):
+    """The stored first days of some episodes' flags, and their items whose safety alert waits."""
     site = site_of(session)
-    return {
-        episode_id: stored_dates(facts, site)
-        for episode_id, facts in flag_facts(session, episode_ids).items()
-    }
+    items = item_rows(session, episode_ids)
+    facts = flag_facts(session, episode_ids, items)
+    alerting = sorted(item_id for rows in items.values() for item_id, _ in open_alerts(rows))
+    return {episode_id: stored_dates(f, site) for episode_id, f in facts.items()}, alerting
 
 
 def refresh(session: Session, episode_ids: Iterable[int]) -> None:
-    """Store the flag dates and outstanding items of some episodes afresh (in the caller's
-    transaction)."""
+    """Store the flag dates, outstanding items and open safety alerts of some episodes afresh
+    (in the caller's transaction)."""
     ids = sorted(set(episode_ids))
+    item = ChecklistItem.__table__
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        dates = flag_dates(session, batch)
+        dates, alerting = _worked_out(session, batch)
         session.execute(_mark_outstanding(session, batch))
+        alert_open = item.c.id.in_(alerting)  # only the rows that change
+        session.execute(
+            update(item)
+            .where(item.c.episode_id.in_(batch), item.c.alert_open != alert_open)
+            .values(alert_open=alert_open)
+        )
         if dates:
             rows = [{"episode_id": e, **columns} for e, columns in dates.items()]
             session.execute(_upsert(session), rows)

@@ -88,6 +88,7 @@ def facts():
         plans=st.lists(plans, max_size=3),
         sessions=sessions,
         scores=scores,
+        alerts=st.lists(st.sampled_from(["Level not confirmed on imaging", "Wound problem"]), max_size=2),
     )
 
 

@@ -52,7 +52,22 @@ WORKERS = {
 
 
 def test_every_action_has_an_expectation():
-    assert set(EXPECTED) | {Action.WORK_ITEM} == set(Action)
+    assert set(EXPECTED) | {Action.WORK_ITEM, Action.ACKNOWLEDGE_ALERT} == set(Action)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_an_alert_is_acknowledged_by_the_roles_it_names_and_never_by_an_admin(role):
+    from app.domain.step_options import Alert
+
+    surgeon_or_anaesthetist = Alert(
+        "Anticoagulant: hold plan", answer="yes", acknowledged_by=(SURGEON, ANAESTHETIST)
+    )
+    assert can(user(role), Action.ACKNOWLEDGE_ALERT, surgeon_or_anaesthetist) is (
+        role in {SURGEON, ANAESTHETIST}
+    )
+    assert not can(user(role), Action.ACKNOWLEDGE_ALERT, None)
+    admin_named = Alert("x", answer="yes", acknowledged_by=(Role.ADMIN,))
+    assert not can(user(role), Action.ACKNOWLEDGE_ALERT, admin_named)
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)

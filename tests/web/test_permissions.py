@@ -120,6 +120,9 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     "checklist.episode": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "checklist.history": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "checklist.item_action": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(ITEM_WORKED, only=CLINICAL)}},
+    # The empty post lacks the item's version (400); who may acknowledge is the alert's to say,
+    # checked by the service (tests/web/checklist/test_safety_alerts.py).
+    "checklist.acknowledge": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(BROKEN_FORM, only=CLINICAL)}},
     # The episode fixture's Before surgery is incomplete: the sign page shows what blocks it,
     # and an empty post (no password) is refused.
     "checklist.sign": {
