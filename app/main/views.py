@@ -34,14 +34,20 @@ def _summaries(*episode_lists):
 
 def _home_for_surgeon():
     me = current_user.id
+    alerts = worklists.with_safety_alerts(db.session, me)
     awaiting = worklists.awaiting_signoff(db.session, me)
     soon = worklists.surgery_soon(db.session, me, site_day().date)
     flagged = worklists.flagged(db.session, site_day(), surgeon_id=me)
-    summaries = _summaries(awaiting, soon, flagged)
+    summaries = _summaries(alerts, awaiting, soon, flagged)
     ready = [e for e in awaiting if summaries[e.id].ready_to_sign]
     awaiting = ready + [e for e in awaiting if not summaries[e.id].ready_to_sign]
     return render_template(
-        "main/home_surgeon.html", awaiting=awaiting, soon=soon, flagged=flagged, summaries=summaries
+        "main/home_surgeon.html",
+        alerts=alerts,
+        awaiting=awaiting,
+        soon=soon,
+        flagged=flagged,
+        summaries=summaries,
     )
 
 

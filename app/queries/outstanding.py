@@ -112,6 +112,19 @@ def outstanding_items(filters: OutstandingFilters, day: SiteDay) -> Select:
     )
 
 
+def outstanding_items_to_export(filters: OutstandingFilters, day: SiteDay) -> Select:
+    """`outstanding_items` with, for each row, how many safety alerts of its episode wait for
+    acknowledgement (the export's last column)."""
+    alerting = aliased(ChecklistItem, name="alerting")
+    waiting = (
+        select(func.count())
+        .select_from(alerting)
+        .where(alerting.episode_id == ChecklistItem.episode_id, alerting.alert_open.is_(True))
+        .scalar_subquery()
+    )
+    return outstanding_items(filters, day).add_columns(waiting.label("safety_alerts"))
+
+
 def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
     """How many outstanding items are in each state, with every filter but the state (one query).
 

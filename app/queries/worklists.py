@@ -58,6 +58,13 @@ def surgery_soon(session: Session, surgeon_id: int, today: date, days: int = 7) 
     )
 
 
+def with_safety_alerts(session: Session, surgeon_id: int) -> list[Episode]:
+    """A surgeon's open episodes with a safety alert waiting for acknowledgement, surgery first."""
+    alerting = select(ChecklistItem.episode_id).where(ChecklistItem.alert_open.is_(True))
+    where = and_(Episode.surgeon_id == surgeon_id, Episode.id.in_(alerting))
+    return list(session.scalars(_episodes(where, Episode.surgery_date)))
+
+
 def flagged(session: Session, day: SiteDay, surgeon_id: int | None = None) -> list[Episode]:
     """Flagged open episodes (of one surgeon, or all), most overdue post-op items first."""
     today = day.date

@@ -31,6 +31,7 @@ OUTSTANDING_HEADER = (
     "Due date",
     "State",
     "Days overdue",
+    "Episode safety alerts",
 )
 
 
@@ -80,6 +81,7 @@ def outstanding_record(row, today: date, due_soon_days: int) -> tuple:
         row.due_date,
         state.label,
         days_overdue(row.due_date, today, row.overdue_from),
+        getattr(row, "safety_alerts", 0) or 0,  # waiting for acknowledgement, in the row's episode
     )
 
 

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 
 from app.domain.outstanding import OutstandingFilters
 from app.domain.site import SiteDay
-from app.queries.outstanding import outstanding_items
+from app.queries.outstanding import outstanding_items, outstanding_items_to_export
 from app.reports.csv_export import OUTSTANDING_HEADER, csv_chunks, outstanding_record
 from app.reports.text import overdue_text
 
 
 def outstanding_csv(session: Session, filters: OutstandingFilters, day: SiteDay) -> Iterator[str]:
     """The items as CSV chunks."""
-    rows = session.execute(outstanding_items(filters, day).execution_options(yield_per=1000))
+    rows = session.execute(outstanding_items_to_export(filters, day).execution_options(yield_per=1000))
     try:
         yield from csv_chunks(
             OUTSTANDING_HEADER, (outstanding_record(r, day.date, day.due_soon_days) for r in rows)

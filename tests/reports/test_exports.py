@@ -176,7 +176,12 @@ def test_outstanding_record_of_an_overdue_item():
         date(2026, 6, 3),
         "Overdue",
         14,
+        0,  # safety alerts of the episode waiting for acknowledgement
     )
+
+
+def test_outstanding_record_counts_the_episodes_waiting_safety_alerts():
+    assert outstanding_record(row(safety_alerts=2), TODAY, DUE_SOON)[-1] == 2
 
 
 @pytest.mark.parametrize(
@@ -192,7 +197,7 @@ def test_outstanding_record_of_an_overdue_item():
 )
 def test_outstanding_record_shows_the_state_of_the_episode_page(due, state, days_overdue):
     record = outstanding_record(row(due_date=due), TODAY, DUE_SOON)
-    assert record[-2:] == (state, days_overdue)
+    assert record[-3:-1] == (state, days_overdue)
 
 
 def test_outstanding_csv_header_and_line():
@@ -203,11 +208,11 @@ def test_outstanding_csv_header_and_line():
     text = "".join(csv_chunks(OUTSTANDING_HEADER, records))
     assert text.splitlines() == [
         "\ufeffMRN,Family name,Given name,Procedure,Surgery date,Surgeon,Phase,Item,Responsible role,"
-        "Required,Due date,State,Days overdue",
+        "Required,Due date,State,Days overdue,Episode safety alerts",
         "MRN00001,Doe,Jane,L4-L5 microdiscectomy,2026-05-20,Dr Sara Surgeon,After surgery,"
-        "Wound check / suture removal visit.,Nurse,yes,2026-06-03,Overdue,14",
+        "Wound check / suture removal visit.,Nurse,yes,2026-06-03,Overdue,14,0",
         "MRN00001,Doe,Jane,L4-L5 microdiscectomy,,Dr Sara Surgeon,Before surgery,"
-        "Wound check / suture removal visit.,Therapist,no,,Unscheduled,0",
+        "Wound check / suture removal visit.,Therapist,no,,Unscheduled,0,0",
     ]
 
 
@@ -328,4 +333,4 @@ def test_compliance_csv_header_and_lines():
 
 def test_an_item_in_its_grace_days_is_due_now_and_not_yet_overdue():
     record = outstanding_record(row(due_date=date(2026, 6, 10), grace=14), TODAY, DUE_SOON)
-    assert record[-2:] == ("Due now", 0)
+    assert record[-3:-1] == ("Due now", 0)

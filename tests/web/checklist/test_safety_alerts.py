@@ -193,3 +193,21 @@ def test_reopening_starts_over(client, surgeon, operated):
     level = item(operated, "intra_level_xray")
     assert level.alert_acknowledged_at is None and level.alert_open
     assert f"Safety: {LEVEL}" in page(client, operated)
+
+
+def test_the_surgeons_home_lists_episodes_with_waiting_alerts_first_and_the_export_counts_them(
+    client, surgeon, operated
+):
+    login(client, surgeon)
+    assert "Safety alerts waiting" not in client.get("/").get_data(as_text=True)
+    answer(client, operated, "intra_level_xray", "no")
+    home = client.get("/").get_data(as_text=True)
+    assert home.index("Safety alerts waiting") < home.index("Awaiting my pre-op sign-off")
+    assert (
+        f'href="/episodes/{operated}"' in home[home.index("Safety alerts waiting") : home.index("Awaiting")]
+    )
+    export = client.form_post("/dashboard/export.csv", {}).get_data(as_text=True).splitlines()
+    assert export[0].endswith(",Episode safety alerts")
+    assert export[1].endswith(",1")  # the post-op items of the episode with one waiting alert
+    acknowledge(client, operated, "intra_level_xray", PLAN)
+    assert "Safety alerts waiting" not in client.get("/").get_data(as_text=True)

@@ -466,6 +466,7 @@ def test_export_is_the_current_filter_as_csv_streamed_with_every_row(client, coo
         item.due_date.isoformat(),
         "Overdue",
         str((TODAY - item.due_date).days),
+        "0",  # the episode's safety alerts waiting for acknowledgement
     ]
 
 
