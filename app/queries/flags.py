@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.domain.flags import EpisodeFacts
+from app.domain.flags import EpisodeFacts, step_values
 from app.domain.site import SiteDay
 from app.domain.therapy import SessionsPlan
 from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
@@ -62,7 +62,8 @@ def preop_signed():
 
 
 def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
-    """The items of many episodes as plain rows, with what their step says of sessions (one query)."""
+    """The items of many episodes as plain rows, with what their step says of sessions and of the
+    flag its value raises (one query)."""
     items: dict[int, list] = defaultdict(list)
     for row in session.execute(
         select(
@@ -78,6 +79,9 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ChecklistItem.sessions_from_days,
             ChecklistItem.sessions_until_days,
             ProtocolStep.title,
+            ChecklistItem.value,
+            ProtocolStep.unit,
+            ProtocolStep.raises,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))
@@ -139,6 +143,7 @@ def flag_facts(
             plans=_open_plans(items[episode_id]),
             sessions=sessions[episode_id],
             scores=scores[episode_id],
+            values=step_values(items[episode_id]),
         )
         for episode_id, status, surgery_date, signed in episodes
     }
