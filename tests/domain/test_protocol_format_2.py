@@ -294,7 +294,7 @@ def test_a_file_that_is_not_yaml_names_the_line():
 def test_the_version_1_file_keeps_its_fingerprint():
     """Format 2's new fields, at their defaults, do not change a version-1 file's fingerprint:
     loading it again publishes nothing."""
-    spec = read_protocol_file(PROTOCOL_DIR / "lumbar_fbss.yaml")
+    spec = read_protocol_file(PROTOCOL_DIR / "archive" / "lumbar_fbss_v1.yaml")
     assert spec.content_sha256 == "1b56014661ea27853599326d2e6065f6d01aa8db5d70a0f3765e825120731c46"
 
 

@@ -33,16 +33,17 @@ def write_changed_copy(tmp_path, old: str, new: str):
     return directory
 
 
-def test_app_start_publishes_version_1_with_39_steps_and_one_audit_event(session, protocol):
+def test_app_start_publishes_version_1_with_45_steps_and_one_audit_event(session, protocol):
+    """An empty database: the shipped file (the protocol's version 2 content) is its first version."""
     assert protocol.number == 1
     assert protocol.template.slug == protocols.DEFAULT_SLUG
-    assert len(protocol.steps) == 39
-    assert [s.position for s in protocol.steps] == list(range(1, 40))
+    assert len(protocol.steps) == 45
+    assert [s.position for s in protocol.steps] == list(range(1, 46))
     (event,) = publish_events()
     assert event.actor_id is None
     assert event.actor_name == "system"
     assert event.after == {"slug": "lumbar-fbss", "number": 1, "sha256": protocol.content_sha256}
-    assert event.summary == "Published Lumbar spine surgery — FBSS prevention version 1 (39 steps)"
+    assert event.summary == "Published Lumbar spine surgery — FBSS prevention version 1 (45 steps)"
 
 
 def test_load_all_is_idempotent(session, protocol):
@@ -51,7 +52,7 @@ def test_load_all_is_idempotent(session, protocol):
     assert [(version.id, created) for version, created in results] == [(protocol.id, False)]
     assert count(ProtocolTemplate) == 1
     assert count(ProtocolVersion) == 1
-    assert count(ProtocolStep) == 39
+    assert count(ProtocolStep) == 45
     assert len(publish_events()) == 1
 
 
@@ -72,7 +73,7 @@ def test_changed_file_publishes_version_2_and_existing_episode_keeps_version_1(
     assert version.content_sha256 != protocol.content_sha256
     assert protocols.latest_version(session, protocols.DEFAULT_SLUG).id == version.id
     assert count(ProtocolVersion) == 2
-    assert count(ProtocolStep) == 78
+    assert count(ProtocolStep) == 90
     smoking = next(s for s in version.steps if s.code == "pre_smoking")
     assert smoking.due_offset_days == -42
     old_smoking = next(s for s in protocol.steps if s.code == "pre_smoking")

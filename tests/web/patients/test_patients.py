@@ -46,7 +46,7 @@ def test_coordinator_registers_patient_with_first_episode_and_checklist(
     assert response.location.endswith(f"/episodes/{episode.id}")
     assert episode.surgeon_id == surgeon.id and episode.surgery_date == date(2026, 7, 1)
     items = db.session.scalars(select(ChecklistItem)).all()
-    assert len(items) == 39
+    assert len(items) == 45
     consent = next(i for i in items if i.step.code == "pre_education_consent")
     assert consent.due_date == date(2026, 6, 24)
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.patient_id == patient.id)).all()
@@ -220,7 +220,7 @@ def test_rescheduling_surgery_moves_every_due_date(client, surgeon, episode):
     items = db.session.scalars(select(ChecklistItem).where(ChecklistItem.episode_id == episode.id)).all()
     assert all(i.due_date == date(2026, 7, 17) + timedelta(days=i.step.due_offset_days) for i in items)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "episode.update"))
-    assert "39 due dates recomputed" in event.summary
+    assert "45 due dates recomputed" in event.summary
     assert event.before == {"surgery_date": "2026-06-17"} and event.after == {"surgery_date": "2026-07-17"}
 
 
