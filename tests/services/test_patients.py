@@ -82,7 +82,7 @@ def test_register_creates_one_item_per_step_due_on_surgery_date_plus_offset(
         assert item.version == 1
         assert item.completed_by_id is None
     assert {i.status.value for i in items} == {"open"}
-    assert sum(i.phase is Phase.BEFORE for i in items) == 14
+    assert sum(i.phase is Phase.BEFORE for i in items) == 16
     smoking = factories.item(episode, "pre_smoking")
     assert smoking.due_date == date(2026, 6, 3)
     assert factories.item(episode, "post_fu_12m").due_date == date(2027, 7, 1)

@@ -149,10 +149,17 @@ def _outstanding_matches_the_rule() -> None:
 def _tallies_count_their_rows() -> None:
     """Each tally (kept by triggers) holds one row per key, with how many rows it counts: the
     outstanding items per due date and kind of item, the episodes per pair of flag dates."""
-    key = (ChecklistItem.due_date, ChecklistItem.phase, ChecklistItem.role, ChecklistItem.required)
+    key = (
+        ChecklistItem.due_date,
+        ChecklistItem.overdue_from,
+        ChecklistItem.phase,
+        ChecklistItem.role,
+        ChecklistItem.required,
+    )
     outstanding = select(*key, func.count()).where(ChecklistItem.outstanding.is_(True)).group_by(*key)
     tally = select(
         OutstandingTally.due_date,
+        OutstandingTally.overdue_from,
         OutstandingTally.phase,
         OutstandingTally.role,
         OutstandingTally.required,

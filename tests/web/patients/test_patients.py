@@ -136,12 +136,13 @@ def test_patient_list_flags_patients_with_overdue_post_op_steps(client, coordina
     login(client, coordinator)
     page = client.get("/patients").get_data(as_text=True)
     late_row = page[page.index('data-mrn="' + late.patient.mrn) :].split("</tr>")[0]
-    # Overdue required after-items 20 days after surgery: recovery review, pain, VTE,
-    # mobilisation (sessions), discharge instructions, wound check.
-    assert "Incomplete post-op steps (6 overdue)" in late_row
+    # Overdue required after-items 20 days after surgery: recovery review, neuro checks, pain,
+    # VTE, voiding, mobilisation (sessions), discharge instructions, wound check (due day 14,
+    # overdue after its 3 days' grace).
+    assert "Incomplete post-op steps (8 overdue)" in late_row
     ontime_row = page[page.index("ONTIME") :].split("</tr>")[0]
     assert "Incomplete post-op steps" not in ontime_row
-    assert "Before surgery: 0/11" in ontime_row and "After surgery: 0/12" in ontime_row
+    assert "Before surgery: 0/13" in ontime_row and "After surgery: 0/15" in ontime_row
     assert "data-flag-count>1<" in page
 
 
