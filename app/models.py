@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.domain.step_options import Alert, RequiredIf, Variants
+from app.domain.step_options import Alert, Raises, RequiredIf, Variants
 from app.domain.vocab import (
     Attendance,
     Discipline,
@@ -255,6 +255,7 @@ class ProtocolStep(Base):
     required_if: Mapped[dict | None] = mapped_column(JSON)  # ... RequiredIf
     variants: Mapped[dict | None] = mapped_column(JSON)  # procedure type -> Variant
     only_for: Mapped[list | None] = mapped_column(JSON)  # procedure types; None: every type
+    raises: Mapped[dict | None] = mapped_column(JSON)  # ... Raises: the flag its value raises
 
     version: Mapped[ProtocolVersion] = relationship(back_populates="steps")
 
@@ -265,6 +266,10 @@ class ProtocolStep(Base):
     @property
     def required_if_spec(self) -> RequiredIf | None:
         return RequiredIf.from_json(self.required_if)
+
+    @property
+    def raises_spec(self) -> Raises | None:
+        return Raises.from_json(self.raises)
 
     @property
     def variants_spec(self) -> Variants:

@@ -62,6 +62,9 @@ def sample_value(item: ChecklistItem) -> str | None:
         return None
     if step.value_type is ValueType.NUMBER:
         return f"{step.min_value or 0:g}"
+    alert = step.alert_spec
+    if alert is not None and step.value_type is ValueType.YES_NO:
+        return alert.quiet_answer(step.value_type)  # an answer that raises no safety alert
     return {ValueType.YES_NO: "no", ValueType.TIME: "08:30", ValueType.TEXT: "L4-L5"}[step.value_type]
 
 

@@ -16,12 +16,14 @@ two forms agree on every day for a year). docs/flags.md tells the whole mechanis
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from app.domain.alerts import item_open_alert
 from app.domain.outcomes import Scores, Thresholds, change_from_baseline, improvement, score_map
 from app.domain.progress import ItemFacts
 from app.domain.signoff import active_signoffs
 from app.domain.site import Site, SiteDay
+from app.domain.step_options import Raises
 from app.domain.therapy import (
     BEHIND_BY,
     SessionFacts,
@@ -61,6 +63,26 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class StepValue:
+    """The recorded value of a done item whose step declares the flag it raises (`raises` in the
+    protocol, app.domain.step_options.Raises), with the step's unit."""
+
+    raises: Raises
+    value: str | None
+    unit: str | None = None
+
+
+def step_values(rows: Iterable) -> list[StepValue]:
+    """The values of the done items whose step raises a flag; each row has `raises` (the step's
+    JSON), `status`, `value` and `unit`."""
+    return [
+        StepValue(Raises.from_json(r.raises), r.value, r.unit)
+        for r in rows
+        if r.raises and r.status is ItemStatus.DONE and r.value is not None
+    ]
+
+
+@dataclass(frozen=True)
 class EpisodeFacts:
     """What the flag rules read of one episode: plain values, from loaded objects or query rows."""
 
@@ -73,6 +95,7 @@ class EpisodeFacts:
     scores: Scores = field(default_factory=dict)
     # The flag texts of the safety alerts raised and not yet acknowledged (app/domain/alerts.py).
     alerts: Sequence[str] = ()
+    values: Sequence[StepValue] = ()  # of the done items whose step raises a flag
 
     @classmethod
     def of_episode(cls, episode, sessions: Sequence[SessionFacts], score_rows: Iterable) -> "EpisodeFacts":
@@ -91,6 +114,10 @@ class EpisodeFacts:
             sessions=sessions,
             scores=score_map(score_rows),
             alerts=[alert.flag for i in episode.items if (alert := item_open_alert(i)) is not None],
+            values=step_values(
+                SimpleNamespace(raises=i.step.raises, status=i.status, value=i.value, unit=i.step.unit)
+                for i in episode.items
+            ),
         )
 
 
@@ -389,6 +416,37 @@ def outcome_flags(scores: Scores, thresholds: Thresholds) -> list[Flag]:
     ]
 
 
+# --- Still on opioids at 3 months -----------------------------------------------------------
+
+STILL_ON_OPIOIDS_CODE = "still_on_opioids"
+
+
+def step_value_flag(code: str, label: str, values: Iterable[StepValue]) -> Flag | None:
+    """The flag `code` when the recorded value of the step that raises it is above its threshold:
+    "<label> (<value> <unit>)". A recorded value does not change by itself: raised from the first
+    day, or never, until it changes."""
+    for v in values:
+        if v.raises.flag == code and v.raises.raised_by(v.value):
+            return Flag(code, label, f"{v.value} {v.unit or ''}".strip())
+    return None
+
+
+def opioid_flag(values: Iterable[StepValue]) -> Flag | None:
+    """ "Still on opioids at 3 months (30 MME/day)": the dose recorded on the protocol's step that
+    raises `still_on_opioids` is above its threshold (0). Clinical rules v2 section 4 (CANSECO)."""
+    return step_value_flag(STILL_ON_OPIOIDS_CODE, "Still on opioids at 3 months", values)
+
+
+STILL_ON_OPIOIDS = FlagRule(
+    STILL_ON_OPIOIDS_CODE,
+    today=lambda facts, day: opioid_flag(facts.values),
+    first_day=lambda facts, site: date.min if opioid_flag(facts.values) else None,
+)
+
+# The flags a protocol step's recorded value may raise (`raises: {flag: ..., above: ...}`).
+STEP_VALUE_FLAGS = frozenset({STILL_ON_OPIOIDS_CODE})
+
+
 # --- every flag -----------------------------------------------------------------------------
 
 # In the order flags are shown.
@@ -398,6 +456,7 @@ RULES: tuple[FlagRule, ...] = (
     PREOP_UNSIGNED,
     THERAPY_BEHIND,
     NOT_IMPROVING,
+    STILL_ON_OPIOIDS,
     TWELVE_MONTH_OUTCOME,
 )
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from app.domain.step_options import ANSWERS, Alert, RequiredIf, Variant, Variants
+from app.domain.step_options import ANSWERS, Alert, Raises, RequiredIf, Variant, Variants
 from app.domain.vocab import Discipline, Phase, Procedure, Role, StepKind, TimePoint, ValueType
 
 SIGNABLE = (Phase.BEFORE, Phase.DURING)
@@ -54,6 +54,8 @@ class StepSpec:
     required_if: RequiredIf | None = None
     variants: dict[Procedure, Variant] = field(default_factory=dict)
     only_for: tuple[Procedure, ...] = ()
+    # The flag this step's recorded value raises (a number step; see `Raises`).
+    raises: Raises | None = None
 
     def columns(self) -> dict[str, Any]:
         """The step as `ProtocolStep` columns (options as JSON)."""
@@ -62,6 +64,7 @@ class StepSpec:
         values["required_if"] = self.required_if.to_json() if self.required_if else None
         values["variants"] = Variants.json_of(self.variants)
         values["only_for"] = [p.value for p in self.only_for] or None
+        values["raises"] = self.raises.to_json() if self.raises else None
         return values
 
 
@@ -76,6 +79,7 @@ _FORMAT_2 = {
     "required_if": None,
     "variants": {},
     "only_for": (),
+    "raises": None,
 }
 
 
@@ -211,6 +215,23 @@ def _alert(raw: Any, where: str, kind: StepKind, value: dict[str, Any], phase: P
     return Alert(str(raw["flag"]), answer, at_least, at_most, blocks, acknowledged_by)
 
 
+def _raises(raw: Any, where: str, kind: StepKind, value: dict[str, Any]) -> Raises | None:
+    if raw is None:
+        return None
+    if kind is not StepKind.VALUE or value.get("value_type") is not ValueType.NUMBER:
+        raise ProtocolError(f"{where}: only a number step raises a flag by its value")
+    if not isinstance(raw, dict) or not raw.get("flag") or not isinstance(raw["flag"], str):
+        raise ProtocolError(f"{where}: raises names a flag (its code) and the value it is raised above")
+    unknown = set(raw) - {"flag", "above"}
+    if unknown:
+        raise ProtocolError(f"{where}: raises takes only flag and above, not {', '.join(sorted(unknown))}")
+    above = _number(raw.get("above", 0), where, "raises above")
+    low, high = value["min_value"], value["max_value"]
+    if (low is not None and above < low) or (high is not None and above >= high):
+        raise ProtocolError(f"{where}: raises above {above:g} is outside the step's range")
+    return Raises(raw["flag"], above)
+
+
 def _variants(raw: Any, where: str, kind: StepKind) -> dict[Procedure, Variant]:
     if raw is None:
         return {}
@@ -274,6 +295,7 @@ def _step(raw: dict[str, Any], position: int, line: int | None) -> StepSpec:
         required_if=_required_if(raw.get("required_if"), where),
         variants=_variants(raw.get("variants"), where, kind),
         only_for=tuple(_enum(Procedure, p, where) for p in (raw.get("only_for") or [])),
+        raises=_raises(raw.get("raises"), where, kind, extra),
         **extra,
     )
 
@@ -295,12 +317,27 @@ def _required_if(raw: Any, where: str) -> RequiredIf | None:
 
 
 def _check_references(
-    steps: tuple[StepSpec, ...], lines: list[int | None], flag_codes: frozenset[str]
+    steps: tuple[StepSpec, ...],
+    lines: list[int | None],
+    flag_codes: frozenset[str],
+    step_flag_codes: frozenset[str],
 ) -> None:
-    """Conditions name a step that comes earlier and is answered yes or no, or known flags."""
+    """Conditions name a step that comes earlier and is answered yes or no, or known flags; a
+    step raises a flag that step values raise, and no other step raises it."""
     earlier: dict[str, StepSpec] = {}
+    raisers: dict[str, StepSpec] = {}
     for step, line in zip(steps, lines, strict=True):
         where = f"{f'line {line}: ' if line else ''}step {step.position} ({step.code})"
+        if step.raises:
+            flag = step.raises.flag
+            if flag_codes and flag not in step_flag_codes:
+                raisable = ", ".join(sorted(step_flag_codes)) or "none"
+                raise ProtocolError(
+                    f"{where}: raises {flag}, which is not a flag a step's value raises ({raisable})"
+                )
+            if flag in raisers:
+                raise ProtocolError(f"{where}: {flag} is already raised by step {raisers[flag].code}")
+            raisers[flag] = step
         condition = step.required_if
         if condition and condition.step:
             named = earlier.get(condition.step)
@@ -320,10 +357,14 @@ def _check_references(
 
 
 def parse_protocol(
-    data: dict[str, Any], lines: list[int] | None = None, flag_codes: frozenset[str] = frozenset()
+    data: dict[str, Any],
+    lines: list[int] | None = None,
+    flag_codes: frozenset[str] = frozenset(),
+    step_flag_codes: frozenset[str] = frozenset(),
 ) -> ProtocolSpec:
     """Check a parsed protocol file and return its specification. `lines` gives each step's line
-    in the file, for the messages; `flag_codes` the flags a condition may name."""
+    in the file, for the messages; `flag_codes` the flags a condition may name, `step_flag_codes`
+    those a step's value may raise (`raises`). Without `flag_codes` neither is checked."""
     if not isinstance(data, dict) or not data.get("slug") or not data.get("name"):
         raise ProtocolError("a protocol needs a slug, a name and steps")
     raw_steps = data.get("steps") or []
@@ -342,5 +383,5 @@ def parse_protocol(
     for phase in Phase:
         if not any(s.phase is phase for s in steps):
             raise ProtocolError(f"the {phase.label} phase has no steps")
-    _check_references(steps, step_lines, flag_codes)
+    _check_references(steps, step_lines, flag_codes, step_flag_codes)
     return ProtocolSpec(slug=str(data["slug"]), name=str(data["name"]), steps=steps)

@@ -1,5 +1,6 @@
 """What a protocol step may declare beyond its kind (protocol format of clinical rules version 2):
-a safety alert, a conditional requirement and variants by procedure type.
+a safety alert, a conditional requirement, variants by procedure type, and the flag its value
+raises.
 
 Plain values, kept on the step as JSON (`to_json` / `from_json`); the rules that use them read
 these, never a step's code.
@@ -44,6 +45,12 @@ class Alert:
             )
         return False
 
+    def quiet_answer(self, value_type: ValueType | None) -> str | None:
+        """A yes/no answer that does not raise the alert (None for other steps)."""
+        if value_type is not ValueType.YES_NO:
+            return None
+        return "yes" if self.answer == "no" else "no"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "flag": self.flag,
@@ -66,6 +73,34 @@ class Alert:
             blocks=bool(data.get("blocks")),
             acknowledged_by=tuple(Role(r) for r in data.get("acknowledged_by") or ()),
         )
+
+
+@dataclass(frozen=True)
+class Raises:
+    """A number step whose recorded value, above `above`, raises the flag `flag` (a flag code of
+    app/domain/flags.py that reads step values, e.g. "still_on_opioids"). Not a safety alert: no
+    acknowledgement, the flag stays while the value does."""
+
+    flag: str
+    above: float = 0
+
+    def raised_by(self, value: str | None) -> bool:
+        """Whether a recorded value (in its stored form) raises the flag."""
+        if value is None or value == "":
+            return False
+        try:
+            return float(value) > self.above
+        except ValueError:
+            return False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"flag": self.flag, "above": self.above}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "Raises | None":
+        if not data:
+            return None
+        return cls(flag=data["flag"], above=data.get("above", 0))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.alerts import open_alert
-from app.domain.flags import EpisodeFacts
+from app.domain.flags import EpisodeFacts, step_values
 from app.domain.site import SiteDay
 from app.domain.step_options import Alert
 from app.domain.therapy import SessionsPlan
@@ -74,7 +74,8 @@ def preop_signed():
 
 
 def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
-    """The items of many episodes as plain rows, with what their step says of sessions (one query)."""
+    """The items of many episodes as plain rows, with what their step says of sessions and of the
+    flag its value raises (one query)."""
     items: dict[int, list] = defaultdict(list)
     for row in session.execute(
         select(
@@ -95,6 +96,8 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ProtocolStep.value_type,
             ProtocolStep.alert,
             ChecklistItem.alert_acknowledged_at,
+            ProtocolStep.unit,
+            ProtocolStep.raises,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))
@@ -157,6 +160,7 @@ def flag_facts(
             sessions=sessions[episode_id],
             scores=scores[episode_id],
             alerts=[alert.flag for _, alert in open_alerts(items[episode_id])],
+            values=step_values(items[episode_id]),
         )
         for episode_id, status, surgery_date, signed in episodes
     }

@@ -59,6 +59,8 @@ DEMO_VALUES = {
     "pre_opioid_review": "0",
     "intra_blood_loss": "150",
     "post_pain_managed": "3",
+    "pre_hba1c": "6.1",
+    "post_opioid_90d": "0",
 }
 
 
@@ -68,6 +70,8 @@ def _sample_value(item: ChecklistItem) -> str | None:
         return None
     if step.code in DEMO_VALUES:
         return DEMO_VALUES[step.code]
+    if step.alert_spec is not None and step.value_type is ValueType.YES_NO:
+        return step.alert_spec.quiet_answer(step.value_type)  # the expected answer
     if step.value_type is ValueType.NUMBER:
         low, high = step.min_value or 0, step.max_value or 100
         return f"{round((low + high) / 2):g}"

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 
 from app.domain.flags import (
     RULES,
+    STILL_ON_OPIOIDS,
     THERAPY_BEHIND,
     EpisodeFacts,
+    StepValue,
     episode_flags,
     flagged_on,
     missed_in_a_row,
@@ -24,6 +26,7 @@ from app.domain.flags import (
 from app.domain.outcomes import Thresholds
 from app.domain.schedule import overdue_from
 from app.domain.site import Site, SiteDay
+from app.domain.step_options import Raises
 from app.domain.therapy import SessionsPlan
 from app.domain.vocab import Attendance, Discipline, Instrument, ItemStatus, TimePoint
 from app.domain.vocab import Phase as CarePhase
@@ -77,6 +80,17 @@ scores = st.dictionaries(
     max_size=3,
 )
 
+# The recorded values of done items whose step raises a flag (`raises` in the protocol).
+values = st.lists(
+    st.builds(
+        StepValue,
+        raises=st.builds(Raises, flag=st.just("still_on_opioids"), above=st.sampled_from([0, 0, 10])),
+        value=st.sampled_from(["0", "0", "5", "10", "30", "120.5"]),
+        unit=st.sampled_from(["MME/day", None]),
+    ),
+    max_size=1,
+)
+
 
 def facts():
     return st.builds(
@@ -89,6 +103,7 @@ def facts():
         sessions=sessions,
         scores=scores,
         alerts=st.lists(st.sampled_from(["Level not confirmed on imaging", "Wound problem"]), max_size=2),
+        values=values,
     )
 
 
@@ -228,3 +243,43 @@ def test_flags_are_listed_in_the_registry_order():
     codes = [flag.code for flag in episode_flags(f, day(10))]
     assert codes == ["incomplete_postop", "preop_unsigned", "not_improving", "twelve_month_outcome"]
     assert codes == [r.code for r in RULES if r.code in codes]
+
+
+def _opioids(value: str, above: float = 0, unit: str | None = "MME/day") -> EpisodeFacts:
+    return EpisodeFacts(
+        BASE,
+        preop_signed=True,
+        closed=False,
+        values=[StepValue(Raises("still_on_opioids", above), value, unit)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("0", None),
+        ("1", "Still on opioids at 3 months (1 MME/day)"),
+        ("0.5", "Still on opioids at 3 months (0.5 MME/day)"),
+        ("90", "Still on opioids at 3 months (90 MME/day)"),
+    ],
+)
+def test_still_on_opioids_is_raised_by_a_dose_above_0_from_the_first_day(value, text):
+    f = _opioids(value)
+    flag = STILL_ON_OPIOIDS.today(f, day(0))
+    assert (flag.text if flag else None) == text
+    assert STILL_ON_OPIOIDS.first_day(f, SITE) == (date.min if text else None)
+    assert [x.text for x in episode_flags(f, day(400))] == ([text] if text else [])
+
+
+def test_still_on_opioids_follows_the_threshold_the_protocol_declares():
+    assert STILL_ON_OPIOIDS.today(_opioids("10", above=10), day(0)) is None
+    assert STILL_ON_OPIOIDS.today(_opioids("11", above=10), day(0)).detail == "11 MME/day"
+    assert STILL_ON_OPIOIDS.today(_opioids("11", unit=None), day(0)).detail == "11"
+
+
+def test_no_value_or_another_flag_raises_no_opioid_flag():
+    assert STILL_ON_OPIOIDS.today(EpisodeFacts(BASE, preop_signed=True, closed=False), day(0)) is None
+    other = EpisodeFacts(
+        BASE, preop_signed=True, closed=False, values=[StepValue(Raises("something_else"), "30", "mg")]
+    )
+    assert STILL_ON_OPIOIDS.today(other, day(0)) is None

@@ -4,7 +4,7 @@ variants, windows and grace — read, checked, and refused with the line of the 
 import pytest
 
 from app.domain.protocol_spec import ProtocolError, parse_protocol
-from app.domain.step_options import Alert, RequiredIf, Variant
+from app.domain.step_options import Alert, Raises, RequiredIf, Variant
 from app.domain.vocab import Procedure, Role, ValueType
 from app.services.protocols import PROTOCOL_DIR, parse_protocol_text, read_protocol_file
 from tests.domain.test_protocol_spec import error_of, minimal_step, protocol
@@ -137,6 +137,84 @@ def test_a_condition_that_cannot_hold_is_refused(steps, message):
         parse_protocol(protocol(*steps), flag_codes=FLAGS)
 
 
+# the flag a step's value raises
+
+
+def opioids(code="post_opioid_90d", **overrides):
+    value = {"type": "number", "label": "Opioid dose", "unit": "MME/day", "min": 0, "max": 2000}
+    step = {"phase": "after", "due": 90, "kind": "value", "value": value}
+    return minimal_step(**{"code": code, **step, **overrides})
+
+
+STEP_FLAGS = frozenset({"still_on_opioids"})
+
+
+def test_a_number_step_declares_the_flag_its_value_raises():
+    spec = parse_protocol(
+        protocol(opioids(raises={"flag": "still_on_opioids", "above": 0})),
+        flag_codes=FLAGS | STEP_FLAGS,
+        step_flag_codes=STEP_FLAGS,
+    )
+    step = only(spec, "post_opioid_90d")
+    assert step.raises == Raises("still_on_opioids", 0)
+    assert step.columns()["raises"] == {"flag": "still_on_opioids", "above": 0}
+    assert not step.raises.raised_by("0") and step.raises.raised_by("0.5") and step.raises.raised_by("30")
+    assert not step.raises.raised_by(None) and not step.raises.raised_by("")
+    assert Raises.from_json(step.columns()["raises"]) == step.raises
+
+
+def test_above_defaults_to_0():
+    step = only(parse_protocol(protocol(opioids(raises={"flag": "still_on_opioids"}))), "post_opioid_90d")
+    assert step.raises == Raises("still_on_opioids", 0)
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (yes_no(raises={"flag": "still_on_opioids"}), "only a number step raises a flag"),
+        (minimal_step(raises={"flag": "still_on_opioids"}), "only a number step raises a flag"),
+        (opioids(raises={"above": 0}), "raises names a flag"),
+        (opioids(raises="still_on_opioids"), "raises names a flag"),
+        (opioids(raises={"flag": "still_on_opioids", "at_least": 1}), "raises takes only flag and above"),
+        (opioids(raises={"flag": "still_on_opioids", "above": 2000}), "outside the step's range"),
+        (opioids(raises={"flag": "still_on_opioids", "above": -1}), "outside the step's range"),
+        (opioids(raises={"flag": "still_on_opioids", "above": "none"}), "raises above must be a number"),
+    ],
+)
+def test_a_malformed_raises_is_refused_saying_why(step, message):
+    assert message in error_of(protocol(step))
+
+
+def test_a_step_raises_only_a_flag_that_step_values_raise_and_only_one_step_raises_it():
+    def error(*steps):
+        with pytest.raises(ProtocolError) as caught:
+            parse_protocol(protocol(*steps), flag_codes=FLAGS | STEP_FLAGS, step_flag_codes=STEP_FLAGS)
+        return str(caught.value)
+
+    assert "raises not_improving, which is not a flag a step's value raises (still_on_opioids)" in error(
+        opioids(raises={"flag": "not_improving"})
+    )
+    assert "still_on_opioids is already raised by step post_a" in error(
+        opioids("post_a", raises={"flag": "still_on_opioids"}),
+        opioids("post_b", raises={"flag": "still_on_opioids"}),
+    )
+
+
+def test_the_shipped_flags_that_step_values_raise_are_registered_flags():
+    from app.domain.flags import RULES, STEP_VALUE_FLAGS
+
+    assert {rule.code for rule in RULES} >= STEP_VALUE_FLAGS
+    message = "raises no_such_flag, which is not a flag a step's value raises"
+    with pytest.raises(ProtocolError, match=message):
+        parse_protocol_text(
+            "slug: t\nname: T\nsteps:\n"
+            "  - {phase: before, code: pre_a, title: A, role: nurse, required: true, due: -1, kind: check}\n"
+            "  - {phase: during, code: intra_a, title: A, role: nurse, required: true, due: 0, kind: check}\n"
+            "  - {phase: after, code: post_a, title: A, role: nurse, required: true, due: 90, kind: value,\n"
+            "     value: {type: number, min: 0, max: 10}, raises: {flag: no_such_flag}}\n"
+        )
+
+
 # procedure variants and windows
 
 
@@ -216,7 +294,7 @@ def test_a_file_that_is_not_yaml_names_the_line():
 def test_the_version_1_file_keeps_its_fingerprint():
     """Format 2's new fields, at their defaults, do not change a version-1 file's fingerprint:
     loading it again publishes nothing."""
-    spec = read_protocol_file(PROTOCOL_DIR / "lumbar_fbss.yaml")
+    spec = read_protocol_file(PROTOCOL_DIR / "archive" / "lumbar_fbss_v1.yaml")
     assert spec.content_sha256 == "1b56014661ea27853599326d2e6065f6d01aa8db5d70a0f3765e825120731c46"
 
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from app.domain.protocol_spec import ProtocolError, parse_protocol
-from app.domain.vocab import Discipline, Phase, Role, StepKind, ValueType
+from app.domain.step_options import Raises, RequiredIf, Variant
+from app.domain.vocab import Discipline, Phase, Procedure, Role, StepKind, ValueType
 from app.services.protocols import PROTOCOL_DIR, read_protocol_file
 
 SHIPPED = PROTOCOL_DIR / "lumbar_fbss.yaml"
@@ -59,19 +60,21 @@ def error_of(data) -> str:
 # the shipped protocol
 
 
-def test_shipped_protocol_has_39_steps(shipped):
+def test_shipped_protocol_has_45_steps(shipped):
+    """Version 2: version 1's 39 steps and pre_diabetes, pre_anticoag, post_neuro_obs,
+    post_voiding, post_anticoag_restart, post_opioid_90d (CLINICAL-RULES.md sections 2 to 4)."""
     assert shipped.slug == "lumbar-fbss"
     assert shipped.name == "Lumbar spine surgery — FBSS prevention"
-    assert len(shipped.steps) == 39
+    assert len(shipped.steps) == 45
 
 
-def test_shipped_protocol_has_14_11_14_steps_per_phase(shipped):
+def test_shipped_protocol_has_16_11_18_steps_per_phase(shipped):
     counts = Counter(s.phase for s in shipped.steps)
-    assert counts == {Phase.BEFORE: 14, Phase.DURING: 11, Phase.AFTER: 14}
+    assert counts == {Phase.BEFORE: 16, Phase.DURING: 11, Phase.AFTER: 18}
 
 
-def test_shipped_phases_are_in_order_and_positions_run_1_to_39(shipped):
-    assert [s.position for s in shipped.steps] == list(range(1, 40))
+def test_shipped_phases_are_in_order_and_positions_run_1_to_45(shipped):
+    assert [s.position for s in shipped.steps] == list(range(1, 46))
     order = [Phase.BEFORE, Phase.DURING, Phase.AFTER]
     phases = [order.index(s.phase) for s in shipped.steps]
     assert phases == sorted(phases)
@@ -90,13 +93,20 @@ def test_shipped_steps_have_titles_and_no_admin_role(shipped):
 
 @pytest.mark.parametrize(
     ("code", "condition"),
-    [("pre_hba1c", "Required if diabetic"), ("post_idt_review", "Required if the patient is not improving")],
+    [
+        ("pre_hba1c", "Required only when the patient is diabetic"),
+        ("post_anticoag_restart", "Required only when the patient was on an anticoagulant"),
+        ("post_idt_review", "Required only while 'Not improving', 'Still on opioids at 3 months'"),
+    ],
 )
-def test_conditional_steps_are_optional_with_their_condition_in_the_guidance(shipped, code, condition):
+def test_conditional_steps_are_optional_with_their_condition_declared_and_in_the_guidance(
+    shipped, code, condition
+):
+    """Version 2 declares the condition (required_if); the step is not required until it holds."""
     step = by_code(shipped, code)
     assert step.required is False
+    assert step.required_if is not None
     assert condition in step.guidance
-    assert "otherwise mark not applicable" in step.guidance
 
 
 def test_sessions_steps_have_discipline_and_count(shipped):
@@ -296,3 +306,150 @@ def test_content_sha256_changes_when_the_name_changes(shipped):
 def test_content_sha256_is_a_hex_sha256(shipped):
     assert len(shipped.content_sha256) == 64
     int(shipped.content_sha256, 16)
+
+
+# version 2 of the shipped protocol (CLINICAL-RULES.md sections 2 to 6)
+
+V1 = PROTOCOL_DIR / "archive" / "lumbar_fbss_v1.yaml"
+
+NEW_IN_V2 = {
+    "pre_diabetes",
+    "pre_anticoag",
+    "post_neuro_obs",
+    "post_voiding",
+    "post_anticoag_restart",
+    "post_opioid_90d",
+}
+
+# step: (answer or number threshold, flag text, phase whose sign-off it blocks or None, roles)
+ALERTS = {
+    "intra_level_xray": ("no", "Level not confirmed on imaging", Phase.DURING, {Role.SURGEON}),
+    "intra_dura_check": ("yes", "Incidental durotomy: repair and plan", Phase.DURING, {Role.SURGEON}),
+    "pre_hba1c": (8.0, "HbA1c ≥ 8 %: optimise or document decision", Phase.BEFORE, {Role.SURGEON}),
+    "pre_anticoag": (
+        "yes",
+        "Anticoagulant/antiplatelet: hold plan",
+        Phase.BEFORE,
+        {Role.SURGEON, Role.ANAESTHETIST},
+    ),
+    "post_recovery_review": ("yes", "New deficit or complication", None, {Role.SURGEON}),
+    "post_neuro_obs": ("yes", "New deficit on neuro checks", None, {Role.SURGEON}),
+    "post_voiding": ("no", "Not voiding: urinary retention", None, {Role.SURGEON}),
+    "post_pain_managed": (7, "Pain not controlled (NRS ≥ 7)", None, {Role.SURGEON, Role.ANAESTHETIST}),
+    "post_wound_check": ("yes", "Wound problem", None, {Role.SURGEON}),
+}
+
+
+def test_version_2_is_version_1_with_six_new_steps_same_slug_and_name(shipped):
+    v1 = read_protocol_file(V1)
+    assert (shipped.slug, shipped.name) == (v1.slug, v1.name)
+    assert len(v1.steps) == 39
+    assert {s.code for s in shipped.steps} - {s.code for s in v1.steps} == NEW_IN_V2
+    assert {s.code for s in v1.steps} <= {s.code for s in shipped.steps}
+    assert shipped.content_sha256 != v1.content_sha256
+    for step in (by_code(shipped, c) for c in NEW_IN_V2):
+        assert step.title.strip() and "Sources: " in step.guidance, step.code
+
+
+def test_version_2_has_every_alert_of_the_table_and_no_other(shipped):
+    assert {s.code for s in shipped.steps if s.alert} == set(ALERTS)
+    for code, (when, flag, blocks, roles) in ALERTS.items():
+        step = by_code(shipped, code)
+        alert = step.alert
+        assert alert.flag == flag, code
+        if isinstance(when, str):
+            assert (step.value_type, alert.answer) == (ValueType.YES_NO, when), code
+        else:
+            assert (step.value_type, alert.at_least, alert.at_most) == (ValueType.NUMBER, when, None), code
+        assert alert.blocks is (blocks is not None), code
+        if blocks is not None:
+            assert step.phase is blocks, code
+        assert set(alert.acknowledged_by) == roles, code
+
+
+def test_version_2_alerts_fire_on_the_answers_of_the_table(shipped):
+    raised = lambda code, value: by_code(shipped, code).alert.raised_by(  # noqa: E731
+        by_code(shipped, code).value_type, value
+    )
+    assert raised("intra_level_xray", "no") and not raised("intra_level_xray", "yes")
+    assert raised("pre_hba1c", "8") and not raised("pre_hba1c", "7.9")
+    assert raised("post_pain_managed", "7") and not raised("post_pain_managed", "6")
+    assert raised("post_voiding", "no") and not raised("post_voiding", "yes")
+
+
+def test_version_2_conditional_requirements(shipped):
+    assert by_code(shipped, "pre_hba1c").required_if == RequiredIf(step="pre_diabetes", answer="yes")
+    assert by_code(shipped, "post_anticoag_restart").required_if == RequiredIf(
+        step="pre_anticoag", answer="yes"
+    )
+    assert by_code(shipped, "post_idt_review").required_if == RequiredIf(
+        flags=("not_improving", "still_on_opioids", "twelve_month_outcome")
+    )
+    assert [s.code for s in shipped.steps if s.required_if] == [
+        "pre_hba1c",
+        "post_anticoag_restart",
+        "post_idt_review",
+    ]
+    diabetes = by_code(shipped, "pre_diabetes")
+    assert (diabetes.role, diabetes.due_offset_days, diabetes.value_type) == (
+        Role.NURSE,
+        -30,
+        ValueType.YES_NO,
+    )
+    restart = by_code(shipped, "post_anticoag_restart")
+    assert (restart.title, restart.role, restart.due_offset_days, restart.kind) == (
+        "Anticoagulant/antiplatelet restart plan documented",
+        Role.SURGEON,
+        2,
+        StepKind.CHECK,
+    )
+
+
+def test_version_2_opioid_step_raises_still_on_opioids(shipped):
+    step = by_code(shipped, "post_opioid_90d")
+    assert (step.role, step.due_offset_days, step.value_type, step.unit) == (
+        Role.SURGEON,
+        90,
+        ValueType.NUMBER,
+        "MME/day",
+    )
+    assert (step.min_value, step.max_value) == (0, 2000)
+    assert step.raises == Raises("still_on_opioids", 0)
+    assert [s.code for s in shipped.steps if s.raises] == ["post_opioid_90d"]
+
+
+def test_version_2_sessions_windows_and_fusion_variants(shipped):
+    def window(code):
+        s = by_code(shipped, code)
+        return (s.sessions_from_days, s.sessions_until_days, s.due_offset_days, s.session_count)
+
+    assert window("post_mobilise") == (0, 1, 1, 1)
+    assert window("post_pt_start") == (28, 42, 42, 1)
+    assert window("post_pt_adherence") == (28, 120, 120, 8)
+    assert by_code(shipped, "post_mobilise").variants == {}
+    assert by_code(shipped, "post_pt_start").variants == {
+        Procedure.FUSION: Variant(due=91, sessions_from=70, sessions_until=91)
+    }
+    assert by_code(shipped, "post_pt_adherence").variants == {
+        Procedure.FUSION: Variant(due=180, sessions_from=70, sessions_until=180)
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "window", "due", "grace"),
+    [
+        ("pre_baseline_prom", (-90, 0), -14, 0),
+        ("post_fu_6w", (28, 63), 42, 14),
+        ("post_fu_3m", (70, 120), 90, 14),
+        ("post_fu_6m", (150, 240), 180, 14),
+        ("post_fu_12m", (300, 450), 365, 14),
+    ],
+)
+def test_version_2_outcome_windows_and_grace(shipped, code, window, due, grace):
+    step = by_code(shipped, code)
+    assert (step.window_from_days, step.window_until_days) == window
+    assert (step.due_offset_days, step.grace_days) == (due, grace)
+
+
+def test_version_2_wound_check_has_3_days_grace(shipped):
+    assert by_code(shipped, "post_wound_check").grace_days == 3

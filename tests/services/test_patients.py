@@ -69,7 +69,7 @@ def test_register_creates_one_item_per_step_due_on_surgery_date_plus_offset(
     episode = register(session, coordinator, surgeon, protocol)
     session.commit()
     items = session.scalars(select(ChecklistItem).where(ChecklistItem.episode_id == episode.id)).all()
-    assert len(items) == 39
+    assert len(items) == 45
     for item in items:
         step = item.step
         assert item.due_date == SURGERY + timedelta(days=step.due_offset_days), step.code
@@ -82,7 +82,7 @@ def test_register_creates_one_item_per_step_due_on_surgery_date_plus_offset(
         assert item.version == 1
         assert item.completed_by_id is None
     assert {i.status.value for i in items} == {"open"}
-    assert sum(i.phase is Phase.BEFORE for i in items) == 14
+    assert sum(i.phase is Phase.BEFORE for i in items) == 16
     smoking = factories.item(episode, "pre_smoking")
     assert smoking.due_date == date(2026, 6, 3)
     assert factories.item(episode, "post_fu_12m").due_date == date(2027, 7, 1)
@@ -115,7 +115,7 @@ def test_register_writes_patient_and_episode_audit_events(session, coordinator, 
     assert created.before is None
     assert opened.episode_id == episode.id
     assert opened.patient_id == episode.patient_id
-    assert opened.summary == "Opened episode: L4-L5 TLIF (39 checklist items)"
+    assert opened.summary == "Opened episode: L4-L5 TLIF (45 checklist items)"
     assert opened.after["surgery_date"] == "2026-07-01"
     assert opened.after["surgeon_id"] == surgeon.id
 
@@ -123,7 +123,7 @@ def test_register_writes_patient_and_episode_audit_events(session, coordinator, 
 def test_unscheduled_surgery_leaves_every_due_date_empty(session, coordinator, surgeon, protocol):
     episode = register(session, coordinator, surgeon, protocol, surgery_date=None)
     session.commit()
-    assert len(episode.items) == 39
+    assert len(episode.items) == 45
     assert all(item.due_date is None for item in episode.items)
     assert episode.surgery_date is None
 
@@ -230,7 +230,7 @@ def test_second_episode_for_same_patient_gets_its_own_items(session, coordinator
     second = open_episode(session, coordinator, first.patient, episode_details(surgeon, None), protocol)
     session.commit()
     assert second.id != first.id
-    assert len(second.items) == 39
+    assert len(second.items) == 45
     assert {i.id for i in second.items}.isdisjoint({i.id for i in first.items})
     assert [e.id for e in first.patient.episodes] == [first.id, second.id]
 
@@ -260,7 +260,7 @@ def test_new_surgery_date_recomputes_every_due_date_with_one_audit_event(session
     assert event.episode_id == episode.id
     assert event.before == {"surgery_date": "2026-06-17"}
     assert event.after == {"surgery_date": "2026-08-03"}
-    assert event.summary == "Rescheduled surgery; 39 due dates recomputed (surgery_date)"
+    assert event.summary == "Rescheduled surgery; 45 due dates recomputed (surgery_date)"
 
 
 def test_unscheduling_surgery_clears_every_due_date(session, episode, coordinator):
@@ -478,7 +478,7 @@ def test_reschedule_over_stale_items_is_a_conflict(app, episode, coordinator, nu
     db.session.rollback()
     first, item_1, nurse_1 = load_in_new_session(ChecklistItem, item_id, nurse.id)
     second, episode_2, coordinator_2 = load_in_new_session(Episode, episode.id, coordinator.id)
-    assert len(episode_2.items) == 39  # loaded now, at version 1
+    assert len(episode_2.items) == 45  # loaded now, at version 1
     second.commit()
     try:
         with db.write_unit():

@@ -33,16 +33,17 @@ def write_changed_copy(tmp_path, old: str, new: str):
     return directory
 
 
-def test_app_start_publishes_version_1_with_39_steps_and_one_audit_event(session, protocol):
+def test_app_start_publishes_version_1_with_45_steps_and_one_audit_event(session, protocol):
+    """An empty database: the shipped file (the protocol's version 2 content) is its first version."""
     assert protocol.number == 1
     assert protocol.template.slug == protocols.DEFAULT_SLUG
-    assert len(protocol.steps) == 39
-    assert [s.position for s in protocol.steps] == list(range(1, 40))
+    assert len(protocol.steps) == 45
+    assert [s.position for s in protocol.steps] == list(range(1, 46))
     (event,) = publish_events()
     assert event.actor_id is None
     assert event.actor_name == "system"
     assert event.after == {"slug": "lumbar-fbss", "number": 1, "sha256": protocol.content_sha256}
-    assert event.summary == "Published Lumbar spine surgery — FBSS prevention version 1 (39 steps)"
+    assert event.summary == "Published Lumbar spine surgery — FBSS prevention version 1 (45 steps)"
 
 
 def test_load_all_is_idempotent(session, protocol):
@@ -51,7 +52,7 @@ def test_load_all_is_idempotent(session, protocol):
     assert [(version.id, created) for version, created in results] == [(protocol.id, False)]
     assert count(ProtocolTemplate) == 1
     assert count(ProtocolVersion) == 1
-    assert count(ProtocolStep) == 39
+    assert count(ProtocolStep) == 45
     assert len(publish_events()) == 1
 
 
@@ -72,7 +73,7 @@ def test_changed_file_publishes_version_2_and_existing_episode_keeps_version_1(
     assert version.content_sha256 != protocol.content_sha256
     assert protocols.latest_version(session, protocols.DEFAULT_SLUG).id == version.id
     assert count(ProtocolVersion) == 2
-    assert count(ProtocolStep) == 78
+    assert count(ProtocolStep) == 90
     smoking = next(s for s in version.steps if s.code == "pre_smoking")
     assert smoking.due_offset_days == -42
     old_smoking = next(s for s in protocol.steps if s.code == "pre_smoking")
@@ -131,3 +132,50 @@ def test_current_versions_lists_only_the_newest(session, tmp_path, protocol):
 
 def test_latest_version_of_unknown_slug_is_none(session):
     assert protocols.latest_version(session, "no-such-protocol") is None
+
+
+def test_loading_version_2_over_version_1_publishes_version_2_and_an_open_episode_keeps_its_39_items(
+    session, tmp_path, protocol, coordinator, surgeon
+):
+    """A site that runs version 1 (app/protocols/archive/lumbar_fbss_v1.yaml) and loads the
+    shipped file gets version 2 for new episodes; an episode opened on version 1 keeps its items.
+    (The test database already holds the shipped file under its slug, so both files are loaded
+    here under a slug of their own.)"""
+    v1_dir, v2_dir = tmp_path / "v1", tmp_path / "v2"
+    for directory, source in (
+        (v1_dir, protocols.PROTOCOL_DIR / "archive" / "lumbar_fbss_v1.yaml"),
+        (v2_dir, SHIPPED),
+    ):
+        directory.mkdir()
+        text = source.read_text(encoding="utf-8").replace("slug: lumbar-fbss\n", "slug: site-lumbar\n", 1)
+        (directory / "lumbar_fbss.yaml").write_text(text, encoding="utf-8")
+    ((version_1, created),) = protocols.load_all(session, v1_dir)
+    session.commit()
+    assert created and version_1.number == 1 and len(version_1.steps) == 39
+    episode = factories.episode(coordinator, surgeon, version_1)
+    assert len(episode.items) == 39
+
+    ((version_2, created),) = protocols.load_all(session, v2_dir)
+    session.commit()
+    assert created and version_2.number == 2 and version_2.template_id == version_1.template_id
+    assert len(version_2.steps) == 45
+    assert protocols.latest_version(session, "site-lumbar").id == version_2.id
+    assert [e.summary for e in publish_events()][-1] == (
+        "Published Lumbar spine surgery — FBSS prevention version 2 (45 steps)"
+    )
+
+    session.expire_all()
+    kept = session.get(Episode, episode.id)
+    assert kept.protocol_version_id == version_1.id
+    assert len(kept.items) == 39
+    assert not {"post_opioid_90d", "pre_anticoag"} & {i.step.code for i in kept.items}
+    new = factories.episode(coordinator, surgeon, protocols.latest_version(session, "site-lumbar"))
+    assert len(new.items) == 45
+    assert factories.item(new, "post_opioid_90d").step.raises == {"flag": "still_on_opioids", "above": 0}
+
+
+def test_load_all_reads_only_the_top_level_files_not_the_archive(session, protocol):
+    assert [p.name for p in sorted(protocols.PROTOCOL_DIR.glob("*.yaml"))] == ["lumbar_fbss.yaml"]
+    assert (protocols.PROTOCOL_DIR / "archive" / "lumbar_fbss_v1.yaml").exists()
+    ((version, created),) = protocols.load_all(session)
+    assert not created and len(version.steps) == 45

@@ -149,10 +149,17 @@ def _outstanding_matches_the_rule() -> None:
 def _tallies_count_their_rows() -> None:
     """Each tally (kept by triggers) holds one row per key, with how many rows it counts: the
     outstanding items per due date and kind of item, the episodes per pair of flag dates."""
-    key = (ChecklistItem.due_date, ChecklistItem.phase, ChecklistItem.role, ChecklistItem.required)
+    key = (
+        ChecklistItem.due_date,
+        ChecklistItem.overdue_from,
+        ChecklistItem.phase,
+        ChecklistItem.role,
+        ChecklistItem.required,
+    )
     outstanding = select(*key, func.count()).where(ChecklistItem.outstanding.is_(True)).group_by(*key)
     tally = select(
         OutstandingTally.due_date,
+        OutstandingTally.overdue_from,
         OutstandingTally.phase,
         OutstandingTally.role,
         OutstandingTally.required,
@@ -357,3 +364,52 @@ def test_an_optional_step_is_never_behind():
 
 def test_closed_statuses_do_not_count_as_outstanding():
     assert ItemStatus.OPEN not in CLOSED_STATUSES
+
+
+def test_a_dose_recorded_on_the_step_that_raises_still_on_opioids_flags_the_episode_everywhere(
+    app, coordinator, surgeon, protocol
+):
+    """The shipped protocol's post_opioid_90d declares `raises: still_on_opioids`: a dose above 0
+    flags the episode on its page (loaded facts), in the lists (query rows) and in the stored
+    dates; 0, or reopening the item, clears it."""
+    episode = factories.episode(coordinator, surgeon, protocol, surgery_date=TODAY - timedelta(days=95))
+    day = SiteDay(TODAY, warning_days=WARNING)
+    text = "Still on opioids at 3 months (30 MME/day)"
+
+    def flags_of() -> tuple[list, list, bool]:
+        facts = flag_facts(db.session, [episode.id])[episode.id]
+        loaded = episode_with_checklist(db.session, episode.id)
+        from app.domain.flags import EpisodeFacts, episode_flags
+        from app.queries.therapy import session_rows
+
+        page = EpisodeFacts.of_episode(loaded, session_rows(db.session, [episode.id])[episode.id], [])
+        texts = (
+            [f.text for f in episode_flags(facts, day) if f.code == "still_on_opioids"],
+            [f.text for f in episode_flags(page, day) if f.code == "still_on_opioids"],
+            episode.id in _stored_flagged(TODAY),
+        )
+        db.session.remove()
+        return texts
+
+    def record(value: str | None) -> None:
+        with db.write_unit():
+            loaded = episode_with_checklist(db.session, episode.id)
+            item = factories.item(loaded, "post_opioid_90d")
+            actor = db.session.get(User, surgeon.id)
+            if value is None:
+                checklist.reopen(db.session, actor, item, item.version, "Dose entered on the wrong patient")
+            else:
+                if item.status is ItemStatus.DONE:
+                    checklist.reopen(db.session, actor, item, item.version, "Dose corrected by the surgeon")
+                    item = factories.item(loaded, "post_opioid_90d")
+                checklist.mark_done(db.session, actor, item, item.version, value)
+            db.session.commit()
+        db.session.remove()
+
+    assert flags_of()[:2] == ([], [])
+    record("30")
+    assert flags_of() == ([text], [text], True)
+    record(None)
+    assert flags_of()[:2] == ([], [])
+    record("0")
+    assert flags_of()[:2] == ([], [])

@@ -47,6 +47,13 @@ def operated(coordinator, surgeon, protocol):
 
 
 @pytest.fixture
+def operated_60(coordinator, surgeon, protocol):
+    """An episode whose surgery was 60 days ago: log its day k as `k - 30` (`day` counts from
+    the surgery 30 days ago)."""
+    return factories.episode(coordinator, surgeon, protocol, surgery_date=SURGERY - timedelta(days=30))
+
+
+@pytest.fixture
 def therapist2(app):
     with db.write_unit():
         user = create_user(db.session, None, "therapist2", "Olga Other", Role.THERAPIST, PASSWORD)
@@ -132,19 +139,19 @@ def test_sessions_not_attended_complete_nothing(session, therapist, operated, at
 
 
 def test_a_session_after_the_due_date_counts_for_a_later_step_only(session, therapist, operated):
-    _, completed = log(session, therapist, operated, 20)
+    _, completed = log(session, therapist, operated, 29)  # outpatient PT counts from day 28
     assert [i.step.code for i in completed] == ["post_pt_start"]
     assert item(operated, "post_mobilise").status is ItemStatus.OPEN
     assert item(operated, "post_pt_adherence").status is ItemStatus.OPEN
 
 
-def test_the_eighth_attended_session_completes_the_adherence_step(session, therapist, operated):
-    for n in range(14, 28, 2):  # 7 sessions
-        log(session, therapist, operated, n)
-    assert item(operated, "post_pt_adherence").status is ItemStatus.OPEN
-    _, completed = log(session, therapist, operated, 29)
+def test_the_eighth_attended_session_completes_the_adherence_step(session, therapist, operated_60):
+    for k in range(28, 42, 2):  # 7 sessions on days 28 to 40 of the window 28-120
+        log(session, therapist, operated_60, k - 30)
+    assert item(operated_60, "post_pt_adherence").status is ItemStatus.OPEN
+    _, completed = log(session, therapist, operated_60, 43 - 30)
     assert [i.step.code for i in completed] == ["post_pt_adherence"]
-    assert item(operated, "post_pt_adherence").value == "8 of 8 PT sessions"
+    assert item(operated_60, "post_pt_adherence").value == "8 of 8 PT sessions"
 
 
 def test_items_not_applicable_are_left_alone(session, therapist, nurse, surgeon, operated):
@@ -324,14 +331,14 @@ def test_addendum_text_is_required_and_limited(session, therapist, operated, tex
 
 
 def test_rescheduling_surgery_re_checks_sessions_items(session, therapist, coordinator, operated):
-    """A session on day 25 counts for outpatient PT; with surgery moved 24 days later it is day 1."""
+    """A session on day 29 counts for outpatient PT; with surgery moved 28 days later it is day 1."""
     from app.services.patients import EpisodeDetails, update_episode
 
-    log(session, therapist, operated, 25)
+    log(session, therapist, operated, 29)
     assert item(operated, "post_mobilise").status is ItemStatus.OPEN
     assert item(operated, "post_pt_start").status is ItemStatus.DONE
     episode = episode_with_checklist(session, operated.id)
-    details = EpisodeDetails(episode.procedure, episode.levels, episode.surgeon_id, day(24))
+    details = EpisodeDetails(episode.procedure, episode.levels, episode.surgeon_id, day(28))
     assert update_episode(session, coordinator, episode, details, episode.version)
     session.commit()
     mobilise = item(operated, "post_mobilise")
@@ -339,15 +346,15 @@ def test_rescheduling_surgery_re_checks_sessions_items(session, therapist, coord
 
 
 def test_a_step_completed_by_sessions_is_done_on_the_day_of_the_session_that_reached_its_count(
-    session, therapist, operated
+    session, therapist, operated_60
 ):
-    for n in (27, 14, 20, 16, 18, 24, 22):  # 7 sessions, logged out of order
-        log(session, therapist, operated, n)
-    log(session, therapist, operated, 15)  # the eighth, dated before the last ones logged
+    for k in (47, 34, 40, 36, 38, 44, 42):  # 7 sessions in the window 28-120, logged out of order
+        log(session, therapist, operated_60, k - 30)
+    log(session, therapist, operated_60, 35 - 30)  # the eighth, dated before the last ones logged
 
-    adherence = item(operated, "post_pt_adherence")
+    adherence = item(operated_60, "post_pt_adherence")
     assert adherence.status is ItemStatus.DONE
-    assert adherence.completed_on == day(27)  # the eighth session in date order, not today
+    assert adherence.completed_on == day(47 - 30)  # the eighth session in date order, not today
 
 
 def test_logging_an_early_session_late_keeps_the_item_on_time(session, therapist, operated):

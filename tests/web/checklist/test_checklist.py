@@ -257,8 +257,9 @@ def test_episode_page_flags_overdue_post_op_steps(client, coordinator, surgeon, 
     login(client, coordinator)
     page = client.get(f"/episodes/{late.id}").get_data(as_text=True)
     flags = page[page.index('id="episode-flags"') :].split("</div>")[0]
-    # Due day 0 to +2: recovery review, pain, VTE, mobilisation, discharge instructions.
-    assert "Incomplete post-op steps (5 overdue)" in flags
+    # Due day 0 to +2: recovery review, neuro checks, pain, VTE, voiding, mobilisation,
+    # discharge instructions.
+    assert "Incomplete post-op steps (7 overdue)" in flags
     assert re.search(r"data-flag-count>1<", page)
 
 

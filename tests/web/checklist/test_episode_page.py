@@ -48,7 +48,7 @@ def test_sessions_items_show_live_counts_and_the_behind_plan_flag(
     assert "0 attended" in _flags(page)
 
     _session(therapist, episode, TODAY - timedelta(days=89))  # day 1: mobilisation
-    _session(therapist, episode, TODAY - timedelta(days=70))  # day 20: outpatient PT
+    _session(therapist, episode, TODAY - timedelta(days=60))  # day 30: outpatient PT (from day 28)
     page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
     assert 'data-state="done"' in _row(page, "post_mobilise")
     assert "1 of 8 PT sessions" in _row(page, "post_pt_adherence")

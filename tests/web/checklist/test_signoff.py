@@ -79,7 +79,7 @@ def test_surgeon_sees_what_blocks_an_incomplete_phase(client, surgeon, episode):
     assert f'href="/episodes/{episode.id}/sign/before"' not in before
     blockers = before[before.index("data-blockers") :].split("</ul>")[0]
     assert "Before surgery cannot be signed off yet:" in blockers
-    assert blockers.count("<li>Open: ") == 11
+    assert blockers.count("<li>Open: ") == 13  # version 2: with pre_diabetes and pre_anticoag
     assert "<li>Open: Baseline PROMs: ODI, NRS back, NRS leg (± EQ-5D / PROMIS-PF). (Coordinator)</li>" in (
         blockers
     )

@@ -93,14 +93,14 @@ def test_figures_per_month_and_phase_are_the_share_due_that_was_completed_and_on
     page = report(client)
 
     assert "Jul 2025 – Jun 2026 · all surgeons" in page
-    # Before: 11 required, all due; 5 completed (4 done, 1 not applicable); 3 on time.
-    assert cell(page, "by-month", "2026-05", "before") == ("45", "27", "5 of 11")
+    # Before: 13 required, all due; 5 completed (4 done, 1 not applicable); 3 on time.
+    assert cell(page, "by-month", "2026-05", "before") == ("38", "23", "5 of 13")
     # During: 9 required, due on the day of surgery, none done.
     assert cell(page, "by-month", "2026-05", "during") == ("0", "0", "0 of 9")
-    # After: 6 of 12 required are due by 17 Jun; one done on time; the rest are not yet due.
-    assert cell(page, "by-month", "2026-05", "after") == ("17", "17", "1 of 6")
-    assert cell(page, "by-month", "2026-05", "overall") == ("23", "15", "6 of 26")
-    assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 25")
+    # After: 8 of 15 required are due by 17 Jun; one done on time; the rest are not yet due.
+    assert cell(page, "by-month", "2026-05", "after") == ("12", "12", "1 of 8")
+    assert cell(page, "by-month", "2026-05", "overall") == ("20", "13", "6 of 30")
+    assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 29")
     assert cell(page, "by-month", "2026-04", "overall") == ("–", "–", "")
 
 
@@ -108,9 +108,9 @@ def test_figures_per_surgeon_cover_the_period(client, coordinator, report_site):
     login(client, coordinator)
     page = report(client)
 
-    assert cell(page, "by-surgeon", str(report_site["may"].surgeon_id), "overall") == ("23", "15", "6 of 26")
-    assert cell(page, "by-surgeon", str(report_site["june"].surgeon_id), "overall") == ("0", "0", "0 of 25")
-    assert "Overall:" in page and "6 of 51" in page
+    assert cell(page, "by-surgeon", str(report_site["may"].surgeon_id), "overall") == ("20", "13", "6 of 30")
+    assert cell(page, "by-surgeon", str(report_site["june"].surgeon_id), "overall") == ("0", "0", "0 of 29")
+    assert "Overall:" in page and "6 of 59" in page
 
 
 def test_episodes_not_yet_scheduled_are_left_out_and_said_so(client, coordinator, report_site):
@@ -124,7 +124,7 @@ def test_a_closed_episode_counts_its_open_items_as_not_done(client, coordinator,
     page = report(client, start="2026-07", end="2026-07")
 
     assert "Jul 2026 – Jul 2026" in page
-    assert cell(page, "by-month", "2026-07", "overall") == ("0", "0", "0 of 32")
+    assert cell(page, "by-month", "2026-07", "overall") == ("0", "0", "0 of 37")
 
 
 def test_surgeon_filter_reports_one_surgeon(client, coordinator, surgeon2, report_site):
@@ -133,7 +133,7 @@ def test_surgeon_filter_reports_one_surgeon(client, coordinator, surgeon2, repor
 
     assert "· Dr Tom Second" in page
     assert cell(page, "by-month", "2026-05", "overall") == ("–", "–", "")
-    assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 25")
+    assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 29")
     assert "not yet scheduled" not in page  # the unscheduled episode is the other surgeon's
 
 
@@ -168,8 +168,8 @@ def test_the_chart_is_drawn_on_the_server_with_its_figures(client, coordinator, 
 
     chart = page[page.index('id="compliance-chart"') :].split("</figure>")[0]
     assert "<svg" in chart and "<script" not in chart
-    assert "<title>May 2026: 23% completed</title>" in chart
-    assert "<title>May 2026: 15% on time</title>" in chart
+    assert "<title>May 2026: 20% completed</title>" in chart
+    assert "<title>May 2026: 13% on time</title>" in chart
     assert "70% high-compliance cut-off" in chart
 
 
@@ -216,12 +216,12 @@ def test_csv_has_one_row_per_month_surgeon_and_phase(client, coordinator, report
     rows = list(csv.reader(io.StringIO(text[len(BOM) :])))
     assert tuple(rows[0]) == COMPLIANCE_HEADER
     assert rows[1:] == [
-        ["2026-05", "Dr Sara Surgeon", "Before surgery", "11", "5", "3", "45.5", "27.3", "0"],
+        ["2026-05", "Dr Sara Surgeon", "Before surgery", "13", "5", "3", "38.5", "23.1", "0"],
         ["2026-05", "Dr Sara Surgeon", "During surgery", "9", "0", "0", "0.0", "0.0", "0"],
-        ["2026-05", "Dr Sara Surgeon", "After surgery", "6", "1", "1", "16.7", "16.7", "6"],
-        ["2026-06", "Dr Tom Second", "Before surgery", "11", "0", "0", "0.0", "0.0", "0"],
+        ["2026-05", "Dr Sara Surgeon", "After surgery", "8", "1", "1", "12.5", "12.5", "7"],
+        ["2026-06", "Dr Tom Second", "Before surgery", "13", "0", "0", "0.0", "0.0", "0"],
         ["2026-06", "Dr Tom Second", "During surgery", "9", "0", "0", "0.0", "0.0", "0"],
-        ["2026-06", "Dr Tom Second", "After surgery", "5", "0", "0", "0.0", "0.0", "7"],
+        ["2026-06", "Dr Tom Second", "After surgery", "7", "0", "0", "0.0", "0.0", "8"],
     ]
 
 

@@ -43,7 +43,7 @@ def assert_row_shows_the_episode(row: str, episode) -> None:
     assert "<td>L4-L5 microdiscectomy</td>" in row
     surgery = episode.surgery_date
     assert (f"{surgery.day} {surgery:%b %Y}" if surgery else "Not yet scheduled") in row
-    for phase, total in (("Before", 11), ("During", 9), ("After", 12)):
+    for phase, total in (("Before", 13), ("During", 9), ("After", 15)):
         assert re.search(rf"{phase} surgery: \d+/{total}<", row)
 
 
@@ -80,7 +80,7 @@ def test_surgeon_home_lists_my_episodes_awaiting_sign_off_ready_first(client, wo
     ready_row = table_row(page, "awaiting", ready_sooner)
     assert_row_shows_the_episode(ready_row, ready_sooner)
     assert f'href="/episodes/{ready_sooner.id}/sign/before">Sign off</a>' in ready_row
-    assert "Before surgery: 11/11" in ready_row
+    assert "Before surgery: 13/13" in ready_row
     not_ready_row = table_row(page, "awaiting", not_ready_tomorrow)
     assert "Not ready" in not_ready_row and "/sign/before" not in not_ready_row
     assert "Pre-op not signed off (surgery tomorrow)" in not_ready_row
@@ -125,7 +125,7 @@ def test_surgeon_home_lists_flagged_episodes_of_my_patients_most_overdue_first(
     )
     row = table_row(page, "flagged", twenty_days_ago)
     assert_row_shows_the_episode(row, twenty_days_ago)
-    assert "Incomplete post-op steps (6 overdue)" in row
+    assert "Incomplete post-op steps (8 overdue)" in row
     assert "Pre-op not signed off (surgery in 2 days)" in table_row(page, "flagged", preop_only)
 
 
@@ -180,9 +180,11 @@ def test_nurse_home_lists_open_nurse_items_due_soonest_first(client, world, nurs
     every_nurse_item = {i.id for e in (later, past, unscheduled, others, closed) for i in e.items}
     assert set(ids) <= every_nurse_item and len(ids) == len(set(ids))
     # First come the oldest open ones: the past episode's items due on its surgery day.
-    due_on_surgery_day = [factories.item(past, c).id for c in ("intra_sign_in", "intra_sign_out", "post_vte")]
-    assert ids[:3] == sorted(due_on_surgery_day)
-    assert dues[:4] == [TODAY - timedelta(days=5)] * 3 + [TODAY - timedelta(days=4)]
+    due_on_surgery_day = [
+        factories.item(past, c).id for c in ("intra_sign_in", "intra_sign_out", "post_vte", "post_neuro_obs")
+    ]
+    assert ids[:4] == sorted(due_on_surgery_day)
+    assert dues[:5] == [TODAY - timedelta(days=5)] * 4 + [TODAY - timedelta(days=4)]
     vte = factories.item(past, "post_vte")
 
     row = table(page, "items")
@@ -191,7 +193,7 @@ def test_nurse_home_lists_open_nurse_items_due_soonest_first(client, world, nurs
     assert 'data-state="overdue"' in row
     assert past.patient.display_name in row and past.patient.mrn in row
     assert "L4-L5 microdiscectomy" in row and "12 Jun 2026" in row
-    assert "Before surgery: 11/11" in row and "Incomplete post-op steps" in row
+    assert "Before surgery: 13/13" in row and "Incomplete post-op steps" in row
 
 
 def test_anaesthetist_home_lists_only_anaesthetist_items(client, world, anaesthetist):
@@ -235,7 +237,7 @@ def test_therapist_home_lists_episodes_after_surgery_with_therapy_open(client, w
     assert "Last session: none yet" in row
     # Day 3: no step's plan expects sessions yet (mobilisation, one session, is overdue instead).
     assert "Therapy behind plan" not in row
-    assert "Incomplete post-op steps (5 overdue)" in row
+    assert "Incomplete post-op steps (7 overdue)" in row
 
 
 # coordinator

@@ -46,7 +46,7 @@ def test_coordinator_registers_patient_with_first_episode_and_checklist(
     assert response.location.endswith(f"/episodes/{episode.id}")
     assert episode.surgeon_id == surgeon.id and episode.surgery_date == date(2026, 7, 1)
     items = db.session.scalars(select(ChecklistItem)).all()
-    assert len(items) == 39
+    assert len(items) == 45
     consent = next(i for i in items if i.step.code == "pre_education_consent")
     assert consent.due_date == date(2026, 6, 24)
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.patient_id == patient.id)).all()
@@ -136,12 +136,13 @@ def test_patient_list_flags_patients_with_overdue_post_op_steps(client, coordina
     login(client, coordinator)
     page = client.get("/patients").get_data(as_text=True)
     late_row = page[page.index('data-mrn="' + late.patient.mrn) :].split("</tr>")[0]
-    # Overdue required after-items 20 days after surgery: recovery review, pain, VTE,
-    # mobilisation (sessions), discharge instructions, wound check.
-    assert "Incomplete post-op steps (6 overdue)" in late_row
+    # Overdue required after-items 20 days after surgery: recovery review, neuro checks, pain,
+    # VTE, voiding, mobilisation (sessions), discharge instructions, wound check (due day 14,
+    # overdue after its 3 days' grace).
+    assert "Incomplete post-op steps (8 overdue)" in late_row
     ontime_row = page[page.index("ONTIME") :].split("</tr>")[0]
     assert "Incomplete post-op steps" not in ontime_row
-    assert "Before surgery: 0/11" in ontime_row and "After surgery: 0/12" in ontime_row
+    assert "Before surgery: 0/13" in ontime_row and "After surgery: 0/15" in ontime_row
     assert "data-flag-count>1<" in page
 
 
@@ -220,7 +221,7 @@ def test_rescheduling_surgery_moves_every_due_date(client, surgeon, episode):
     items = db.session.scalars(select(ChecklistItem).where(ChecklistItem.episode_id == episode.id)).all()
     assert all(i.due_date == date(2026, 7, 17) + timedelta(days=i.step.due_offset_days) for i in items)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "episode.update"))
-    assert "39 due dates recomputed" in event.summary
+    assert "45 due dates recomputed" in event.summary
     assert event.before == {"surgery_date": "2026-06-17"} and event.after == {"surgery_date": "2026-07-17"}
 
 

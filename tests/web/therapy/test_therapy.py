@@ -385,7 +385,8 @@ def test_caseload_shows_sessions_against_plan_last_session_and_flag(client, ther
     log(client, operated, days_after_surgery=0)
     log(client, operated, days_after_surgery=20)
     row = caseload_row(client.get("/").get_data(as_text=True), operated)
-    assert "1 of 9 sessions" in row  # open steps: OT 0 of 1, PT 1 of 8
+    # Open steps: OT 0 of 1, PT start 0 of 1, PT 0 of 8: outpatient PT counts from day 28.
+    assert "0 of 10 sessions" in row
     assert "Last session: 7 Jun 2026" in row
     assert "Therapy behind plan" not in row
 
