@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.domain.outcomes import Scores, Thresholds, change_from_baseline, improvement, score_map
+from app.domain.outcomes import (
+    Scores,
+    Thresholds,
+    change_from_baseline,
+    improvement,
+    judged_scores,
+    window_for,
+)
 from app.domain.progress import ItemFacts
 from app.domain.signoff import active_signoffs
 from app.domain.site import Site, SiteDay
@@ -69,6 +76,8 @@ class EpisodeFacts:
     items: Sequence[ItemFacts] = ()
     plans: Sequence[SessionsPlan] = ()  # of the episode's open sessions items
     sessions: Sequence[SessionFacts] = ()
+    # The baseline only when dated inside its window (`judged_scores`): moved surgery leaves an
+    # older baseline out, and "Not improving" finds none.
     scores: Scores = field(default_factory=dict)
 
     @classmethod
@@ -86,7 +95,11 @@ class EpisodeFacts:
                 if i.step.kind is StepKind.SESSIONS and i.status is ItemStatus.OPEN
             ],
             sessions=sessions,
-            scores=score_map(score_rows),
+            scores=judged_scores(
+                score_rows,
+                episode.surgery_date,
+                window_for(TimePoint.BASELINE, (i.step for i in episode.items)),
+            ),
         )
 
 

@@ -9,9 +9,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.flags import EpisodeFacts
+from app.domain.outcomes import judged_scores, window_for
 from app.domain.site import SiteDay
 from app.domain.therapy import SessionsPlan
-from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, StepKind, TimePoint
 from app.models import (
     ChecklistItem,
     Episode,
@@ -78,6 +79,9 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ChecklistItem.sessions_from_days,
             ChecklistItem.sessions_until_days,
             ProtocolStep.title,
+            ProtocolStep.outcome_time_point,
+            ProtocolStep.window_from_days,
+            ProtocolStep.window_until_days,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))
@@ -86,15 +90,19 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     return items
 
 
-def score_maps(session: Session, episode_ids: list[int]) -> dict[int, dict[TimePoint, dict[Instrument, int]]]:
-    """The outcome scores of many episodes, by time point and instrument (one query)."""
-    by_episode: dict[int, dict[TimePoint, dict[Instrument, int]]] = defaultdict(dict)
-    for episode_id, time_point, instrument, value in session.execute(
+def score_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
+    """The outcome scores of many episodes as plain rows, with the day each was taken (one query)."""
+    by_episode: dict[int, list] = defaultdict(list)
+    for row in session.execute(
         select(
-            OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value
+            OutcomeScore.episode_id,
+            OutcomeScore.time_point,
+            OutcomeScore.instrument,
+            OutcomeScore.value,
+            OutcomeScore.taken_on,
         ).where(OutcomeScore.episode_id.in_(episode_ids))
     ):
-        by_episode[episode_id].setdefault(time_point, {})[instrument] = value
+        by_episode[row.episode_id].append(row)
     return by_episode
 
 
@@ -129,7 +137,7 @@ def flag_facts(
         select(Episode.id, Episode.status, Episode.surgery_date, preop_signed()).where(Episode.id.in_(ids))
     ).all()
     sessions = session_rows(session, ids)
-    scores = score_maps(session, ids)
+    scores = score_rows(session, ids)
     return {
         episode_id: EpisodeFacts(
             surgery_date=surgery_date,
@@ -138,7 +146,9 @@ def flag_facts(
             items=items[episode_id],
             plans=_open_plans(items[episode_id]),
             sessions=sessions[episode_id],
-            scores=scores[episode_id],
+            scores=judged_scores(
+                scores[episode_id], surgery_date, window_for(TimePoint.BASELINE, items[episode_id])
+            ),
         )
         for episode_id, status, surgery_date, signed in episodes
     }
