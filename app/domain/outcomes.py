@@ -364,7 +364,7 @@ def follow_ups_outside(
         taken_on = taken.get(tp)
         if taken_on is None:
             continue
-        dated = f"the {tp.label.lower()} scores dated {day_text(taken_on)}"
+        dated = f"the {scores_noun(tp)} scores dated {day_text(taken_on)}"
         if surgery_date is None:
             problems.append(f"{dated} (with no surgery date only baseline scores can be kept)")
             continue
