@@ -75,7 +75,9 @@ def test_without_windows_today_s_rule_holds():
 
 def test_while_unscheduled_only_baseline_scores_can_be_recorded():
     assert recording_problems(BASE, date(2020, 1, 1), None, TODAY, BASELINE_WINDOW) == []
-    message = "While surgery is not scheduled only baseline scores can be recorded: schedule the surgery first."
+    message = (
+        "While surgery is not scheduled only baseline scores can be recorded: schedule the surgery first."
+    )
     assert recording_problems(W6, TODAY, None, TODAY, W6_WINDOW) == [message]
 
 
