@@ -19,7 +19,14 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from app.domain.alerts import item_open_alert
-from app.domain.outcomes import Scores, Thresholds, change_from_baseline, improvement, score_map
+from app.domain.outcomes import (
+    Scores,
+    Thresholds,
+    change_from_baseline,
+    improvement,
+    judged_scores,
+    window_for,
+)
 from app.domain.progress import ItemFacts
 from app.domain.signoff import active_signoffs
 from app.domain.site import Site, SiteDay
@@ -92,6 +99,8 @@ class EpisodeFacts:
     items: Sequence[ItemFacts] = ()
     plans: Sequence[SessionsPlan] = ()  # of the episode's open sessions items
     sessions: Sequence[SessionFacts] = ()
+    # The baseline only when dated inside its window (`judged_scores`): moved surgery leaves an
+    # older baseline out, and "Not improving" finds none.
     scores: Scores = field(default_factory=dict)
     # The flag texts of the safety alerts raised and not yet acknowledged (app/domain/alerts.py).
     alerts: Sequence[str] = ()
@@ -112,7 +121,11 @@ class EpisodeFacts:
                 if i.step.kind is StepKind.SESSIONS and i.status is ItemStatus.OPEN
             ],
             sessions=sessions,
-            scores=score_map(score_rows),
+            scores=judged_scores(
+                score_rows,
+                episode.surgery_date,
+                window_for(TimePoint.BASELINE, (i.step for i in episode.items)),
+            ),
             alerts=[alert.flag for i in episode.items if (alert := item_open_alert(i)) is not None],
             values=step_values(
                 SimpleNamespace(raises=i.step.raises, status=i.status, value=i.value, unit=i.step.unit)

@@ -6,9 +6,9 @@ baseline minus follow-up. Thresholds are CLINICAL.md §5.3 (Ostelo 2008 MCIDs, A
 12-month cut-offs) with the floors of CLINICAL-RULES §7, passed in from configuration.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from app.domain.schedule import day_text
 from app.domain.vocab import Instrument, TimePoint
@@ -215,31 +215,176 @@ def version_token(rows) -> int:
     return sum(row.version for row in rows)
 
 
+@dataclass(frozen=True)
+class Window:
+    """The days from surgery on which a time point's scores may be dated, both ends included
+    (CLINICAL-RULES §6): the outcome step's window in protocol data. `declared` False is today's
+    rule for a protocol version without windows: baseline on or before the surgery day
+    (`from_days` None: no first day), follow-ups after it (`until_days` None: no last day)."""
+
+    from_days: int | None
+    until_days: int | None
+    declared: bool = True
+
+    def first(self, surgery_date: date) -> date | None:
+        return None if self.from_days is None else surgery_date + timedelta(days=self.from_days)
+
+    def last(self, surgery_date: date) -> date | None:
+        return None if self.until_days is None else surgery_date + timedelta(days=self.until_days)
+
+    def holds(self, taken_on: date, surgery_date: date) -> bool:
+        first, last = self.first(surgery_date), self.last(surgery_date)
+        return (first is None or first <= taken_on) and (last is None or taken_on <= last)
+
+
+def window_of(time_point: TimePoint, from_days: int | None = None, until_days: int | None = None) -> Window:
+    """A time point's window from its outcome step's days; today's rule without them."""
+    if from_days is not None and until_days is not None:
+        return Window(from_days, until_days)
+    if time_point is TimePoint.BASELINE:
+        return Window(None, 0, declared=False)
+    return Window(1, None, declared=False)
+
+
+def window_for(time_point: TimePoint, steps: Iterable) -> Window:
+    """The window of a time point from a version's steps (objects or rows with
+    `outcome_time_point`, `window_from_days`, `window_until_days`): its first outcome step's."""
+    step = next((s for s in steps if s.outcome_time_point is time_point), None)
+    if step is None:
+        return window_of(time_point)
+    return window_of(time_point, step.window_from_days, step.window_until_days)
+
+
+def scores_noun(time_point: TimePoint) -> str:
+    """ "Baseline", "6-week", "12-month": the time point before "scores"."""
+    if time_point is TimePoint.BASELINE:
+        return "Baseline"
+    number, unit = time_point.label.split()
+    return f"{number}-{unit.rstrip('s')}"
+
+
+def _days_text(window: Window) -> str:
+    first, last = window.from_days, window.until_days
+    if first >= 0:
+        return f"days {first}–{last} after surgery"
+    if last == 0:
+        return f"from {-first} days before surgery to the day of surgery"
+    if last < 0:
+        return f"from {-first} to {-last} days before surgery"
+    return f"from {-first} days before to {last} days after surgery"
+
+
+def _between(first: date, last: date) -> str:
+    """ "between 12 Jan and 16 Feb 2027" (the year once when both share it)."""
+    start = f"{first.day} {first:%b}" if first.year == last.year else day_text(first)
+    return f"between {start} and {day_text(last)}"
+
+
+def window_text(window: Window, surgery_date: date) -> str:
+    """ "between 12 Jan and 16 Feb 2027 (days 28–63 after surgery)" (a declared window)."""
+    first, last = window.first(surgery_date), window.last(surgery_date)
+    return f"{_between(first, last)} ({_days_text(window)})"
+
+
+def window_problem(time_point: TimePoint, taken_on: date, surgery_date: date, window: Window) -> str | None:
+    """Why scores of this time point cannot be dated `taken_on` with this surgery date."""
+    if window.holds(taken_on, surgery_date):
+        return None
+    if window.declared:
+        return f"{scores_noun(time_point)} scores must be dated {window_text(window, surgery_date)}."
+    if time_point is TimePoint.BASELINE:
+        return f"Baseline scores are taken before surgery: on or before {day_text(surgery_date)}."
+    return f"Follow-up scores are taken after surgery: after {day_text(surgery_date)}."
+
+
+UNSCHEDULED = (
+    "While surgery is not scheduled only baseline scores can be recorded: schedule the surgery first."
+)
+
+
 def recording_problems(
-    time_point: TimePoint, taken_on: date, surgery_date: date | None, today: date
+    time_point: TimePoint,
+    taken_on: date,
+    surgery_date: date | None,
+    today: date,
+    window: Window | None = None,
 ) -> list[str]:
-    """Why scores for this time point cannot be recorded with this date; empty means they can."""
+    """Why scores for this time point cannot be recorded with this date; empty means they can.
+
+    `window`: the time point's window in the episode's protocol version (`window_for`); None
+    or undeclared keeps today's rule (baseline on or before surgery, follow-ups after it).
+    While surgery is unscheduled only baseline scores can be recorded."""
     problems = []
     if taken_on > today:
         problems.append("The date taken cannot be in the future.")
-    if time_point is TimePoint.BASELINE:
-        if surgery_date is not None and taken_on > surgery_date:
-            problems.append(
-                f"Baseline scores are taken before surgery: on or before {day_text(surgery_date)}."
-            )
-    elif surgery_date is None:
-        problems.append("Follow-up scores need a surgery date: schedule the surgery first.")
-    elif taken_on <= surgery_date:
-        problems.append(f"Follow-up scores are taken after surgery: after {day_text(surgery_date)}.")
+    if surgery_date is None:
+        if time_point is not TimePoint.BASELINE:
+            problems.append(UNSCHEDULED)
+        return problems
+    problem = window_problem(time_point, taken_on, surgery_date, window or window_of(time_point))
+    if problem:
+        problems.append(problem)
     return problems
+
+
+def judged_scores(
+    rows, surgery_date: date | None, baseline: Window
+) -> dict[TimePoint, dict[Instrument, int]]:
+    """The scores the outcome flags and the change from baseline judge (rows with `time_point`,
+    `instrument`, `value` and `taken_on`): a baseline dated outside its window (the surgery date
+    moved since it was taken) is left out, so "Not improving" says "Baseline missing" until it
+    is taken again. One place for the episode page, the lists and the stored flags."""
+    return score_map(
+        r
+        for r in rows
+        if r.time_point is not TimePoint.BASELINE
+        or surgery_date is None
+        or baseline.holds(r.taken_on, surgery_date)
+    )
+
+
+def stale_baseline_reason(taken_on: date, surgery_date: date, window: Window) -> str | None:
+    """Why a baseline taken on `taken_on` must be taken again for this surgery date (its item is
+    reopened with these words); None when it still falls in its window."""
+    if window.holds(taken_on, surgery_date):
+        return None
+    first = window.first(surgery_date)
+    if first is not None and taken_on < first:
+        return f"Baseline older than {-window.from_days} days before the new surgery date: record it again"
+    return "Baseline taken after the new surgery date: record it again"
+
+
+def follow_ups_outside(
+    taken: Mapping[TimePoint, date], surgery_date: date | None, windows: Mapping[TimePoint, Window]
+) -> list[str]:
+    """The recorded follow-up scores (6 weeks to 12 months; `taken`: the date of each time
+    point's scores) that a surgery date would leave outside their window, in words."""
+    problems = []
+    for tp in FOLLOW_UPS:
+        taken_on = taken.get(tp)
+        if taken_on is None:
+            continue
+        dated = f"the {scores_noun(tp)} scores dated {day_text(taken_on)}"
+        if surgery_date is None:
+            problems.append(f"{dated} (with no surgery date only baseline scores can be kept)")
+            continue
+        window = windows.get(tp) or window_of(tp)
+        if window.holds(taken_on, surgery_date):
+            continue
+        if window.declared:
+            problems.append(f"{dated} (they must be dated {window_text(window, surgery_date)})")
+        else:
+            problems.append(f"{dated} (follow-up scores are taken after surgery)")
+    return problems
+
+
+def value_problem(instrument: Instrument, value) -> str | None:
+    """An instrument needs a whole number from 0 to its maximum."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= instrument.maximum:
+        return None
+    return f"{instrument.label}: enter a whole number from 0 to {instrument.maximum}."
 
 
 def value_problems(values: Mapping[Instrument, int | None]) -> list[str]:
     """Every instrument needs a whole number from 0 to its maximum."""
-    return [
-        f"{instrument.label}: enter a whole number from 0 to {instrument.maximum}."
-        for instrument in Instrument
-        if not isinstance(values.get(instrument), int)
-        or isinstance(values.get(instrument), bool)
-        or not 0 <= values[instrument] <= instrument.maximum
-    ]
+    return [p for instrument in Instrument if (p := value_problem(instrument, values.get(instrument)))]

@@ -187,6 +187,21 @@ def satisfied_on(
     return counting[plan.count - 1] if plan.count > 0 and len(counting) >= plan.count else None
 
 
+def sessions_before_surgery(
+    sessions: Iterable[SessionFacts], surgery_date: date | None
+) -> list[SessionFacts]:
+    """The sessions other than prehabilitation dated before the surgery date (all of them while
+    surgery is unscheduled), by date: what a surgery date may not leave behind it."""
+    return sorted(
+        (
+            s
+            for s in sessions
+            if not s.prehabilitation and (surgery_date is None or s.session_date < surgery_date)
+        ),
+        key=lambda s: (s.session_date, s.id),
+    )
+
+
 @dataclass(frozen=True)
 class StepProgress:
     plan: SessionsPlan

@@ -69,6 +69,7 @@ def scores(episode_id: int):
         ),  # fmt: skip
         f"The {time_point.label.lower()} scores",
         verb="were",
+        form=form,  # a date outside its window, next to the date
     )
     if not done.ok:
         refreshed = ScoresForm(formdata=None) if done.status == CONFLICT else form

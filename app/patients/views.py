@@ -174,6 +174,7 @@ def edit_episode(episode_id: int):
                 int_field(form.version.data) or -1,
             ),
             "This episode",
+            form=form,  # a surgery date that records would not fit, next to the date
         )
         if done.ok:
             message = "Episode saved." if done.result else "Nothing changed."

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from app.domain.alerts import open_alert
 from app.domain.flags import EpisodeFacts, step_values
+from app.domain.outcomes import judged_scores, window_for
 from app.domain.site import SiteDay
 from app.domain.step_options import Alert
 from app.domain.therapy import SessionsPlan
-from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, Phase, StepKind, TimePoint
+from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, StepKind, TimePoint
 from app.models import (
     ChecklistItem,
     Episode,
@@ -98,6 +99,9 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ChecklistItem.alert_acknowledged_at,
             ProtocolStep.unit,
             ProtocolStep.raises,
+            ProtocolStep.outcome_time_point,
+            ProtocolStep.window_from_days,
+            ProtocolStep.window_until_days,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids))
@@ -106,15 +110,19 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     return items
 
 
-def score_maps(session: Session, episode_ids: list[int]) -> dict[int, dict[TimePoint, dict[Instrument, int]]]:
-    """The outcome scores of many episodes, by time point and instrument (one query)."""
-    by_episode: dict[int, dict[TimePoint, dict[Instrument, int]]] = defaultdict(dict)
-    for episode_id, time_point, instrument, value in session.execute(
+def score_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
+    """The outcome scores of many episodes as plain rows, with the day each was taken (one query)."""
+    by_episode: dict[int, list] = defaultdict(list)
+    for row in session.execute(
         select(
-            OutcomeScore.episode_id, OutcomeScore.time_point, OutcomeScore.instrument, OutcomeScore.value
+            OutcomeScore.episode_id,
+            OutcomeScore.time_point,
+            OutcomeScore.instrument,
+            OutcomeScore.value,
+            OutcomeScore.taken_on,
         ).where(OutcomeScore.episode_id.in_(episode_ids))
     ):
-        by_episode[episode_id].setdefault(time_point, {})[instrument] = value
+        by_episode[row.episode_id].append(row)
     return by_episode
 
 
@@ -149,7 +157,7 @@ def flag_facts(
         select(Episode.id, Episode.status, Episode.surgery_date, preop_signed()).where(Episode.id.in_(ids))
     ).all()
     sessions = session_rows(session, ids)
-    scores = score_maps(session, ids)
+    scores = score_rows(session, ids)
     return {
         episode_id: EpisodeFacts(
             surgery_date=surgery_date,
@@ -158,7 +166,9 @@ def flag_facts(
             items=items[episode_id],
             plans=_open_plans(items[episode_id]),
             sessions=sessions[episode_id],
-            scores=scores[episode_id],
+            scores=judged_scores(
+                scores[episode_id], surgery_date, window_for(TimePoint.BASELINE, items[episode_id])
+            ),
             alerts=[alert.flag for _, alert in open_alerts(items[episode_id])],
             values=step_values(items[episode_id]),
         )

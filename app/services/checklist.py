@@ -298,6 +298,22 @@ def correct_by_records(
     return True
 
 
+def reopen_by_records(session: Session, actor: User, item: ChecklistItem, reason: str) -> bool:
+    """Reopen a done item whose records no longer satisfy it (the surgery date moved), in the
+    caller's transaction; audited with the reason. Returns False when it was not done."""
+    if item.status is not ItemStatus.DONE:
+        return False
+    before = _state(item)
+    item.status = ItemStatus.OPEN
+    item.value = None
+    item.reason = None
+    item.completed_by = None
+    item.completed_at = None
+    item.completed_on = None
+    _apply(session, actor, item, "item.unsatisfied", "Reopened", before, reason)
+    return True
+
+
 def make_required(session: Session, actor: User, item: ChecklistItem, reason: str) -> bool:
     """Make an optional item required (e.g. a review a flag calls for); audited with the reason."""
     if item.required or item.status is not ItemStatus.OPEN:

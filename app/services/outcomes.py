@@ -8,17 +8,31 @@ from sqlalchemy.orm import Session
 
 from app import audit, clock
 from app.domain.flags import Flag, outcome_flags
-from app.domain.outcomes import Thresholds, recording_problems, score_map, value_problems, version_token
+from app.domain.outcomes import (
+    Thresholds,
+    judged_scores,
+    recording_problems,
+    stale_baseline_reason,
+    value_problem,
+    version_token,
+)
 from app.domain.policy import Action, can
 from app.domain.signoff import is_locked
 from app.domain.vocab import Instrument, TimePoint
 from app.models import ChecklistItem, Episode, OutcomeScore, User
-from app.queries.outcomes import episode_scores
+from app.queries.outcomes import episode_scores, outcome_windows
 from app.services import checklist
-from app.services.errors import Conflict, NotPermitted, ServiceError, flush_or_conflict
+from app.services.errors import Conflict, InvalidInput, NotPermitted, ServiceError, flush_or_conflict
 from app.services.locks import lock_episode, refresh_items
 
 IDT_REVIEW = "post_idt_review"
+
+
+class InvalidScores(InvalidInput):
+    """The scores or their date have problems, by form field (the date's: outside its window)."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(problems, "Check the scores:")
 
 
 @dataclass(frozen=True)
@@ -54,13 +68,16 @@ def record_scores(
     if not can(actor, Action.RECORD_OUTCOMES):
         raise NotPermitted("Only surgeons, coordinators and therapists record outcome scores.")
     values = {Instrument.ODI: odi, Instrument.NRS_BACK: nrs_back, Instrument.NRS_LEG: nrs_leg}
-    problems = value_problems(values)
+    problems = {i.value: p for i, v in values.items() if (p := value_problem(i, v))}
+    windows = outcome_windows(session, episode.protocol_version_id)
     if taken_on is None:
-        problems.append("Enter the date the scores were taken.")
+        problems["taken_on"] = "Enter the date the scores were taken."
     else:
-        problems += recording_problems(time_point, taken_on, episode.surgery_date, today)
+        dated = recording_problems(time_point, taken_on, episode.surgery_date, today, windows[time_point])
+        if dated:
+            problems["taken_on"] = " ".join(dated)
     if problems:
-        raise ServiceError(" ".join(problems))
+        raise InvalidScores(problems)
     signed, closed = lock_episode(session, episode.id)
     if closed:
         raise ServiceError("The episode is closed: its outcome scores can no longer change.")
@@ -114,7 +131,10 @@ def record_scores(
             after=after,
         )
     completed = _complete_item(session, actor, episode, time_point, str(odi), taken_on, signed, closed)
-    flags = outcome_flags(score_map(episode_scores(session, episode.id)), thresholds or Thresholds())
+    judged = judged_scores(
+        episode_scores(session, episode.id), episode.surgery_date, windows[TimePoint.BASELINE]
+    )
+    flags = outcome_flags(judged, thresholds or Thresholds())
     required = _require_review(session, actor, episode, flags, signed, closed)
     return Recorded(corrected, changed, completed, flags, required)
 
@@ -153,3 +173,24 @@ def _require_review(session, actor, episode, flags: list[Flag], signed, closed) 
     if item is None or is_locked(item.phase, signed, closed):
         return False
     return checklist.make_required(session, actor, item, "; ".join(flag.text for flag in flags))
+
+
+def reopen_stale_baseline(
+    session: Session, actor: User, episode: Episode, signed: set
+) -> ChecklistItem | None:
+    """After the surgery date moved: reopen the baseline item when its scores now fall outside
+    the baseline window (never a reason to refuse the move), audited with why; returns it.
+
+    "Not improving" then finds no baseline in the window (`judged_scores`). An item in a
+    signed-off phase is left alone, as records leave such items."""
+    if episode.surgery_date is None:
+        return None
+    baseline = [r for r in episode_scores(session, episode.id) if r.time_point is TimePoint.BASELINE]
+    if not baseline:
+        return None
+    window = outcome_windows(session, episode.protocol_version_id)[TimePoint.BASELINE]
+    reason = stale_baseline_reason(baseline[0].taken_on, episode.surgery_date, window)
+    item = _item(episode, lambda i: i.step.outcome_time_point is TimePoint.BASELINE)
+    if reason is None or item is None or is_locked(item.phase, signed, False):
+        return None
+    return item if checklist.reopen_by_records(session, actor, item, reason) else None

@@ -10,11 +10,14 @@ from app import audit, clock
 from app.db import site_of
 from app.domain.pathway import applies, item_plan
 from app.domain.patients import birth_date_problem, mrn_problem, normalize_mrn, surgery_date_problem
+from app.domain.rescheduling import SESSIONS_ITEM_REOPENED, move_problems, move_refusal
 from app.domain.vocab import EpisodeStatus, ItemStatus, Procedure, Role, Sex
-from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, User
-from app.services.errors import Conflict, ServiceError, flush_or_conflict
+from app.models import ChecklistItem, Episode, Patient, ProtocolVersion, TherapySession, User
+from app.queries.outcomes import episode_scores, outcome_windows
+from app.services.errors import Conflict, InvalidInput, ServiceError, flush_or_conflict
 from app.services.locks import lock_episode
-from app.services.therapy import satisfy_items
+from app.services.outcomes import reopen_stale_baseline
+from app.services.therapy import reopen_unsatisfied, satisfy_items
 
 
 @dataclass(frozen=True)
@@ -234,14 +237,15 @@ def update_episode(
         raise ServiceError("The episode is closed: its details can no longer change.")
     if details.surgeon_id != episode.surgeon_id:
         _check_surgeon(session, details.surgeon_id)
-    before = _episode_values(episode)
-    episode.procedure = details.procedure.strip()
-    episode.levels = details.levels.strip()
-    episode.surgeon_id = details.surgeon_id
     rescheduled = details.surgery_date != episode.surgery_date
     retyped = details.procedure_type is not episode.procedure_type
     if rescheduled:
         _check_surgery_date(session, details.surgery_date)
+        _check_move(session, episode, details.surgery_date)
+    before = _episode_values(episode)
+    episode.procedure = details.procedure.strip()
+    episode.levels = details.levels.strip()
+    episode.surgeon_id = details.surgeon_id
     episode.surgery_date = details.surgery_date
     episode.procedure_type = details.procedure_type
     after = _episode_values(episode)
@@ -282,7 +286,23 @@ def update_episode(
         after={k: after[k] for k in changed},
     )
     if rescheduled:
-        # Sessions already logged may now fall inside a sessions step's window.
+        # Records taken for the old date may no longer satisfy their items (a baseline outside
+        # its window, sessions outside theirs): those items open again, said why. Sessions
+        # already logged may now fall inside a sessions step's window.
         signed, _ = lock_episode(session, episode.id)
+        reopen_stale_baseline(session, actor, episode, signed)
+        reopen_unsatisfied(session, actor, episode, signed, SESSIONS_ITEM_REOPENED)
         satisfy_items(session, actor, episode, signed)
     return True
+
+
+def _check_move(session: Session, episode: Episode, surgery: date | None) -> None:
+    """Refuse a new surgery date, with the list, while recorded follow-up scores would fall
+    outside their windows or sessions other than prehabilitation before it (CLINICAL-RULES §6):
+    the user corrects those first. Read under the episode's lock."""
+    lock_episode(session, episode.id)
+    taken = {row.time_point: row.taken_on for row in episode_scores(session, episode.id)}
+    sessions = session.scalars(select(TherapySession).where(TherapySession.episode_id == episode.id)).all()
+    problems = move_problems(surgery, taken, outcome_windows(session, episode.protocol_version_id), sessions)
+    if problems:
+        raise InvalidInput({"surgery_date": move_refusal(surgery, problems)}, "Check the episode:")

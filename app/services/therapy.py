@@ -21,7 +21,7 @@ from app.domain.therapy import (
 )
 from app.domain.vocab import Attendance, Discipline, ItemStatus, StepKind
 from app.models import ChecklistItem, Episode, ProtocolStep, SessionAddendum, TherapySession, User
-from app.services.checklist import complete_by_records
+from app.services.checklist import complete_by_records, reopen_by_records
 from app.services.errors import Conflict, InvalidInput, NotPermitted, ServiceError, flush_or_conflict
 from app.services.locks import lock_episode
 
@@ -179,6 +179,36 @@ def add_addendum(
         after={"addendum": body},
     )
     return addendum
+
+
+def reopen_unsatisfied(
+    session: Session, actor: User, episode: Episode, signed: set, reason: str
+) -> list[ChecklistItem]:
+    """Reopen the episode's done sessions items that its sessions no longer satisfy (after the
+    surgery date moved, their windows moved with it), audited with the reason.
+
+    Items in a signed-off phase are left alone."""
+    items = session.scalars(
+        select(ChecklistItem)
+        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+        .options(joinedload(ChecklistItem.step))
+        .where(
+            ChecklistItem.episode_id == episode.id,
+            ChecklistItem.status == ItemStatus.DONE,
+            ProtocolStep.kind == StepKind.SESSIONS,
+        )
+        .order_by(ChecklistItem.position)
+    ).all()
+    if not items:
+        return []
+    sessions = session.scalars(select(TherapySession).where(TherapySession.episode_id == episode.id)).all()
+    return [
+        item
+        for item in items
+        if not is_locked(item.phase, signed, False)
+        and satisfied(plan_of(item), sessions, episode.surgery_date) is None
+        and reopen_by_records(session, actor, item, reason)
+    ]
 
 
 def satisfy_items(session: Session, actor: User, episode: Episode, signed: set) -> list[ChecklistItem]:

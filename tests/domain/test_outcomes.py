@@ -373,7 +373,7 @@ def test_follow_ups_are_taken_after_surgery():
         "Follow-up scores are taken after surgery: after 10 Jun 2026."
     ]
     assert recording_problems(W6, TODAY, None, TODAY) == [
-        "Follow-up scores need a surgery date: schedule the surgery first."
+        "While surgery is not scheduled only baseline scores can be recorded: schedule the surgery first."
     ]
 
 

@@ -1,5 +1,6 @@
 """Recording outcome scores: validation, correction, audit, the linked items and the review."""
 
+import re
 from datetime import date
 
 import pytest
@@ -130,15 +131,21 @@ def test_therapists_record_and_nurses_may_not(session, operated, therapist, nurs
             BASE,
             date(2026, 4, 2),
             (40, 6, 7),
-            "Baseline scores are taken before surgery: on or before 1 Apr 2026.",
+            "Baseline scores must be dated between 1 Jan and 1 Apr 2026 (from 90 days before surgery "
+            "to the day of surgery).",
         ),
-        (W6, date(2026, 4, 1), (20, 2, 2), "Follow-up scores are taken after surgery: after 1 Apr 2026."),
+        (
+            W6,
+            date(2026, 4, 1),
+            (20, 2, 2),
+            "6-week scores must be dated between 29 Apr and 3 Jun 2026 (days 28–63 after surgery).",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_saves_nothing(
     session, operated, coordinator, tp, taken_on, values, message
 ):
-    with pytest.raises(ServiceError, match=message):
+    with pytest.raises(ServiceError, match=re.escape(message)):
         record(coordinator, operated, tp, taken_on, *values)
     session.rollback()
     assert stored(operated.id) == {}

@@ -64,7 +64,7 @@ FUZZ = settings(
 TODAY = NOW.date()
 MISSING_ID = 999_999
 # Events a change may write besides its own: items it completed, corrected or made required.
-CONSEQUENCES = {"item.satisfied", "item.corrected", "item.required"}
+CONSEQUENCES = {"item.satisfied", "item.unsatisfied", "item.corrected", "item.required"}
 # A wrong password is refused and yet kept on record: its count on the account (for the lockout)
 # and its audit event. Nothing else may change.
 FAILED_ATTEMPTS = {"signoff.failed", "user.password_change_failed", "user.enrol_second_factor_failed"}

@@ -11,8 +11,10 @@ from app.domain.outcomes import (
     baseline_missing,
     baseline_too_low,
     change_from_baseline,
+    judged_scores,
     score_map,
     version_token,
+    window_for,
 )
 from app.domain.site import SiteDay
 from app.domain.vocab import EpisodeStatus, Instrument, TimePoint
@@ -54,6 +56,10 @@ def outcome_panel(episode: Episode, rows: list[OutcomeScore], day: SiteDay) -> O
     """The episode's scores (`episode_scores`) by time point with the change from baseline, its
     outcome flags and notice."""
     scores = score_map(rows)
+    # What the flags judge: the baseline only when dated inside its window (the surgery date may
+    # have moved since it was taken).
+    baseline = window_for(TimePoint.BASELINE, (i.step for i in episode.items))
+    judged = judged_scores(rows, episode.surgery_date, baseline)
     by_time: dict[TimePoint, list[OutcomeScore]] = {}
     for row in rows:
         by_time.setdefault(row.time_point, []).append(row)
@@ -62,22 +68,22 @@ def outcome_panel(episode: Episode, rows: list[OutcomeScore], day: SiteDay) -> O
             time_point=tp,
             taken_on=by_time[tp][0].taken_on,
             recorded_by=max(by_time[tp], key=lambda r: (r.recorded_at, r.version)).recorded_by,
-            cells=[Cell(i, scores[tp].get(i), change_from_baseline(scores, tp, i)) for i in Instrument],
+            cells=[Cell(i, scores[tp].get(i), change_from_baseline(judged, tp, i)) for i in Instrument],
             version=version_token(by_time[tp]),
         )
         for tp in TimePoint
         if tp in by_time
     ]
     closed = episode.status is EpisodeStatus.CLOSED
-    if baseline_missing(scores, episode.surgery_date, day.date):
+    if baseline_missing(judged, episode.surgery_date, day.date):
         notice = BASELINE_MISSING
-    elif baseline_too_low(scores, day.thresholds):
+    elif baseline_too_low(judged, day.thresholds):
         notice = BASELINE_TOO_LOW
     else:
         notice = None
     return OutcomePanel(
         rows=table,
-        flags=[] if closed else outcome_flags(scores, day.thresholds),
+        flags=[] if closed else outcome_flags(judged, day.thresholds),
         notice=notice,
         closed=closed,
     )

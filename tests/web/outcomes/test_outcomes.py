@@ -201,8 +201,11 @@ def test_recording_over_scores_recorded_meanwhile_is_a_conflict(client, coordina
         ({"nrs_leg": ""}, "Enter a whole number from 0 to 10."),
         ({"taken_on": "2026-06-18"}, "The date taken cannot be in the future."),
         ({"taken_on": "18/06/2026"}, "Enter a date as YYYY-MM-DD."),
-        ({"taken_on": "2026-04-02"}, "Baseline scores are taken before surgery: on or before 1 Apr 2026."),
-        ({"time_point": "6w", "taken_on": "2026-03-31"}, "Follow-up scores are taken after surgery"),
+        ({"taken_on": "2026-04-02"}, "Baseline scores must be dated between 1 Jan and 1 Apr 2026"),
+        (
+            {"time_point": "6w", "taken_on": "2026-03-31"},
+            "6-week scores must be dated between 29 Apr and 3 Jun",
+        ),
         ({"time_point": "13m"}, "Not a valid choice"),
     ],
 )
