@@ -32,7 +32,7 @@ def test_surgeon_signs_off_a_complete_pre_op_phase_and_its_items_lock(
     page.goto(f"/episodes/{episode.id}")
 
     before = page.locator("#phase-before")
-    expect(before.locator("[data-progress-label]")).to_have_text("11 of 11 required done")
+    expect(before.locator("[data-progress-label]")).to_have_text("13 of 13 required done")
     optional = before.locator('li[data-code="pre_hba1c"]')  # optional, still open: workable until signed
     expect(optional.get_by_role("button", name="Mark done")).to_be_visible()
     expect(optional.get_by_text("Not applicable", exact=True)).to_be_visible()

@@ -34,7 +34,11 @@ RESTART_TIMEOUT = 90
 
 ITEM_ACTION = re.compile(r"/episodes/(\d+)/items/(\d+)/(done|not-applicable|reopen|note)")
 ACTION_WEIGHTS = {"done": 3, "not-applicable": 1, "reopen": 2, "note": 2}
-TIME_POINTS = {"baseline": -3, "6w": 42, "3m": 55}  # days from surgery the scores were taken
+TIME_POINTS = {
+    "baseline": -3,
+    "6w": 42,
+    "3m": 80,
+}  # days from surgery: inside each window (6w: 28-63, 3m: 70-120)
 STALE_SHARE, INVALID_SHARE, REPEAT_SHARE = 0.08, 0.05, 0.15
 STAY_SHARE = 0.7  # the next action is on the page the last one led back to
 TOO_LONG = "x" * 2001  # longer than any note (2000) or reason (500) the app keeps

@@ -32,7 +32,7 @@ PASSWORD = "steady-lumbar-ledger-4417"
 # coordinators record outcome scores.
 CLIENTS = {Role.SURGEON: 4, Role.NURSE: 5, Role.ANAESTHETIST: 3, Role.THERAPIST: 4, Role.COORDINATOR: 2}
 EPISODES = 4
-SURGERY_DAYS_AGO = 60  # after surgery: sessions and follow-up scores can be dated today or before
+SURGERY_DAYS_AGO = 100  # after surgery: sessions and follow-up scores can be dated today or before
 
 
 @dataclass(frozen=True)
