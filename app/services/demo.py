@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.domain.therapy import SessionInput
-from app.domain.vocab import ItemStatus, Phase, Role, Sex, StepKind, TimePoint, ValueType
+from app.domain.vocab import ItemStatus, Phase, Procedure, Role, Sex, StepKind, TimePoint, ValueType
 from app.models import ChecklistItem
 from app.services import checklist, outcomes, protocols, signoffs, therapy
 from app.services.patients import EpisodeDetails, PatientDetails, register_patient
@@ -41,7 +41,23 @@ DEMO_PATIENTS = [
         None,
     ),
     ("H204006", "Byrne", "Siobhan", date(1990, 5, 17), Sex.FEMALE, "L5-S1 microdiscectomy", "L5-S1", -2),
+    ("H204007", "Ferreira", "Ana", date(1963, 2, 11), Sex.FEMALE, "L4-S1 TLIF fusion", "L4-S1", -100),
 ]
+DEMO_PROCEDURE_TYPES = {
+    "H204001": Procedure.DISCECTOMY,
+    "H204002": Procedure.DISCECTOMY,
+    "H204003": Procedure.DECOMPRESSION,
+    "H204004": Procedure.FUSION,
+    "H204005": Procedure.DECOMPRESSION,
+    "H204006": Procedure.DISCECTOMY,
+    "H204007": Procedure.FUSION,  # 100 days after a fusion: physiotherapy not yet behind its plan
+}
+# Answers that raise a flag, by MRN and step: Byrne's pain on the ward raises a safety alert
+# waiting for acknowledgement; Ferreira is still on opioids at 3 months.
+DEMO_ANSWERS = {
+    ("H204006", "post_pain_managed"): "8",
+    ("H204007", "post_opioid_90d"): "30",
+}
 
 SAMPLE_VALUES = {
     ValueType.NUMBER: None,
@@ -68,6 +84,8 @@ def _sample_value(item: ChecklistItem) -> str | None:
     step = item.step
     if step.kind is not StepKind.VALUE:
         return None
+    if (item.episode.patient.mrn, step.code) in DEMO_ANSWERS:
+        return DEMO_ANSWERS[item.episode.patient.mrn, step.code]
     if step.code in DEMO_VALUES:
         return DEMO_VALUES[step.code]
     if step.alert_spec is not None and step.value_type is ValueType.YES_NO:
@@ -133,7 +151,9 @@ def _stage(session: Session, users: dict, episode, today: date) -> None:
                 _record_scores(session, users, episode, item, today)
         elif item.phase is Phase.AFTER:
             # Post-op items well past due are mostly done; a few are left open (flagged).
-            if (
+            if (episode.patient.mrn, item.step.code) in DEMO_ANSWERS and item.due_date <= today:
+                _work(session, users, item, 1, today)
+            elif (
                 item.due_date < today - timedelta(days=3)
                 and n % 3 != 0
                 and item.step.kind is not StepKind.SESSIONS
@@ -210,7 +230,7 @@ def seed(session: Session, today: date) -> None:
             session,
             users[Role.COORDINATOR],
             PatientDetails(mrn, family, given, dob, sex),
-            EpisodeDetails(procedure, levels, users[Role.SURGEON].id, surgery),
+            EpisodeDetails(procedure, levels, users[Role.SURGEON].id, surgery, DEMO_PROCEDURE_TYPES[mrn]),
             protocol,
             today,
         )
