@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.domain.step_options import Alert, Raises, RequiredIf, Variants
+from app.domain.step_options import Alert, Raises, RequiredIf, RiskFactor, Variants
 from app.domain.vocab import (
     Attendance,
     Discipline,
@@ -256,6 +256,7 @@ class ProtocolStep(Base):
     variants: Mapped[dict | None] = mapped_column(JSON)  # procedure type -> Variant
     only_for: Mapped[list | None] = mapped_column(JSON)  # procedure types; None: every type
     raises: Mapped[dict | None] = mapped_column(JSON)  # ... Raises: the flag its value raises
+    risk: Mapped[dict | None] = mapped_column(JSON)  # ... RiskFactor: the risk factor its answer shows
 
     version: Mapped[ProtocolVersion] = relationship(back_populates="steps")
 
@@ -270,6 +271,10 @@ class ProtocolStep(Base):
     @property
     def raises_spec(self) -> Raises | None:
         return Raises.from_json(self.raises)
+
+    @property
+    def risk_spec(self) -> RiskFactor | None:
+        return RiskFactor.from_json(self.risk)
 
     @property
     def variants_spec(self) -> Variants:

@@ -8,6 +8,7 @@ from app.domain.alerts import item_open_alert
 from app.domain.flags import EpisodeFacts, Flag, episode_flags
 from app.domain.policy import Action, can
 from app.domain.progress import Progress, phase_progress
+from app.domain.risk import RiskTier, risk_of_items
 from app.domain.schedule import age_on, item_state, relative_hint
 from app.domain.signoff import SIGNABLE_PHASES, active_signoffs, close_blockers, is_locked, signoff_blockers
 from app.domain.site import SiteDay
@@ -54,6 +55,7 @@ class EpisodeView:
     closed: bool
     may_close: bool
     close_blockers: list[str]
+    risk: RiskTier | None = None  # the pre-operative risk tier, informational
 
 
 def _value_hint(item: ChecklistItem) -> str:
@@ -136,4 +138,5 @@ def episode_view(
         closed=closed,
         may_close=can(user, Action.CLOSE_EPISODE) and not closed,
         close_blockers=close_blockers(episode),
+        risk=risk_of_items(items),
     )

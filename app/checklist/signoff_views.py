@@ -8,6 +8,7 @@ from app.checklist import bp
 from app.checklist.forms import CloseEpisodeForm, ReasonForm, SignForm
 from app.checklist.views import episode_page
 from app.domain.policy import Action
+from app.domain.risk import risk_of_items
 from app.domain.signoff import MEANINGS, SIGNABLE_PHASES, active_signoffs, close_blockers, signoff_blockers
 from app.domain.vocab import EpisodeStatus, Phase
 from app.services import signoffs as service
@@ -66,6 +67,7 @@ def sign(episode_id: int, phase: str):
     return render_template(
         "checklist/sign.html",
         episode=episode,
+        risk=risk_of_items(episode.items),
         phase=signed_phase,
         form=form,
         blockers=blockers,

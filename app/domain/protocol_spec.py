@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from app.domain.step_options import ANSWERS, Alert, Raises, RequiredIf, Variant, Variants
+from app.domain.step_options import ANSWERS, Alert, Raises, RequiredIf, RiskFactor, Variant, Variants
 from app.domain.vocab import Discipline, Phase, Procedure, Role, StepKind, TimePoint, ValueType
 
 SIGNABLE = (Phase.BEFORE, Phase.DURING)
@@ -56,6 +56,8 @@ class StepSpec:
     only_for: tuple[Procedure, ...] = ()
     # The flag this step's recorded value raises (a number step; see `Raises`).
     raises: Raises | None = None
+    # The pre-operative risk factor its answer shows (app/domain/risk.py).
+    risk: RiskFactor | None = None
 
     def columns(self) -> dict[str, Any]:
         """The step as `ProtocolStep` columns (options as JSON)."""
@@ -65,6 +67,7 @@ class StepSpec:
         values["variants"] = Variants.json_of(self.variants)
         values["only_for"] = [p.value for p in self.only_for] or None
         values["raises"] = self.raises.to_json() if self.raises else None
+        values["risk"] = self.risk.to_json() if self.risk else None
         return values
 
 
@@ -80,6 +83,7 @@ _FORMAT_2 = {
     "variants": {},
     "only_for": (),
     "raises": None,
+    "risk": None,
 }
 
 
@@ -215,6 +219,36 @@ def _alert(raw: Any, where: str, kind: StepKind, value: dict[str, Any], phase: P
     return Alert(str(raw["flag"]), answer, at_least, at_most, blocks, acknowledged_by)
 
 
+def _risk(raw: Any, where: str, kind: StepKind, value: dict[str, Any]) -> RiskFactor | None:
+    if raw is None:
+        return None
+    if kind is not StepKind.VALUE or not isinstance(raw, dict):
+        raise ProtocolError(f"{where}: only a value step shows a risk factor")
+    if not raw.get("name") or not raw.get("label"):
+        raise ProtocolError(f"{where}: a risk factor needs its name and its label")
+    unknown = set(raw) - {"name", "label", "answer", "at_least", "above"}
+    if unknown:
+        raise ProtocolError(f"{where}: a risk factor takes name, label and answer, at_least or above")
+    value_type = value["value_type"]
+    answer = at_least = above = None
+    if value_type is ValueType.YES_NO:
+        answer = str(raw.get("answer", "")).lower()
+        if answer not in ANSWERS:
+            raise ProtocolError(f"{where}: a yes/no risk factor is shown by the answer yes or no")
+    elif value_type is ValueType.NUMBER:
+        at_least = _number(raw.get("at_least"), where, "risk at_least")
+        above = _number(raw.get("above"), where, "risk above")
+        if (at_least is None) == (above is None):
+            raise ProtocolError(f"{where}: a number risk factor is shown at_least or above one value")
+        threshold = at_least if at_least is not None else above
+        low, high = value["min_value"], value["max_value"]
+        if (low is not None and threshold < low) or (high is not None and threshold > high):
+            raise ProtocolError(f"{where}: the risk factor ({threshold:g}) is outside the step's range")
+    else:
+        raise ProtocolError(f"{where}: only yes/no and number steps show risk factors")
+    return RiskFactor(str(raw["name"]), str(raw["label"]), answer, at_least, above)
+
+
 def _raises(raw: Any, where: str, kind: StepKind, value: dict[str, Any]) -> Raises | None:
     if raw is None:
         return None
@@ -296,6 +330,7 @@ def _step(raw: dict[str, Any], position: int, line: int | None) -> StepSpec:
         variants=_variants(raw.get("variants"), where, kind),
         only_for=tuple(_enum(Procedure, p, where) for p in (raw.get("only_for") or [])),
         raises=_raises(raw.get("raises"), where, kind, extra),
+        risk=_risk(raw.get("risk"), where, kind, extra),
         **extra,
     )
 

@@ -104,6 +104,43 @@ class Raises:
 
 
 @dataclass(frozen=True)
+class RiskFactor:
+    """A pre-operative risk factor the step's answer may show (clinical rules version 2, section
+    8): `name` while unanswered ("not yet known: BMI"), `label` when present, with `{value}` for
+    the answer ("BMI {value}"). A yes/no step shows it on one `answer`; a number step at or
+    above `at_least`, or above `above`."""
+
+    name: str
+    label: str
+    answer: str | None = None
+    at_least: float | None = None
+    above: float | None = None
+
+    def present(self, value_type: ValueType | None, value: str | None) -> bool:
+        if value is None or value == "":
+            return False
+        if value_type is ValueType.YES_NO:
+            return self.answer is not None and value.lower() == self.answer
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        return (self.at_least is not None and number >= self.at_least) or (
+            self.above is not None and number > self.above
+        )
+
+    def text(self, value: str) -> str:
+        return self.label.replace("{value}", value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "RiskFactor | None":
+        return cls(**data) if data else None
+
+
+@dataclass(frozen=True)
 class RequiredIf:
     """A step required only while another step's answer (`step` answered `answer`) or one of
     some flags (`flags`, by code) says so."""

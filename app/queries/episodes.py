@@ -4,13 +4,16 @@ episode with everything its page shows. A fixed number of queries whatever the d
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from types import SimpleNamespace
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.flags import Flag, episode_flags, is_postop_overdue
 from app.domain.progress import Progress, phase_progress
+from app.domain.risk import RiskTier, risk_tier
 from app.domain.site import SiteDay
+from app.domain.step_options import RiskFactor
 from app.domain.vocab import ItemStatus, Phase
 from app.models import ChecklistItem, Episode, ItemNote, ProtocolVersion
 from app.queries.flags import flag_facts, item_rows
@@ -22,6 +25,7 @@ class EpisodeSummary:
     flags: list[Flag] = field(default_factory=list)
     postop_overdue: int = 0
     preop_signed: bool = False
+    risk: RiskTier | None = None
 
     @property
     def ready_to_sign(self) -> bool:
@@ -53,6 +57,12 @@ def episode_summaries(session: Session, episode_ids: list[int], day: SiteDay) ->
         summary.postop_overdue = sum(is_postop_overdue(i, day.date) for i in facts.items)
         summary.preop_signed = facts.preop_signed
         summary.flags = episode_flags(facts, day)
+        summary.risk = risk_tier(
+            SimpleNamespace(
+                risk=RiskFactor.from_json(r.risk), value_type=r.value_type, status=r.status, value=r.value
+            )
+            for r in facts.items
+        )
     return summaries
 
 

@@ -96,6 +96,7 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ChecklistItem.value,
             ProtocolStep.value_type,
             ProtocolStep.alert,
+            ProtocolStep.risk,
             ChecklistItem.alert_acknowledged_at,
             ProtocolStep.unit,
             ProtocolStep.raises,

@@ -8,7 +8,7 @@ from app.domain.outcomes import Thresholds
 from app.domain.therapy import SessionInput
 from app.domain.vocab import TimePoint
 from app.queries.episodes import episode_with_checklist
-from app.services import outcomes, therapy
+from app.services import checklist, outcomes, therapy
 from tests import factories
 from tests.conftest import NOW, login
 
@@ -84,3 +84,28 @@ def test_thresholds_come_from_configuration(app):
     app.config["MCID_ODI_POINTS"] = 5
     with app.app_context():
         assert Thresholds.from_config(app.config).odi_points == 5
+
+
+def test_the_header_and_the_sign_off_page_show_the_risk_tier_and_what_is_not_yet_known(
+    client, surgeon, coordinator, episode
+):
+    login(client, surgeon)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    header = page[page.index("data-risk") :].split("</div>")[0]
+    assert "Risk factors: 0; not yet known: prior lumbar surgery, PHQ-9, smoking" in header
+
+    with db.write_unit():
+        loaded = episode_with_checklist(db.session, episode.id)
+        me = db.session.get(type(surgeon), surgeon.id)
+        for code, value in (
+            ("pre_smoking", "yes"),
+            ("pre_nutrition_anemia", "37"),
+            ("pre_psych_screen", "12"),
+        ):
+            item = factories.item(loaded, code)
+            checklist.mark_done(db.session, me, item, item.version, value)
+        db.session.commit()
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    assert "Risk factors: 3 (PHQ-9 12, smoker, BMI 37)" in page
+    sign = client.get(f"/episodes/{episode.id}/sign/before").get_data(as_text=True)
+    assert "Risk factors: 3 (PHQ-9 12, smoker, BMI 37)" in sign and "does not block the sign-off" in sign
