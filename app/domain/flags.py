@@ -61,6 +61,8 @@ class Flag:
     # `text` reads "Label: detail" rather than "Label (detail)": for a detail that is a verdict
     # with brackets of its own ("12-month outcome: Failure (ODI 35 > 31)").
     colon: bool = False
+    # A warning to act on soon (shown amber), not a danger (shown red).
+    amber: bool = False
 
     @property
     def text(self) -> str:
@@ -440,7 +442,7 @@ def step_value_flag(code: str, label: str, values: Iterable[StepValue]) -> Flag 
     day, or never, until it changes."""
     for v in values:
         if v.raises.flag == code and v.raises.raised_by(v.value):
-            return Flag(code, label, f"{v.value} {v.unit or ''}".strip())
+            return Flag(code, label, f"{v.value} {v.unit or ''}".strip(), amber=True)
     return None
 
 

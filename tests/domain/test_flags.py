@@ -283,3 +283,12 @@ def test_no_value_or_another_flag_raises_no_opioid_flag():
         BASE, preop_signed=True, closed=False, values=[StepValue(Raises("something_else"), "30", "mg")]
     )
     assert STILL_ON_OPIOIDS.today(other, day(0)) is None
+
+
+def test_still_on_opioids_is_an_amber_warning_and_safety_a_red_danger():
+    from app.domain.flags import StepValue, opioid_flag, safety_flag
+    from app.domain.step_options import Raises
+
+    dose = StepValue(Raises("still_on_opioids", 0), "30", "MME/day")
+    assert opioid_flag([dose]).amber
+    assert not safety_flag(["Wound problem"]).amber
