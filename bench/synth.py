@@ -560,7 +560,7 @@ class _Site:
             case "pre_smoking":
                 return "yes" if ep.smoker else "no"
             case "pre_hba1c":
-                return f"{round(rng.uniform(5.8, 9.5), 1):g}"
+                return f"{round(rng.uniform(5.8, 8.6), 1):g}"
             case "pre_nutrition_anemia":
                 return f"{round(min(55.0, max(16.0, rng.gauss(28.5, 5))), 1):g}"
             case "pre_opioid_review":
@@ -581,6 +581,17 @@ class _Site:
                 return "yes" if rng.random() < 0.05 else "no"
             case "post_recovery_review":
                 return "yes" if rng.random() < 0.06 else "no"
+            # Protocol version 2's new steps, at plausible rates (their alerts and flags rare).
+            case "pre_diabetes":
+                return "yes" if rng.random() < 0.15 else "no"
+            case "pre_anticoag":
+                return "yes" if rng.random() < 0.12 else "no"
+            case "post_neuro_obs":
+                return "yes" if rng.random() < 0.02 else "no"
+            case "post_voiding":
+                return "no" if rng.random() < 0.03 else "yes"
+            case "post_opioid_90d":
+                return "0" if rng.random() < 0.8 else str(rng.choice((10, 20, 30)))
         fallback = {
             ValueType.NUMBER: "1",
             ValueType.YES_NO: "no",

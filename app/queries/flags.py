@@ -5,7 +5,7 @@ fixed number of queries, and the episodes flagged today from their stored first 
 from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.domain.alerts import open_alert
@@ -45,7 +45,8 @@ def flagged_episodes(day: SiteDay) -> Select:
 
 def alerting_episodes() -> Select:
     """The ids of the episodes with a safety alert waiting for acknowledgement."""
-    return select(ChecklistItem.episode_id).where(ChecklistItem.alert_open.is_(True)).distinct()
+    # `== true()`, as the partial index says it: SQLite would not use the index for `IS 1`.
+    return select(ChecklistItem.episode_id).where(ChecklistItem.alert_open == true()).distinct()
 
 
 def alerting_episode_count(session: Session) -> int:

@@ -119,7 +119,7 @@ def outstanding_items_to_export(filters: OutstandingFilters, day: SiteDay) -> Se
     waiting = (
         select(func.count())
         .select_from(alerting)
-        .where(alerting.episode_id == ChecklistItem.episode_id, alerting.alert_open.is_(True))
+        .where(alerting.episode_id == ChecklistItem.episode_id, alerting.alert_open == true())
         .scalar_subquery()
     )
     return outstanding_items(filters, day).add_columns(waiting.label("safety_alerts"))

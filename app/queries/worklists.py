@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from app.domain.flags import Flag, therapy_flag
@@ -60,7 +60,7 @@ def surgery_soon(session: Session, surgeon_id: int, today: date, days: int = 7) 
 
 def with_safety_alerts(session: Session, surgeon_id: int) -> list[Episode]:
     """A surgeon's open episodes with a safety alert waiting for acknowledgement, surgery first."""
-    alerting = select(ChecklistItem.episode_id).where(ChecklistItem.alert_open.is_(True))
+    alerting = select(ChecklistItem.episode_id).where(ChecklistItem.alert_open == true())
     where = and_(Episode.surgeon_id == surgeon_id, Episode.id.in_(alerting))
     return list(session.scalars(_episodes(where, Episode.surgery_date)))
 

@@ -39,7 +39,9 @@ def _worked_out(session: Session, episode_ids: list[int]):
     site = site_of(session)
     items = item_rows(session, episode_ids)
     facts = flag_facts(session, episode_ids, items)
-    alerting = sorted(item_id for rows in items.values() for item_id, _ in open_alerts(rows))
+    alerting = sorted(  # a closed episode raises no flags, safety included
+        item_id for e, rows in items.items() if not facts[e].closed for item_id, _ in open_alerts(rows)
+    )
     return {episode_id: stored_dates(f, site) for episode_id, f in facts.items()}, alerting
 
 
