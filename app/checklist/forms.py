@@ -11,6 +11,7 @@ class ItemForm(Form):
     value = StringField("Value")
     note = TextAreaField("Note")
     reason = TextAreaField("Reason")
+    plan = TextAreaField("The plan")  # acknowledging a safety alert
 
 
 class SignForm(Form):

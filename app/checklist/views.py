@@ -95,7 +95,7 @@ def acknowledge(episode_id: int, item_id: int):
         abort(400)
     what = f"“{item.step.title[:60]}”"
     done = attempt(
-        lambda: service.acknowledge_alert(db.session, current_user, item, version, form.reason.data), what
+        lambda: service.acknowledge_alert(db.session, current_user, item, version, form.plan.data), what
     )
     if not done.ok:
         failed = item_id if done.status == REFUSED else None

@@ -104,7 +104,7 @@ def answer(client, episode_id, code, value):
 def acknowledge(client, episode_id, code, text):
     it = item(episode_id, code)
     return client.form_post(
-        f"/episodes/{episode_id}/items/{it.id}/acknowledge", {"version": str(it.version), "reason": text}
+        f"/episodes/{episode_id}/items/{it.id}/acknowledge", {"version": str(it.version), "plan": text}
     )
 
 
