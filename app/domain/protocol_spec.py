@@ -180,6 +180,26 @@ def _sessions_fields(raw: dict[str, Any], where: str) -> dict[str, Any]:
     }
 
 
+def _threshold(
+    raw: dict[str, Any],
+    keys: tuple[str, str],
+    value: dict[str, Any],
+    where: str,
+    noun: str,
+    verb: str,
+    prefix: str,
+) -> tuple[Any, Any]:
+    """The one threshold of a number alert or risk factor (the other None), inside the step's range."""
+    first, second = (_number(raw.get(key), where, f"{prefix} {key}") for key in keys)
+    if (first is None) == (second is None):
+        raise ProtocolError(f"{where}: a number {noun} is {verb} {keys[0]} or {keys[1]} one value")
+    threshold = first if first is not None else second
+    low, high = value["min_value"], value["max_value"]
+    if (low is not None and threshold < low) or (high is not None and threshold > high):
+        raise ProtocolError(f"{where}: the {noun} ({threshold:g}) is outside the step's range")
+    return first, second
+
+
 def _alert(raw: Any, where: str, kind: StepKind, value: dict[str, Any], phase: Phase) -> Alert | None:
     if raw is None:
         return None
@@ -195,14 +215,9 @@ def _alert(raw: Any, where: str, kind: StepKind, value: dict[str, Any], phase: P
         if answer not in ANSWERS:
             raise ProtocolError(f"{where}: a yes/no alert is raised by the answer yes or no")
     elif value_type is ValueType.NUMBER:
-        at_least = _number(when.get("at_least"), where, "alert at_least")
-        at_most = _number(when.get("at_most"), where, "alert at_most")
-        if (at_least is None) == (at_most is None):
-            raise ProtocolError(f"{where}: a number alert is raised at_least or at_most one value")
-        low, high = value["min_value"], value["max_value"]
-        threshold = at_least if at_least is not None else at_most
-        if (low is not None and threshold < low) or (high is not None and threshold > high):
-            raise ProtocolError(f"{where}: the alert ({threshold:g}) is outside the step's range")
+        at_least, at_most = _threshold(
+            when, ("at_least", "at_most"), value, where, "alert", "raised", "alert"
+        )
     else:
         raise ProtocolError(f"{where}: only yes/no and number steps have alerts")
     blocks = raw.get("blocks", False)
@@ -236,14 +251,7 @@ def _risk(raw: Any, where: str, kind: StepKind, value: dict[str, Any]) -> RiskFa
         if answer not in ANSWERS:
             raise ProtocolError(f"{where}: a yes/no risk factor is shown by the answer yes or no")
     elif value_type is ValueType.NUMBER:
-        at_least = _number(raw.get("at_least"), where, "risk at_least")
-        above = _number(raw.get("above"), where, "risk above")
-        if (at_least is None) == (above is None):
-            raise ProtocolError(f"{where}: a number risk factor is shown at_least or above one value")
-        threshold = at_least if at_least is not None else above
-        low, high = value["min_value"], value["max_value"]
-        if (low is not None and threshold < low) or (high is not None and threshold > high):
-            raise ProtocolError(f"{where}: the risk factor ({threshold:g}) is outside the step's range")
+        at_least, above = _threshold(raw, ("at_least", "above"), value, where, "risk factor", "shown", "risk")
     else:
         raise ProtocolError(f"{where}: only yes/no and number steps show risk factors")
     return RiskFactor(str(raw["name"]), str(raw["label"]), answer, at_least, above)

@@ -2,7 +2,6 @@
 fixed number of queries, and the episodes flagged today from their stored first days
 (`episode_flag_date`, kept in step by app/services/stored_flags.py)."""
 
-from collections import defaultdict
 from datetime import date, timedelta
 
 from sqlalchemy import Select, func, or_, select, true
@@ -24,6 +23,7 @@ from app.models import (
     ProtocolStep,
     Signoff,
 )
+from app.queries import rows_by_episode
 from app.queries.therapy import session_rows
 
 
@@ -78,8 +78,8 @@ def preop_signed():
 def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     """The items of many episodes as plain rows, with what their step says of sessions and of the
     flag its value raises (one query)."""
-    items: dict[int, list] = defaultdict(list)
-    for row in session.execute(
+    return rows_by_episode(
+        session,
         select(
             ChecklistItem.id,
             ChecklistItem.episode_id,
@@ -106,26 +106,22 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ProtocolStep.window_until_days,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-        .where(ChecklistItem.episode_id.in_(episode_ids))
-    ):
-        items[row.episode_id].append(row)
-    return items
+        .where(ChecklistItem.episode_id.in_(episode_ids)),
+    )
 
 
 def score_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     """The outcome scores of many episodes as plain rows, with the day each was taken (one query)."""
-    by_episode: dict[int, list] = defaultdict(list)
-    for row in session.execute(
+    return rows_by_episode(
+        session,
         select(
             OutcomeScore.episode_id,
             OutcomeScore.time_point,
             OutcomeScore.instrument,
             OutcomeScore.value,
             OutcomeScore.taken_on,
-        ).where(OutcomeScore.episode_id.in_(episode_ids))
-    ):
-        by_episode[row.episode_id].append(row)
-    return by_episode
+        ).where(OutcomeScore.episode_id.in_(episode_ids)),
+    )
 
 
 def _open_plans(items: list) -> list[SessionsPlan]:

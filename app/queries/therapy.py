@@ -1,17 +1,16 @@
 """Reads of therapy sessions."""
 
-from collections import defaultdict
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Episode, SessionAddendum, TherapySession
+from app.queries import rows_by_episode
 
 
 def session_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     """The sessions of many episodes (the facts the therapy rules read), in one query."""
-    sessions: dict[int, list] = defaultdict(list)
-    for row in session.execute(
+    return rows_by_episode(
+        session,
         select(
             TherapySession.episode_id,
             TherapySession.id,
@@ -19,10 +18,8 @@ def session_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             TherapySession.discipline,
             TherapySession.attendance,
             TherapySession.prehabilitation,
-        ).where(TherapySession.episode_id.in_(episode_ids))
-    ):
-        sessions[row.episode_id].append(row)
-    return sessions
+        ).where(TherapySession.episode_id.in_(episode_ids)),
+    )
 
 
 def episode_sessions(session: Session, episode_id: int) -> list[TherapySession]:

@@ -188,20 +188,9 @@ def reopen_unsatisfied(
     surgery date moved, their windows moved with it), audited with the reason.
 
     Items in a signed-off phase are left alone."""
-    items = session.scalars(
-        select(ChecklistItem)
-        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-        .options(joinedload(ChecklistItem.step))
-        .where(
-            ChecklistItem.episode_id == episode.id,
-            ChecklistItem.status == ItemStatus.DONE,
-            ProtocolStep.kind == StepKind.SESSIONS,
-        )
-        .order_by(ChecklistItem.position)
-    ).all()
+    items, sessions = _sessions_items(session, episode.id, ItemStatus.DONE)
     if not items:
         return []
-    sessions = session.scalars(select(TherapySession).where(TherapySession.episode_id == episode.id)).all()
     return [
         item
         for item in items
@@ -211,25 +200,33 @@ def reopen_unsatisfied(
     ]
 
 
-def satisfy_items(session: Session, actor: User, episode: Episode, signed: set) -> list[ChecklistItem]:
-    """Complete the episode's open sessions items that its attended sessions now satisfy.
-
-    Items in a signed-off phase are left alone; a completed item stays completed.
-    """
+def _sessions_items(session: Session, episode_id: int, status: ItemStatus):
+    """An episode's sessions items in one status (with their steps, in checklist order), and its
+    sessions; no sessions are read when there is no such item."""
     items = session.scalars(
         select(ChecklistItem)
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .options(joinedload(ChecklistItem.step))
         .where(
-            ChecklistItem.episode_id == episode.id,
-            ChecklistItem.status == ItemStatus.OPEN,
+            ChecklistItem.episode_id == episode_id,
+            ChecklistItem.status == status,
             ProtocolStep.kind == StepKind.SESSIONS,
         )
         .order_by(ChecklistItem.position)
     ).all()
     if not items:
+        return [], []
+    return items, session.scalars(select(TherapySession).where(TherapySession.episode_id == episode_id)).all()
+
+
+def satisfy_items(session: Session, actor: User, episode: Episode, signed: set) -> list[ChecklistItem]:
+    """Complete the episode's open sessions items that its attended sessions now satisfy.
+
+    Items in a signed-off phase are left alone; a completed item stays completed.
+    """
+    items, sessions = _sessions_items(session, episode.id, ItemStatus.OPEN)
+    if not items:
         return []
-    sessions = session.scalars(select(TherapySession).where(TherapySession.episode_id == episode.id)).all()
     completed = []
     for item in items:
         if is_locked(item.phase, signed, False):
