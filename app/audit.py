@@ -15,6 +15,9 @@ from app.audit_anchors import Anchor
 from app.models import AuditEvent, User
 
 GENESIS = "0" * 64
+# session.info: the user whose change the session is writing (the last event's actor), for the
+# consequences worked out when it commits (app/services/requirements.py).
+ACTOR = "periop_actor"
 # Any number: the key of the PostgreSQL advisory lock that orders the chain (and the writes
 # of the outstanding tally: migration 0005 uses the same number).
 CHAIN_LOCK_KEY = 7_351_004
@@ -77,6 +80,8 @@ def record(
     )
     event.row_hash = _digest(event)
     session.add(event)
+    if actor is not None:
+        session.info[ACTOR] = actor
     return event
 
 

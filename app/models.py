@@ -394,6 +394,9 @@ class ChecklistItem(Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     # The first day the item is overdue: the day after its due date and its step's grace days.
     overdue_from: Mapped[date | None] = mapped_column(Date)
+    # A conditional step's item (`required_if`): the day its condition started to hold, while it
+    # does; None while it does not (app/domain/requirement.py, app/services/requirements.py).
+    required_since: Mapped[date | None] = mapped_column(Date)
     # A sessions item's plan for this episode's procedure type (its step's variant applied).
     session_count: Mapped[int | None] = mapped_column(Integer)
     sessions_from_days: Mapped[int | None] = mapped_column(Integer)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import audit, clock, db
 from app.domain import second_factor as rules
+from app.domain.requirement import is_waiting, required_due
 from app.domain.vocab import ItemStatus
 from app.models import (
     ChecklistItem,
@@ -70,6 +71,8 @@ def test_items_copy_their_step_and_surgery_date(site):
         for item, step, surgery in rows:
             assert (item.phase, item.position, item.role) == (step.phase, step.position, step.role)
             expected = surgery + timedelta(days=step.due_offset_days) if surgery else None
+            if step.required_if:  # a conditional item, due 14 days after it was required if later
+                expected = required_due(expected, item.required_since)
             assert item.due_date == expected
 
 
@@ -129,15 +132,28 @@ def test_stored_flags_and_outstanding_items_are_worked_out(site):
     engine, _ = site
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM episode_flag_date")) == PATIENTS
-        expected = conn.scalar(
-            text(
-                "SELECT count(*) FROM checklist_item i JOIN episode e ON e.id = i.episode_id "
-                "WHERE i.status = 'open' AND e.status != 'closed' AND NOT EXISTS ("
-                "SELECT 1 FROM signoff g WHERE g.episode_id = i.episode_id AND g.phase = i.phase "
-                "AND g.revoked_at IS NULL)"
+        unsigned_open = set(
+            conn.scalars(
+                text(
+                    "SELECT i.id FROM checklist_item i JOIN episode e ON e.id = i.episode_id "
+                    "WHERE i.status = 'open' AND e.status != 'closed' AND NOT EXISTS ("
+                    "SELECT 1 FROM signoff g WHERE g.episode_id = i.episode_id AND g.phase = i.phase "
+                    "AND g.revoked_at IS NULL)"
+                )
             )
         )
-        assert conn.scalar(text("SELECT count(*) FROM checklist_item WHERE outstanding")) == expected
+        waiting = {  # conditional items not required now: nobody's to do
+            item_id
+            for item_id, condition, required, status in conn.execute(
+                select(
+                    ChecklistItem.id, ProtocolStep.required_if, ChecklistItem.required, ChecklistItem.status
+                ).join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+            )
+            if is_waiting(condition, required, ItemStatus(status))
+        }
+        assert waiting & unsigned_open
+        outstanding = set(conn.scalars(text("SELECT id FROM checklist_item WHERE outstanding")))
+        assert outstanding == unsigned_open - waiting
 
 
 def test_every_user_has_two_step_login_with_a_known_secret(site):

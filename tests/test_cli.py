@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app, db
+from app.domain.requirement import is_waiting
 from app.domain.vocab import ItemStatus, Role
 from app.models import AuditEvent, ChecklistItem, Episode, Patient, ProtocolVersion, User
 from app.reports.csv_export import BOM, OUTSTANDING_HEADER
@@ -141,7 +142,11 @@ def _expected_overdue(role: Role | None = None) -> list[tuple[str, str, int]]:
         )
         if role is not None:
             stmt = stmt.where(ChecklistItem.role == role)
-        return [(mrn, item.step.title, (TODAY - item.due_date).days) for mrn, item in s.execute(stmt)]
+        return [
+            (mrn, item.step.title, (TODAY - item.due_date).days)
+            for mrn, item in s.execute(stmt)
+            if not is_waiting(item.step.required_if, item.required, item.status)  # nobody's to do
+        ]
 
 
 def _export_events() -> list[AuditEvent]:

@@ -5,9 +5,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.domain.alerts import item_open_alert
-from app.domain.flags import EpisodeFacts, Flag, episode_flags
+from app.domain.flags import FLAG_LABELS, EpisodeFacts, Flag, episode_flags
 from app.domain.policy import Action, can
 from app.domain.progress import Progress, phase_progress
+from app.domain.requirement import answer_name, condition_words, is_waiting
 from app.domain.risk import RiskTier, risk_of_items
 from app.domain.schedule import age_on, item_state, relative_hint
 from app.domain.signoff import SIGNABLE_PHASES, active_signoffs, close_blockers, is_locked, signoff_blockers
@@ -31,6 +32,8 @@ class ItemView:
     sessions_text: str
     alert: Alert | None = None  # the safety alert its answer raised and nobody acknowledged yet
     may_acknowledge: bool = False
+    # A conditional step's condition in words ("when “Diabetic” is yes"); "" for other steps.
+    condition: str = ""
 
 
 @dataclass
@@ -68,10 +71,18 @@ def _value_hint(item: ChecklistItem) -> str:
 
 
 def _item_view(
-    item: ChecklistItem, user, today: date, due_soon_days: int, locked: bool, sessions: list
+    item: ChecklistItem,
+    user,
+    today: date,
+    due_soon_days: int,
+    locked: bool,
+    sessions: list,
+    titles: dict[str, str],
 ) -> ItemView:
-    state = item_state(item.status, item.due_date, today, due_soon_days, item.overdue_from)
     step = item.step
+    waiting = is_waiting(step.required_if, item.required, item.status)
+    state = item_state(item.status, item.due_date, today, due_soon_days, item.overdue_from, waiting)
+    condition = step.required_if_spec
     may_work = can(user, Action.WORK_ITEM, item)
     may_change = may_work and not locked
     is_sessions = step.kind is StepKind.SESSIONS
@@ -84,6 +95,7 @@ def _item_view(
         may_change=may_change,
         may_mark_done=may_change and item.status is ItemStatus.OPEN and not by_records,
         value_hint=_value_hint(item),
+        condition=condition_words(condition, titles.get(condition.step), FLAG_LABELS) if condition else "",
         alert=(alert := item_open_alert(item)),
         may_acknowledge=alert is not None and can(user, Action.ACKNOWLEDGE_ALERT, alert),
         sessions_text=(
@@ -110,6 +122,7 @@ def episode_view(
     signed = set(active)
     closed = episode.status is EpisodeStatus.CLOSED
     may_sign = can(user, Action.SIGN_OFF)
+    titles = {i.step.code: answer_name(i.step.title, i.step.value_label) for i in items}
     phases = []
     for phase in Phase:
         locked = is_locked(phase, signed, closed)
@@ -117,7 +130,7 @@ def episode_view(
             phase=phase,
             progress=phase_progress(items, phase),
             items=[
-                _item_view(i, user, today, day.due_soon_days, locked, sessions)
+                _item_view(i, user, today, day.due_soon_days, locked, sessions, titles)
                 for i in items
                 if i.phase is phase
             ],

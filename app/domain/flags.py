@@ -145,6 +145,7 @@ class FlagRule:
     surgery date because the day it is raised depends on the site's warning days."""
 
     code: str
+    label: str
     today: Callable[[EpisodeFacts, SiteDay], Flag | None]
     first_day: Callable[[EpisodeFacts, Site], date | None]  # the settings, not today
     stored: str = "flagged_from"
@@ -166,6 +167,7 @@ def safety_flag(alerts: Sequence[str]) -> Flag | None:
 
 SAFETY = FlagRule(
     SAFETY_CODE,
+    "Safety",
     today=lambda facts, day: safety_flag(facts.alerts),
     first_day=lambda facts, site: date.min if facts.alerts else None,
 )
@@ -207,6 +209,7 @@ def postop_overdue_from(items: Iterable[ItemFacts]) -> date | None:
 
 INCOMPLETE_POSTOP = FlagRule(
     "incomplete_postop",
+    "Incomplete post-op steps",
     today=lambda facts, day: postop_flag(sum(is_postop_overdue(i, day.date) for i in facts.items)),
     first_day=lambda facts, site: postop_overdue_from(facts.items),
 )
@@ -241,6 +244,7 @@ def preop_flagged(unsigned_surgery: date | None, today: date, warning_days: int)
 
 PREOP_UNSIGNED = FlagRule(
     "preop_unsigned",
+    "Pre-op not signed off",
     today=lambda facts, day: preop_flag(facts.surgery_date, facts.preop_signed, day.date, day.warning_days),
     first_day=lambda facts, site: unsigned_surgery_on(facts.surgery_date, facts.preop_signed),
     stored="unsigned_surgery_on",
@@ -356,6 +360,7 @@ def therapy_flag_from(
 
 THERAPY_BEHIND = FlagRule(
     "therapy_behind",
+    "Therapy behind plan",
     today=_therapy_today,
     first_day=lambda facts, site: therapy_flag_from(facts.plans, facts.sessions, facts.surgery_date),
 )
@@ -384,6 +389,7 @@ def outcome_flag(scores: Scores, thresholds: Thresholds) -> Flag | None:
 
 NOT_IMPROVING = FlagRule(
     NOT_IMPROVING_CODE,
+    "Not improving",
     today=lambda facts, day: outcome_flag(facts.scores, day.thresholds),
     first_day=lambda facts, site: date.min if outcome_flag(facts.scores, site.thresholds) else None,
 )
@@ -417,6 +423,7 @@ def twelve_month_flag(scores: Scores, t: Thresholds) -> Flag | None:
 
 TWELVE_MONTH_OUTCOME = FlagRule(
     TWELVE_MONTH_CODE,
+    "12-month outcome",
     today=lambda facts, day: twelve_month_flag(facts.scores, day.thresholds),
     first_day=lambda facts, site: date.min if twelve_month_flag(facts.scores, site.thresholds) else None,
 )
@@ -454,12 +461,18 @@ def opioid_flag(values: Iterable[StepValue]) -> Flag | None:
 
 STILL_ON_OPIOIDS = FlagRule(
     STILL_ON_OPIOIDS_CODE,
+    "Still on opioids at 3 months",
     today=lambda facts, day: opioid_flag(facts.values),
     first_day=lambda facts, site: date.min if opioid_flag(facts.values) else None,
 )
 
 # The flags a protocol step's recorded value may raise (`raises: {flag: ..., above: ...}`).
 STEP_VALUE_FLAGS = frozenset({STILL_ON_OPIOIDS_CODE})
+
+# The flags a step's `required_if` may name: those that change only when the episode changes,
+# never as days pass (raised from the first day, or never), so that the requirement they make,
+# stored when the episode changes (app/services/requirements.py), is right on every later day.
+CONDITION_FLAGS = frozenset({SAFETY_CODE, NOT_IMPROVING_CODE, STILL_ON_OPIOIDS_CODE, TWELVE_MONTH_CODE})
 
 
 # --- every flag -----------------------------------------------------------------------------
@@ -474,6 +487,10 @@ RULES: tuple[FlagRule, ...] = (
     STILL_ON_OPIOIDS,
     TWELVE_MONTH_OUTCOME,
 )
+
+
+# Each flag's name, as lists and the "Not required now" of a conditional step say it.
+FLAG_LABELS = {rule.code: rule.label for rule in RULES}
 
 
 def episode_flags(facts: EpisodeFacts, day: SiteDay) -> list[Flag]:

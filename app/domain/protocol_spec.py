@@ -395,7 +395,11 @@ def _check_references(
         if condition and condition.flags and flag_codes:
             unknown = sorted(set(condition.flags) - flag_codes)
             if unknown:
-                raise ProtocolError(f"{where}: required_if names unknown flags: {', '.join(unknown)}")
+                raise ProtocolError(
+                    f"{where}: required_if names flags a condition cannot name: {', '.join(unknown)} "
+                    f"(it may name {', '.join(sorted(flag_codes))}: the flags that change only when "
+                    "the episode changes)"
+                )
         earlier[step.code] = step
 
 

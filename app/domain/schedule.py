@@ -18,14 +18,22 @@ def overdue_from(due: date | None, grace_days: int = 0) -> date | None:
 
 
 def item_state(
-    status: ItemStatus, due: date | None, today: date, due_soon_days: int, overdue_on: date | None = None
+    status: ItemStatus,
+    due: date | None,
+    today: date,
+    due_soon_days: int,
+    overdue_on: date | None = None,
+    waiting: bool = False,
 ) -> ItemState:
     """Derive what the user sees from the stored status, the due date (and the first day it is
-    overdue, after any grace days: `overdue_from`; the day after the due date without) and today."""
+    overdue, after any grace days: `overdue_from`; the day after the due date without) and today.
+    `waiting`: a conditional item whose condition does not hold (app/domain/requirement.py)."""
     if status is ItemStatus.DONE:
         return ItemState.DONE
     if status is ItemStatus.NOT_APPLICABLE:
         return ItemState.NOT_APPLICABLE
+    if waiting:
+        return ItemState.NOT_REQUIRED
     if due is None:
         return ItemState.UNSCHEDULED
     if today >= (overdue_on or overdue_from(due)):
@@ -41,7 +49,7 @@ def item_state(
 
 def relative_hint(due: date | None, today: date, state: ItemState, overdue_on: date | None = None) -> str:
     """Say how far the due date is from today, for open items ("3 days overdue")."""
-    if due is None or state in (ItemState.DONE, ItemState.NOT_APPLICABLE):
+    if due is None or state in (ItemState.DONE, ItemState.NOT_APPLICABLE, ItemState.NOT_REQUIRED):
         return ""
     days = (due - today).days
     if state is ItemState.DUE_NOW:

@@ -149,12 +149,6 @@ class RequiredIf:
     answer: str | None = None
     flags: tuple[str, ...] = ()
 
-    def describe(self, step_title: str | None = None) -> str:
-        """Why the step is required, in words, for "Not required now: ..."."""
-        if self.step:
-            return f"required only when “{step_title or self.step}” is {self.answer}"
-        return "required only when one of these flags is raised: " + ", ".join(self.flags)
-
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "answer": self.answer, "flags": list(self.flags)}
 

@@ -26,3 +26,8 @@ def text_problem(text: str | None, multiline: bool = False) -> str | None:
     if text and control_character(text, multiline) is not None:
         return CONTROL_MESSAGE
     return None
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """A text cut to `limit` characters with an ellipsis (a step title in an audit summary)."""
+    return text if len(text) <= limit else text[: limit - 3] + "…"

@@ -133,9 +133,12 @@ class ItemState(StrEnum):
     DUE_SOON = "due_soon"
     PENDING = "pending"
     UNSCHEDULED = "unscheduled"
+    NOT_REQUIRED = "not_required"  # a conditional item whose condition does not hold
 
     @property
     def label(self) -> str:
+        if self is ItemState.NOT_REQUIRED:
+            return "Not required now"
         return self.value.replace("_", " ").capitalize()
 
 

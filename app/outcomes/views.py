@@ -82,6 +82,8 @@ def _message(time_point: TimePoint, done: service.Recorded) -> str:
     parts = [f"{verb}: {time_point.label} outcome scores" if done.changed else "Nothing changed"]
     if done.item_completed:
         parts.append("the protocol item is done")
-    if done.review_required:
-        parts.append(f"interdisciplinary review now required ({'; '.join(f.text for f in done.flags)})")
+    for change in done.requirements:
+        parts.append(
+            f"{'now required' if change.required else 'no longer required'}: {change.title} ({change.why})"
+        )
     return " — ".join(parts) + "."

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.flags import Flag, episode_flags, is_postop_overdue
 from app.domain.progress import Progress, phase_progress
+from app.domain.requirement import is_waiting
 from app.domain.risk import RiskTier, risk_tier
 from app.domain.site import SiteDay
 from app.domain.step_options import RiskFactor
@@ -57,13 +58,27 @@ def episode_summaries(session: Session, episode_ids: list[int], day: SiteDay) ->
         summary.postop_overdue = sum(is_postop_overdue(i, day.date) for i in facts.items)
         summary.preop_signed = facts.preop_signed
         summary.flags = episode_flags(facts, day)
-        summary.risk = risk_tier(
-            SimpleNamespace(
-                risk=RiskFactor.from_json(r.risk), value_type=r.value_type, status=r.status, value=r.value
-            )
-            for r in facts.items
-        )
+        summary.risk = _risk(facts.items)
     return summaries
+
+
+def _risk(rows: list) -> RiskTier | None:
+    """The risk tier of an episode from its `item_rows`."""
+    return risk_tier(
+        SimpleNamespace(
+            risk=RiskFactor.from_json(r.risk),
+            value_type=r.value_type,
+            status=r.status,
+            value=r.value,
+            waiting=is_waiting(r.required_if, r.required, r.status),
+        )
+        for r in rows
+    )
+
+
+def episode_risks(session: Session, episode_ids: list[int]) -> dict[int, RiskTier | None]:
+    """The pre-operative risk tier of many episodes (one query)."""
+    return {episode_id: _risk(rows) for episode_id, rows in item_rows(session, episode_ids).items()}
 
 
 def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:

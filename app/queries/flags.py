@@ -2,9 +2,11 @@
 fixed number of queries, and the episodes flagged today from their stored first days
 (`episode_flag_date`, kept in step by app/services/stored_flags.py)."""
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, func, or_, select, true
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.domain.alerts import open_alert
@@ -104,10 +106,37 @@ def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
             ProtocolStep.outcome_time_point,
             ProtocolStep.window_from_days,
             ProtocolStep.window_until_days,
+            ProtocolStep.code,
+            ProtocolStep.required_if,
+            ProtocolStep.value_label,
+            ChecklistItem.required_since,
         )
         .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
         .where(ChecklistItem.episode_id.in_(episode_ids)),
     )
+
+
+@dataclass(frozen=True)
+class EpisodeState:
+    """Whether an episode is closed, and which of its phases are signed off."""
+
+    closed: bool
+    signed: frozenset[Phase]
+
+
+def episode_states(session: Session, episode_ids: list[int]) -> dict[int, EpisodeState]:
+    """The state of some episodes (one query)."""
+    closed: dict[int, bool] = {}
+    signed: dict[int, set[Phase]] = defaultdict(set)
+    for episode_id, status, phase in session.execute(
+        select(Episode.id, Episode.status, Signoff.phase)
+        .outerjoin(Signoff, and_(Signoff.episode_id == Episode.id, Signoff.revoked_at.is_(None)))
+        .where(Episode.id.in_(episode_ids))
+    ):
+        closed[episode_id] = status is EpisodeStatus.CLOSED
+        if phase is not None:
+            signed[episode_id].add(phase)
+    return {e: EpisodeState(c, frozenset(signed[e])) for e, c in closed.items()}
 
 
 def score_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:

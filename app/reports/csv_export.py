@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from app.domain.outstanding import days_overdue
+from app.domain.risk import RiskTier
 from app.domain.schedule import item_state
 
 BOM = "\ufeff"
@@ -32,6 +33,8 @@ OUTSTANDING_HEADER = (
     "State",
     "Days overdue",
     "Episode safety alerts",
+    "Episode risk factors",
+    "Episode risk factors named",
 )
 
 
@@ -64,8 +67,9 @@ def csv_chunks(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]
     yield buffer.getvalue()
 
 
-def outstanding_record(row, today: date, due_soon_days: int) -> tuple:
-    """One outstanding item (a row of outstanding.outstanding_items) as export values."""
+def outstanding_record(row, today: date, due_soon_days: int, risk: RiskTier | None = None) -> tuple:
+    """One outstanding item (a row of outstanding.outstanding_items) as export values, with its
+    episode's pre-operative risk tier (clinical rules version 2, section 8)."""
     state = item_state(row.status, row.due_date, today, due_soon_days, row.overdue_from)
     return (
         row.mrn,
@@ -82,6 +86,8 @@ def outstanding_record(row, today: date, due_soon_days: int) -> tuple:
         state.label,
         days_overdue(row.due_date, today, row.overdue_from),
         getattr(row, "safety_alerts", 0) or 0,  # waiting for acknowledgement, in the row's episode
+        risk.count if risk else None,  # empty where the protocol declares no risk factor
+        risk.detail if risk else None,
     )
 
 

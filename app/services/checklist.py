@@ -9,6 +9,7 @@ from app.db import site_of
 from app.domain.alerts import acknowledgement_problem, item_open_alert
 from app.domain.policy import Action, can
 from app.domain.signoff import is_locked
+from app.domain.text import shortened
 from app.domain.values import ValueProblem, clean_value
 from app.domain.vocab import ItemStatus, StepKind
 from app.models import ChecklistItem, ItemNote, User
@@ -53,7 +54,7 @@ def _check(item: ChecklistItem, expected_version: int) -> None:
     """Refuse a change made from an out-of-date page (someone changed the item since)."""
     if item.version != expected_version:
         who = item.updated_by.full_name if item.updated_by else "someone else"
-        raise Conflict(f"“{_short(item)}”", by=who, at=item.updated_at)
+        raise Conflict(f"“{short_title(item)}”", by=who, at=item.updated_at)
 
 
 def _text(raw: str | None, what: str, limit: int) -> str:
@@ -65,9 +66,9 @@ def _text(raw: str | None, what: str, limit: int) -> str:
     return text
 
 
-def _short(item: ChecklistItem) -> str:
-    title = item.step.title
-    return title if len(title) <= 60 else title[:57] + "…"
+def short_title(item: ChecklistItem) -> str:
+    """The item's step title, short enough for an audit summary or a message."""
+    return shortened(item.step.title)
 
 
 def _completed(session: Session, item: ChecklistItem, actor: User, on: date | None = None) -> None:
@@ -90,7 +91,7 @@ def _apply(
     now = clock.now()
     with session.no_autoflush:  # load first, so a stale write surfaces below as a Conflict
         episode = item.episode
-        what = f"“{_short(item)}”"
+        what = f"“{short_title(item)}”"
     item.updated_by = actor
     item.updated_at = now
     flush_or_conflict(session, what)
@@ -98,7 +99,7 @@ def _apply(
         session,
         actor,
         action,
-        f"{verb}: {_short(item)}",
+        f"{verb}: {short_title(item)}",
         target_type="checklist_item",
         target_id=item.id,
         patient_id=episode.patient_id,
@@ -210,13 +211,13 @@ def acknowledge_alert(
     item.alert_acknowledgement = body
     item.updated_by = actor
     item.updated_at = item.alert_acknowledged_at
-    flush_or_conflict(session, f"“{_short(item)}”")
+    flush_or_conflict(session, f"“{short_title(item)}”")
     episode = item.episode
     audit.record(
         session,
         actor,
         "item.alert_acknowledged",
-        f"Acknowledged the safety alert “{alert.flag}”: {_short(item)}",
+        f"Acknowledged the safety alert “{alert.flag}”: {short_title(item)}",
         target_type="checklist_item",
         target_id=item.id,
         patient_id=episode.patient_id,
@@ -247,7 +248,7 @@ def _add_note(session: Session, actor: User, item: ChecklistItem, raw: str | Non
         session,
         actor,
         "item.note",
-        f"Added a note: {_short(item)}",
+        f"Added a note: {short_title(item)}",
         target_type="checklist_item",
         target_id=item.id,
         patient_id=episode.patient_id,
@@ -311,13 +312,4 @@ def reopen_by_records(session: Session, actor: User, item: ChecklistItem, reason
     item.completed_at = None
     item.completed_on = None
     _apply(session, actor, item, "item.unsatisfied", "Reopened", before, reason)
-    return True
-
-
-def make_required(session: Session, actor: User, item: ChecklistItem, reason: str) -> bool:
-    """Make an optional item required (e.g. a review a flag calls for); audited with the reason."""
-    if item.required or item.status is not ItemStatus.OPEN:
-        return False
-    item.required = True
-    _apply(session, actor, item, "item.required", "Made required", {"required": False}, reason)
     return True

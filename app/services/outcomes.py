@@ -21,11 +21,9 @@ from app.domain.signoff import is_locked
 from app.domain.vocab import Instrument, TimePoint
 from app.models import ChecklistItem, Episode, OutcomeScore, User
 from app.queries.outcomes import episode_scores, outcome_windows
-from app.services import checklist
+from app.services import checklist, requirements
 from app.services.errors import Conflict, InvalidInput, NotPermitted, ServiceError, flush_or_conflict
 from app.services.locks import lock_episode, refresh_items
-
-IDT_REVIEW = "post_idt_review"
 
 
 class InvalidScores(InvalidInput):
@@ -43,7 +41,9 @@ class Recorded:
     changed: bool
     item_completed: bool
     flags: list[Flag]  # the outcome flags the episode now raises ("Not improving", "12-month outcome")
-    review_required: bool
+    # The conditional items the scores made required, or no longer required (a review the
+    # outcome flags call for): app/services/requirements.py.
+    requirements: list[requirements.Change]
 
 
 def record_scores(
@@ -135,8 +135,8 @@ def record_scores(
         episode_scores(session, episode.id), episode.surgery_date, windows[TimePoint.BASELINE]
     )
     flags = outcome_flags(judged, thresholds or Thresholds())
-    required = _require_review(session, actor, episode, flags, signed, closed)
-    return Recorded(corrected, changed, completed, flags, required)
+    session.flush()
+    return Recorded(corrected, changed, completed, flags, requirements.apply(session, [episode.id]))
 
 
 def _state(rows: dict[Instrument, OutcomeScore]) -> dict:
@@ -162,17 +162,6 @@ def _complete_item(session, actor, episode, time_point, value, taken_on, signed,
         return True
     checklist.correct_by_records(session, actor, item, value, because)
     return False
-
-
-def _require_review(session, actor, episode, flags: list[Flag], signed, closed) -> bool:
-    """An episode raising "Not improving" or "12-month outcome" gets its interdisciplinary review
-    made required (if still open), with the flags' words as the reason."""
-    if not flags:
-        return False
-    item = _item(episode, lambda i: i.step.code == IDT_REVIEW)
-    if item is None or is_locked(item.phase, signed, closed):
-        return False
-    return checklist.make_required(session, actor, item, "; ".join(flag.text for flag in flags))
 
 
 def reopen_stale_baseline(

@@ -185,7 +185,8 @@ def _retime(episode: Episode, actor: User) -> list[ChecklistItem]:
             item = ChecklistItem(**{k: v for k, v in values.items() if k != "episode_id"}, step=step)
             episode.items.append(item)
             continue
-        for name, value in item_plan(step, episode.procedure_type, episode.surgery_date).values().items():
+        plan = item_plan(step, episode.procedure_type, episode.surgery_date, item.required_since)
+        for name, value in plan.values().items():
             setattr(item, name, value)
     return dropped
 

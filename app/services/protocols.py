@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import audit, clock
-from app.domain.flags import RULES, STEP_VALUE_FLAGS
+from app.domain.flags import CONDITION_FLAGS, STEP_VALUE_FLAGS
 from app.domain.protocol_spec import ProtocolError, ProtocolSpec, parse_protocol
 from app.models import ProtocolStep, ProtocolTemplate, ProtocolVersion
 
@@ -42,7 +42,7 @@ def parse_protocol_text(text: str) -> ProtocolSpec:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise ProtocolError(f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-    return parse_protocol(data, _step_lines(node), frozenset(rule.code for rule in RULES), STEP_VALUE_FLAGS)
+    return parse_protocol(data, _step_lines(node), CONDITION_FLAGS, STEP_VALUE_FLAGS)
 
 
 def _step_lines(node) -> list[int]:

@@ -2,15 +2,18 @@
 (models.EpisodeFlagDate), and which of its items are outstanding (ChecklistItem.outstanding).
 
 Every ORM change to an episode, its items, sign-offs, therapy sessions or outcome scores marks
-the episode (app/services/stored_flags_hook.py); just before the transaction commits, both are
-worked out again from the rules of app/domain/flags.py and stored in `episode_flag_date`, in the
-same transaction. Lists then count and filter flagged episodes with two indexed comparisons,
-whatever the number of episodes. Bulk loads that bypass the ORM, and a change of the "Not
-improving" settings, call `refresh_all` (`flask refresh-flags`). docs/flags.md tells the whole mechanism.
+the episode (app/services/stored_flags_hook.py); just before the transaction commits, its
+conditional items' requirement is brought in line with their conditions
+(app/services/requirements.py), then both are worked out again from the rules of
+app/domain/flags.py and stored in `episode_flag_date`, in the same transaction. Lists then count
+and filter flagged episodes with two indexed comparisons, whatever the number of episodes. Bulk
+loads that bypass the ORM, and a change of the "Not improving" settings, call `refresh_all`
+(`flask refresh-flags`). docs/flags.md tells the whole mechanism.
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
@@ -19,41 +22,58 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.db import site_of
 from app.domain.flags import RULES, stored_dates
-from app.domain.vocab import EpisodeStatus, ItemStatus, Phase
-from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally, Signoff
-from app.queries.flags import flag_facts, item_rows, open_alerts
+from app.domain.requirement import is_waiting
+from app.domain.vocab import ItemStatus, Phase
+from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally
+from app.queries.flags import EpisodeState, episode_states, flag_facts, item_rows, open_alerts
+from app.services import requirements
 
 STORED_COLUMNS = tuple(dict.fromkeys(rule.stored for rule in RULES))
 
 BATCH = 500
 
 
+@dataclass
+class _WorkedOut:
+    dates: dict[int, Mapping[str, date | None]]  # the stored first days of the flags
+    alerting: list[int]  # the items whose safety alert waits
+    waiting: list[int]  # the open conditional items not required now: never outstanding
+
+
 def flag_dates(session: Session, episode_ids: list[int]) -> dict[int, Mapping[str, date | None]]:
     """Work out the stored first days of some episodes' flags from what the database holds now
     (four queries), by the rules of app/domain/flags.py."""
-    return _worked_out(session, episode_ids)[0]
+    return _worked_out(session, episode_ids, item_rows(session, episode_ids)).dates
 
 
-def _worked_out(session: Session, episode_ids: list[int]):
-    """The stored first days of some episodes' flags, and their items whose safety alert waits."""
+def _worked_out(session: Session, episode_ids: list[int], items: dict[int, list], facts=None) -> _WorkedOut:
     site = site_of(session)
-    items = item_rows(session, episode_ids)
-    facts = flag_facts(session, episode_ids, items)
+    facts = flag_facts(session, episode_ids, items) if facts is None else facts
     alerting = sorted(  # a closed episode raises no flags, safety included
         item_id for e, rows in items.items() if not facts[e].closed for item_id, _ in open_alerts(rows)
     )
-    return {episode_id: stored_dates(f, site) for episode_id, f in facts.items()}, alerting
+    waiting = sorted(
+        r.id for rows in items.values() for r in rows if is_waiting(r.required_if, r.required, r.status)
+    )
+    return _WorkedOut({e: stored_dates(f, site) for e, f in facts.items()}, alerting, waiting)
 
 
 def refresh(session: Session, episode_ids: Iterable[int]) -> None:
-    """Store the flag dates, outstanding items and open safety alerts of some episodes afresh
-    (in the caller's transaction)."""
+    """Store the requirement of conditional items, the flag dates, outstanding items and open
+    safety alerts of some episodes afresh (in the caller's transaction)."""
     ids = sorted(set(episode_ids))
     item = ChecklistItem.__table__
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        dates, alerting = _worked_out(session, batch)
-        session.execute(_mark_outstanding(session, batch))
+        items = item_rows(session, batch)
+        facts = flag_facts(session, batch, items)
+        states = episode_states(session, batch)
+        if requirements.apply(session, batch, states, items, facts):
+            items = item_rows(session, batch)  # the requirements changed what "overdue" counts
+            facts = flag_facts(session, batch, items)
+        worked_out = _worked_out(session, batch, items, facts)
+        dates, alerting = worked_out.dates, worked_out.alerting
+        session.execute(_mark_outstanding(batch, states, worked_out.waiting))
         alert_open = item.c.id.in_(alerting)  # only the rows that change
         session.execute(
             update(item)
@@ -65,29 +85,25 @@ def refresh(session: Session, episode_ids: Iterable[int]) -> None:
             session.execute(_upsert(session), rows)
 
 
-def _mark_outstanding(session: Session, episode_ids: list[int]):
-    """Mark the items of some episodes outstanding exactly when they are open, their episode is
-    open and their phase is not signed off (a Core UPDATE: item versions do not change).
+def _mark_outstanding(episode_ids: list[int], states: Mapping[int, EpisodeState], waiting: list[int]):
+    """Mark the items of some episodes outstanding exactly when they are open, required now if
+    their step is conditional, their episode is open and their phase is not signed off (a Core
+    UPDATE: item versions do not change).
 
-    Which episodes are open and which of their phases are signed is read first (one query) and
-    written into the UPDATE as lists of ids: correlated subqueries there led PostgreSQL to hash
-    every open episode and sign-off of the site for each refresh."""
+    Which episodes are open and which of their phases are signed (`episode_states`, read first)
+    go into the UPDATE as lists of ids: correlated subqueries there led PostgreSQL to hash every
+    open episode and sign-off of the site for each refresh."""
     item = ChecklistItem.__table__
-    open_ids: set[int] = set()
+    open_ids = sorted(e for e, state in states.items() if not state.closed)
     signed: dict[Phase, list[int]] = defaultdict(list)
-    for episode_id, status, phase in session.execute(
-        select(Episode.id, Episode.status, Signoff.phase)
-        .outerjoin(Signoff, and_(Signoff.episode_id == Episode.id, Signoff.revoked_at.is_(None)))
-        .where(Episode.id.in_(episode_ids))
-    ):
-        if status is not EpisodeStatus.CLOSED:
-            open_ids.add(episode_id)
-        if phase is not None:
+    for episode_id, state in states.items():
+        for phase in state.signed:
             signed[phase].append(episode_id)
     outstanding = and_(
         item.c.status == ItemStatus.OPEN,
-        item.c.episode_id.in_(sorted(open_ids)),
-        *(~and_(item.c.phase == phase, item.c.episode_id.in_(ids)) for phase, ids in signed.items()),
+        item.c.episode_id.in_(open_ids),
+        item.c.id.notin_(waiting),
+        *(~and_(item.c.phase == phase, item.c.episode_id.in_(ids)) for phase, ids in sorted(signed.items())),
     )
     # Only the rows that change: a tick rewrites one row, not the episode's forty.
     return (

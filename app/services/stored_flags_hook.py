@@ -9,6 +9,7 @@ before the transaction commits, its flags and outstanding items are worked out a
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import audit
 from app.models import ChecklistItem, Episode, OutcomeScore, Signoff, TherapySession
 from app.services.stored_flags import refresh
 
@@ -31,10 +32,13 @@ def _refresh_touched(session: Session) -> None:
     if touched:
         with session.no_autoflush:
             refresh(session, touched)
+        session.flush()  # the audit events of requirements it changed ...
+        session.info.pop(_TOUCHED, None)  # ... which touch no episode it has not just refreshed
 
 
 def _forget_touched(session: Session, _previous_transaction=None) -> None:
     session.info.pop(_TOUCHED, None)
+    session.info.pop(audit.ACTOR, None)
 
 
 def install(factory: sessionmaker) -> None:
@@ -42,3 +46,4 @@ def install(factory: sessionmaker) -> None:
     event.listen(factory, "after_flush", _note_touched)
     event.listen(factory, "before_commit", _refresh_touched)
     event.listen(factory, "after_soft_rollback", _forget_touched)
+    event.listen(factory, "after_commit", _forget_touched)

@@ -9,7 +9,7 @@ from app.domain.vocab import Procedure, Role, ValueType
 from app.services.protocols import PROTOCOL_DIR, parse_protocol_text, read_protocol_file
 from tests.domain.test_protocol_spec import error_of, minimal_step, protocol
 
-FLAGS = frozenset({"not_improving", "incomplete_postop"})
+FLAGS = frozenset({"not_improving", "safety"})
 
 
 def yes_no(code="pre_q", **overrides):
@@ -128,7 +128,7 @@ def test_required_if_names_an_earlier_yes_no_step_or_flags():
             "not a yes/no step",
         ),
         ((yes_no("pre_a"), number("pre_b", required_if={"step": "pre_a"})), "the answer (yes or no)"),
-        ((number("pre_n", required_if={"flags": ["no_such_flag"]}),), "unknown flags: no_such_flag"),
+        ((number("pre_n", required_if={"flags": ["no_such_flag"]}),), "cannot name: no_such_flag"),
         ((number("pre_n", required_if={"flags": []}),), "a list of flag codes"),
     ],
 )
@@ -302,3 +302,28 @@ def test_a_phase_without_steps_is_refused():
     steps = [minimal_step(), minimal_step(code="post_a", phase="after", due=1)]
     message = error_of({"slug": "t", "name": "T", "steps": steps})
     assert message == "the During surgery phase has no steps"
+
+
+def test_a_condition_names_only_flags_that_change_when_the_episode_changes():
+    """A flag raised as days pass (an overdue item, therapy behind plan) would make a step required
+    on a day nothing is written, when nobody stores the requirement: refused, saying which may be named."""
+    from app.domain.flags import CONDITION_FLAGS, RULES
+
+    assert {"safety", "not_improving", "still_on_opioids", "twelve_month_outcome"} == CONDITION_FLAGS
+    assert {rule.code for rule in RULES} >= CONDITION_FLAGS
+    text = (
+        "slug: t\nname: T\nsteps:\n"
+        "  - {phase: before, code: pre_a, title: A, role: nurse, required: true, due: -1, kind: check}\n"
+        "  - {phase: during, code: intra_a, title: A, role: nurse, required: true, due: 0, kind: check}\n"
+        "  - {phase: after, code: post_a, title: A, role: nurse, required: false, due: 90, kind: check,\n"
+        "     required_if: {flags: [%s]}}\n"
+    )
+    for code in ("therapy_behind", "incomplete_postop", "preop_unsigned"):
+        with pytest.raises(
+            ProtocolError,
+            match=f"line 6: step 3 .post_a.: required_if names flags a condition cannot name: {code}",
+        ):
+            parse_protocol_text(text % code)
+    assert parse_protocol_text(text % "not_improving, still_on_opioids").steps[2].required_if == RequiredIf(
+        flags=("not_improving", "still_on_opioids")
+    )

@@ -17,8 +17,8 @@ OPIOIDS = RiskFactor("pre-op opioids", "opioids {value} MME/day", above=0)
 PHQ = RiskFactor("PHQ-9", "PHQ-9 {value}", at_least=10)
 
 
-def answered(factor, value, value_type=ValueType.NUMBER, status=ItemStatus.DONE):
-    return SimpleNamespace(risk=factor, value_type=value_type, status=status, value=value)
+def answered(factor, value, value_type=ValueType.NUMBER, status=ItemStatus.DONE, waiting=False):
+    return SimpleNamespace(risk=factor, value_type=value_type, status=status, value=value, waiting=waiting)
 
 
 def test_factors_are_counted_and_named_in_the_protocols_order():
@@ -28,7 +28,7 @@ def test_factors_are_counted_and_named_in_the_protocols_order():
             answered(BMI, "37"),
             answered(PHQ, "12"),
             answered(OPIOIDS, "0"),
-            SimpleNamespace(risk=None, value_type=None, status=ItemStatus.DONE, value=None),
+            answered(None, None, None),
         ]
     )
     assert tier.count == 3
@@ -52,9 +52,16 @@ def test_unrecorded_answers_are_not_yet_known_and_not_applicable_ones_absent():
         ]
     )
     assert tier.text == "Risk factors: 1 (PHQ-9 14); not yet known: smoking"
-    assert (
-        risk_tier([SimpleNamespace(risk=None, value_type=None, status=ItemStatus.OPEN, value=None)]) is None
-    )
+    assert risk_tier([answered(None, None, None, ItemStatus.OPEN)]) is None
+
+
+def test_an_answer_nobody_is_asked_for_is_not_unknown():
+    """HbA1c of a patient who is not diabetic: its step is not required now (section 3)."""
+    hba1c = RiskFactor("HbA1c", "HbA1c {value} %", at_least=8)
+    tier = risk_tier([answered(hba1c, None, status=ItemStatus.OPEN, waiting=True), answered(PHQ, "3")])
+    assert tier.text == "Risk factors: 0"
+    tier = risk_tier([answered(hba1c, None, status=ItemStatus.OPEN), answered(PHQ, "3")])
+    assert tier.text == "Risk factors: 0; not yet known: HbA1c"
 
 
 def test_the_default_protocol_declares_the_seven_factors():

@@ -225,7 +225,9 @@ def _expected_events(saved: list[Submission], stored: Stored, logins: int, repor
             )
         if sub.kind == OUTCOME:
             expected["item.satisfied"] += "the protocol item is done" in message
-            expected["item.required"] += "interdisciplinary review now required" in message
+            # The conditional items the scores made required, or no longer required.
+            expected["item.required"] += message.count(" — now required: ")
+            expected["item.not_required"] += message.count(" — no longer required: ")
     for key, sequence in changes.items():
         expected["item.corrected"] += _scores(key, sequence, stored, report)
     for key in stored.scores.keys() - changes.keys():

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.domain.compliance import Month, Tally
+from app.domain.risk import RiskTier
 from app.domain.schedule import overdue_from
 from app.domain.vocab import ItemStatus, Phase, Role
 from app.reports.csv_export import (
@@ -161,6 +162,12 @@ def test_csv_reads_rows_only_as_it_writes_them():
 # outstanding_record
 
 
+def named(record: tuple) -> dict:
+    """An export record by column name."""
+    assert len(record) == len(OUTSTANDING_HEADER)
+    return dict(zip(OUTSTANDING_HEADER, record, strict=True))
+
+
 def test_outstanding_record_of_an_overdue_item():
     assert outstanding_record(row(), TODAY, DUE_SOON) == (
         "MRN00001",
@@ -177,11 +184,22 @@ def test_outstanding_record_of_an_overdue_item():
         "Overdue",
         14,
         0,  # safety alerts of the episode waiting for acknowledgement
+        None,  # no risk tier given: the protocol declares no risk factor
+        None,
     )
 
 
 def test_outstanding_record_counts_the_episodes_waiting_safety_alerts():
-    assert outstanding_record(row(safety_alerts=2), TODAY, DUE_SOON)[-1] == 2
+    assert named(outstanding_record(row(safety_alerts=2), TODAY, DUE_SOON))["Episode safety alerts"] == 2
+
+
+def test_outstanding_record_gives_the_episodes_risk_tier_as_a_count_and_named():
+    risk = RiskTier(factors=("smoker", "BMI 37", "PHQ-9 12"), unknown=("HbA1c",))
+    assert outstanding_record(row(), TODAY, DUE_SOON, risk)[-2:] == (
+        3,
+        "3 (smoker, BMI 37, PHQ-9 12); not yet known: HbA1c",
+    )
+    assert outstanding_record(row(), TODAY, DUE_SOON, RiskTier((), ()))[-2:] == (0, "0")
 
 
 @pytest.mark.parametrize(
@@ -197,22 +215,27 @@ def test_outstanding_record_counts_the_episodes_waiting_safety_alerts():
 )
 def test_outstanding_record_shows_the_state_of_the_episode_page(due, state, days_overdue):
     record = outstanding_record(row(due_date=due), TODAY, DUE_SOON)
-    assert record[-3:-1] == (state, days_overdue)
+    assert (named(record)["State"], named(record)["Days overdue"]) == (state, days_overdue)
 
 
 def test_outstanding_csv_header_and_line():
     unscheduled = row(
         surgery_date=None, due_date=None, required=False, role=Role.THERAPIST, phase=Phase.BEFORE
     )
-    records = [outstanding_record(r, TODAY, DUE_SOON) for r in (row(), unscheduled)]
+    risk = RiskTier(factors=("smoker", "BMI 37"), unknown=())
+    records = [
+        outstanding_record(row(), TODAY, DUE_SOON, risk),
+        outstanding_record(unscheduled, TODAY, DUE_SOON),
+    ]
     text = "".join(csv_chunks(OUTSTANDING_HEADER, records))
     assert text.splitlines() == [
         "\ufeffMRN,Family name,Given name,Procedure,Surgery date,Surgeon,Phase,Item,Responsible role,"
-        "Required,Due date,State,Days overdue,Episode safety alerts",
+        "Required,Due date,State,Days overdue,Episode safety alerts,"
+        "Episode risk factors,Episode risk factors named",
         "MRN00001,Doe,Jane,L4-L5 microdiscectomy,2026-05-20,Dr Sara Surgeon,After surgery,"
-        "Wound check / suture removal visit.,Nurse,yes,2026-06-03,Overdue,14,0",
+        'Wound check / suture removal visit.,Nurse,yes,2026-06-03,Overdue,14,0,2,"2 (smoker, BMI 37)"',
         "MRN00001,Doe,Jane,L4-L5 microdiscectomy,,Dr Sara Surgeon,Before surgery,"
-        "Wound check / suture removal visit.,Therapist,no,,Unscheduled,0,0",
+        "Wound check / suture removal visit.,Therapist,no,,Unscheduled,0,0,,",
     ]
 
 
@@ -333,4 +356,4 @@ def test_compliance_csv_header_and_lines():
 
 def test_an_item_in_its_grace_days_is_due_now_and_not_yet_overdue():
     record = outstanding_record(row(due_date=date(2026, 6, 10), grace=14), TODAY, DUE_SOON)
-    assert record[-3:-1] == ("Due now", 0)
+    assert (named(record)["State"], named(record)["Days overdue"]) == ("Due now", 0)

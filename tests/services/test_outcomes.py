@@ -235,41 +235,50 @@ def test_a_signed_off_phase_keeps_its_item_but_the_scores_are_recorded(
     assert item(operated, "pre_baseline_prom").value == "46"
 
 
-# the interdisciplinary review
+# the interdisciplinary review: required only while an outcome flag (or opioids at 3 months) is
+# raised (clinical rules version 2, section 3)
 
 
 def test_not_improving_makes_the_review_required_with_the_reason(session, operated, coordinator, surgeon):
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
 
-    assert [f.code for f in result.flags] == [NOT_IMPROVING_CODE] and result.review_required
+    assert [f.code for f in result.flags] == [NOT_IMPROVING_CODE]
+    (change,) = result.requirements
+    assert change.required and change.title.startswith("Interdisciplinary review")
     review = item(operated, "post_idt_review")
-    assert review.required and review.status is ItemStatus.OPEN
+    assert review.required and review.status is ItemStatus.OPEN and review.required_since == TODAY
+    assert review.due_date == date(2026, 6, 30)  # its own due date (day 90) has not passed: kept
     (event,) = events("item.required")
+    assert event.actor_id == surgeon.id and event.summary.startswith("Now required: Interdisciplinary review")
     assert event.reason == result.flags[0].text
     assert event.reason.startswith("Not improving (6 weeks: ODI 40 → 36, improved 4 points (10%)")
+    assert event.before["required"] is False and event.after["required_since"] == TODAY.isoformat()
 
 
-def test_improving_leaves_the_review_optional(session, operated, coordinator, surgeon):
+def test_improving_leaves_the_review_not_required(session, operated, coordinator, surgeon):
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 20, 2, 2)
-    assert result.flags == [] and not result.review_required
-    assert not item(operated, "post_idt_review").required
+    assert result.flags == [] and result.requirements == []
+    review = item(operated, "post_idt_review")
+    assert not review.required and review.overdue_from is None  # never overdue while not required
 
 
-def test_a_twelve_month_outcome_makes_the_review_required_with_the_reason(
+def test_a_twelve_month_outcome_makes_the_review_required_due_14_days_on(
     session, a_year_ago, coordinator, surgeon
 ):
     record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 44, 6, 7)
     result = record(surgeon, a_year_ago, M12, date(2026, 6, 1), 45, 5, 6)
 
-    assert [f.code for f in result.flags] == [TWELVE_MONTH_CODE] and result.review_required
-    assert item(a_year_ago, "post_idt_review").required
+    assert [f.code for f in result.flags] == [TWELVE_MONTH_CODE] and len(result.requirements) == 1
+    review = item(a_year_ago, "post_idt_review")
+    # Its own due date (30 Aug 2025) passed long ago: due 14 days from the day it was asked for.
+    assert review.required and review.due_date == date(2026, 7, 1) and review.overdue_from == date(2026, 7, 2)
     (event,) = events("item.required")
     assert event.reason == "12-month outcome: Worsening (ODI 45 > 39)"
 
 
-def test_a_later_not_improving_leaves_the_review_required_by_the_twelve_month_outcome(
+def test_a_later_not_improving_keeps_the_review_required_from_the_first_day(
     session, a_year_ago, coordinator, surgeon
 ):
     record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 40, 6, 7)
@@ -284,39 +293,50 @@ def test_a_later_not_improving_leaves_the_review_required_by_the_twelve_month_ou
         "NRS leg 7 → 7, improved 0 points (0%), below 2 points and 30%)",
         "12-month outcome: Failure (ODI 36 > 31)",
     ]
-    assert not result.review_required and len(events("item.required")) == 1  # already required
+    assert result.requirements == [] and len(events("item.required")) == 1  # already required
+    assert item(a_year_ago, "post_idt_review").due_date == date(2026, 7, 1)
 
 
-def test_both_outcome_flags_raised_at_once_are_both_the_reason(session, a_year_ago, coordinator, surgeon):
-    lenient = Thresholds(odi_failure_12m=50, odi_worsening_12m=60)
-    record(surgeon, a_year_ago, M6, date(2025, 12, 1), 38, 6, 7, thresholds=lenient)
-    record(surgeon, a_year_ago, M12, date(2026, 6, 1), 36, 6, 7, thresholds=lenient)
-    assert events("item.required") == []  # no baseline yet, and 36 is under the lenient cut-off
+def test_the_review_is_no_longer_required_once_the_flag_clears_before_it_was_worked(
+    session, operated, coordinator, surgeon
+):
+    """Version 1 kept the review required (and later overdue) after the flag had cleared."""
+    record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
+    record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
+    assert item(operated, "post_idt_review").required
 
-    result = record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 40, 6, 7)
+    result = record(surgeon, operated, W6, date(2026, 5, 13), 20, 2, 2, version_of(operated.id, W6))
 
-    assert result.review_required
-    (event,) = events("item.required")
-    assert event.reason == (
-        "Not improving (6 months: ODI 40 → 38, improved 2 points (5%), below 10 points and 30%; "
-        "NRS leg 7 → 7, improved 0 points (0%), below 2 points and 30%); "
-        "12-month outcome: Failure (ODI 36 > 31)"
+    assert result.flags == []
+    (change,) = result.requirements
+    assert (
+        not change.required
+        and change.why == "no longer raised: not_improving, still_on_opioids, twelve_month_outcome"
     )
+    review = item(operated, "post_idt_review")
+    assert not review.required and review.required_since is None and review.overdue_from is None
+    assert review.due_date == date(2026, 6, 30)
+    (event,) = events("item.not_required")
+    assert (
+        event.summary.startswith("No longer required: Interdisciplinary review")
+        and event.actor_id == surgeon.id
+    )
+    assert not db.session.scalar(select(ChecklistItem.outstanding).where(ChecklistItem.id == review.id))
 
 
-def test_a_twelve_month_odi_at_the_cut_off_leaves_the_review_optional(
+def test_a_twelve_month_odi_at_the_cut_off_leaves_the_review_not_required(
     session, a_year_ago, coordinator, surgeon
 ):
     record(coordinator, a_year_ago, BASE, date(2025, 5, 20), 40, 6, 7)
     result = record(surgeon, a_year_ago, M12, date(2026, 6, 1), 31, 6, 7)  # 12 months: not Not improving
-    assert result.flags == [] and not result.review_required
+    assert result.flags == [] and result.requirements == []
     assert not item(a_year_ago, "post_idt_review").required
 
 
-def test_a_baseline_too_low_to_judge_leaves_the_review_optional(session, operated, coordinator, surgeon):
+def test_a_baseline_too_low_to_judge_leaves_the_review_not_required(session, operated, coordinator, surgeon):
     record(coordinator, operated, BASE, date(2026, 3, 20), 18, 2, 2)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 18, 2, 2)
-    assert result.flags == [] and not result.review_required
+    assert result.flags == [] and result.requirements == []
 
 
 def test_a_review_already_done_is_left_alone(session, operated, coordinator, surgeon):
@@ -327,8 +347,10 @@ def test_a_review_already_done_is_left_alone(session, operated, coordinator, sur
     session.commit()
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     result = record(surgeon, operated, W6, date(2026, 5, 13), 36, 5, 6)
-    assert result.flags and not result.review_required
+    assert result.flags and result.requirements == []
     assert events("item.required") == []
+    result = record(surgeon, operated, W6, date(2026, 5, 13), 20, 2, 2, version_of(operated.id, W6))
+    assert result.requirements == [] and item(operated, "post_idt_review").status is ItemStatus.DONE
 
 
 def test_thresholds_are_passed_in(session, operated, coordinator, surgeon):

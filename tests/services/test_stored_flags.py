@@ -10,10 +10,19 @@ from sqlalchemy import delete, func, or_, select, update
 from app import db
 from app.domain.flags import behind_from
 from app.domain.progress import CLOSED_STATUSES
+from app.domain.requirement import is_waiting
 from app.domain.site import SiteDay
 from app.domain.therapy import SessionInput, SessionsPlan, expected_by, plan_of
 from app.domain.vocab import Discipline, EpisodeStatus, ItemStatus, Phase, Role, StepKind, TimePoint
-from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally, User
+from app.models import (
+    ChecklistItem,
+    Episode,
+    EpisodeFlagDate,
+    FlagDateTally,
+    OutstandingTally,
+    ProtocolStep,
+    User,
+)
 from app.queries.episodes import episode_summaries, episode_with_checklist
 from app.queries.flags import flag_facts, flagged_episode_count, flagged_episodes
 from app.services import checklist, outcomes, patients, signoffs, stored_flags, therapy
@@ -141,6 +150,7 @@ def _outstanding_matches_the_rule() -> None:
                 item.status is ItemStatus.OPEN
                 and episode.status is not EpisodeStatus.CLOSED
                 and item.phase not in signed
+                and not is_waiting(item.step.required_if, item.required, item.status)
             )
             assert bool(stored[item.id]) is rule, (episode_id, item.step.code)
     db.session.remove()
@@ -202,8 +212,11 @@ def test_outstanding_items_match_the_rule_through_every_kind_of_change(app, vari
         ep = episode_with_checklist(db.session, varied["post_op"].id)
         done = next(i for i in ep.items if i.id == item.id)
         checklist.reopen(db.session, actor, done, done.version, "Entered on the wrong patient")
-        optional = next(i for i in ep.items if not i.required and i.status is ItemStatus.OPEN)
-        checklist.make_required(db.session, actor, optional, "Review asked for")
+        # A condition answered: the restart-plan step after surgery becomes required.
+        anticoag = next(i for i in ep.items if i.step.code == "pre_anticoag")
+        if anticoag.status is not ItemStatus.OPEN:
+            checklist.reopen(db.session, actor, anticoag, anticoag.version, "Asked again")
+        checklist.mark_done(db.session, actor, anticoag, anticoag.version, "yes")
         ep = episode_with_checklist(db.session, varied["unscheduled"].id)
         details = EpisodeDetails(ep.procedure, ep.levels, ep.surgeon_id, TODAY + timedelta(days=12))
         patients.update_episode(db.session, db.session.get(User, coordinator.id), ep, details, ep.version)
@@ -216,6 +229,13 @@ def test_outstanding_items_match_the_rule_through_every_kind_of_change(app, vari
     db.session.remove()
     _outstanding_matches_the_rule()
     _tallies_count_their_rows()
+    restart = db.session.scalar(
+        select(ChecklistItem)
+        .join(ProtocolStep)
+        .where(ChecklistItem.episode_id == varied["post_op"].id, ProtocolStep.code == "post_anticoag_restart")
+    )
+    assert restart.required and restart.outstanding and restart.required_since == TODAY
+    db.session.remove()
 
 
 def test_refresh_all_counts_the_tallies_again_when_their_triggers_were_bypassed(app, varied):
@@ -332,7 +352,9 @@ def test_a_new_episode_is_stored_at_registration(app, coordinator, surgeon, prot
         select(ChecklistItem.outstanding).where(ChecklistItem.episode_id == episode.id)
     ).all()
     db.session.remove()
-    assert all(outstanding) and len(outstanding) == len(episode.items)
+    waiting = [i for i in episode.items if is_waiting(i.step.required_if, i.required, i.status)]
+    assert {i.step.code for i in waiting} == {"pre_hba1c", "post_anticoag_restart", "post_idt_review"}
+    assert sum(outstanding) == len(episode.items) - len(waiting)
 
 
 # --- the first day behind plan, against the plan's rule itself -----------------------------------

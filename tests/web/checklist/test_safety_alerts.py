@@ -2,6 +2,7 @@
 "done" — it raises "Safety: ..." first among the flags, everywhere, blocks its phase's sign-off
 when the alert says so, and clears only when a user of an acknowledging role records the plan."""
 
+import csv
 from datetime import date
 
 import pytest
@@ -207,7 +208,9 @@ def test_the_surgeons_home_lists_episodes_with_waiting_alerts_first_and_the_expo
         f'href="/episodes/{operated}"' in home[home.index("Safety alerts waiting") : home.index("Awaiting")]
     )
     export = client.form_post("/dashboard/export.csv", {}).get_data(as_text=True).splitlines()
-    assert export[0].endswith(",Episode safety alerts")
-    assert export[1].endswith(",1")  # the post-op items of the episode with one waiting alert
+    header = export[0].split(",")
+    assert header[-3:] == ["Episode safety alerts", "Episode risk factors", "Episode risk factors named"]
+    row = next(csv.reader(export[1:2]))
+    assert row[-3] == "1"  # the post-op items of the episode with one waiting alert
     acknowledge(client, operated, "intra_level_xray", PLAN)
     assert "Safety alerts waiting" not in client.get("/").get_data(as_text=True)

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from app import db
 from app.domain.outstanding import OPEN_STATES, OutstandingFilters
+from app.domain.requirement import is_waiting
 from app.domain.schedule import item_state
 from app.domain.vocab import EpisodeStatus, ItemState, ItemStatus, Phase, Role
 from app.models import AuditEvent, Episode, ProtocolStep
@@ -40,6 +41,8 @@ def expected(filters: OutstandingFilters | None = None, flagged: set[int] = froz
         for item in episode.items:
             if item.status is not ItemStatus.OPEN or item.phase in signed:
                 continue
+            if is_waiting(item.step.required_if, item.required, item.status):
+                continue  # a conditional item not required now is nobody's to do
             state = item_state(item.status, item.due_date, TODAY, DUE_SOON, item.overdue_from)
             q = filters.patient.lower()
             names = (
@@ -121,9 +124,11 @@ def test_closed_episodes_signed_phases_and_worked_items_are_not_outstanding(clie
     assert everything == ids
     assert not {i.id for i in closed.items} & everything
     assert not {i.id for i in post_op.items if i.phase is Phase.BEFORE} & everything  # signed off
-    assert {
-        i.id for i in post_op.items if i.phase is Phase.AFTER and i.status is ItemStatus.OPEN
-    } <= everything
+    post_op_open = {i for i in post_op.items if i.phase is Phase.AFTER and i.status is ItemStatus.OPEN}
+    waiting = {i for i in post_op_open if is_waiting(i.step.required_if, i.required, i.status)}
+    assert {i.step.code for i in waiting} == {"post_anticoag_restart", "post_idt_review"}
+    assert {i.id for i in post_op_open - waiting} <= everything
+    assert not {i.id for i in waiting} & everything  # not required now: nobody's to do
 
 
 def test_a_row_shows_patient_mrn_procedure_surgeon_phase_item_role_due_state_and_days_overdue(
@@ -467,6 +472,8 @@ def test_export_is_the_current_filter_as_csv_streamed_with_every_row(client, coo
         "Overdue",
         str((TODAY - item.due_date).days),
         "0",  # the episode's safety alerts waiting for acknowledgement
+        "0",  # its risk factors: every pre-op answer recorded, none a risk; HbA1c not required
+        "0",
     ]
 
 

@@ -128,12 +128,14 @@ def test_not_improving_flags_and_makes_the_review_required_with_the_reason(
 
     page = client.get(url(operated)).get_data(as_text=True)
     detail = "6 weeks: ODI 40 → 36, improved 4 points (10%), below 10 points and 30%"
-    assert "interdisciplinary review now required" in page
+    assert "now required: Interdisciplinary review (surgeon + PT + OT ± pain/psycho…" in page
     assert f"Not improving ({detail}" in page
     assert item(operated, "post_fu_6w").status is ItemStatus.DONE
     assert item(operated, "post_idt_review").required
     episode_page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
-    assert "Coordinator · Required" in row_of(episode_page, review.id)
+    row = row_of(episode_page, review.id)
+    assert "Coordinator ·" in row and "Required since 17 Jun 2026" in row
+    assert "While “Not improving”, “Still on opioids at 3 months” or “12-month outcome” is raised" in row
     history = client.get(f"/episodes/{operated.id}/history").get_data(as_text=True)
     assert detail.replace("→", "&rarr;") in history or detail in history
 
@@ -364,7 +366,7 @@ def test_the_twelve_month_outcome_flags_and_makes_the_review_required(
 
     page = client.get(url(a_year_ago)).get_data(as_text=True)
     text = "12-month outcome: Failure (ODI 44 &gt; 31) despite improvement from 78"
-    assert f"interdisciplinary review now required ({text})" in page
+    assert f"now required: Interdisciplinary review (surgeon + PT + OT ± pain/psycho… ({text})" in page
     assert f'data-flag="twelve_month_outcome"><span aria-hidden="true">&#9873;</span> {text}</span>' in page
     assert item(a_year_ago, "post_idt_review").required
     episode_page = client.get(f"/episodes/{a_year_ago.id}").get_data(as_text=True)
