@@ -109,3 +109,39 @@ def test_the_header_and_the_sign_off_page_show_the_risk_tier_and_what_is_not_yet
     assert "Risk factors: 3 (PHQ-9 12, smoker, BMI 37)" in page
     sign = client.get(f"/episodes/{episode.id}/sign/before").get_data(as_text=True)
     assert "Risk factors: 3 (PHQ-9 12, smoker, BMI 37)" in sign and "does not block the sign-off" in sign
+
+
+def test_a_conditional_step_says_it_is_not_required_now_and_why_until_its_condition_holds(
+    client, coordinator, surgeon, protocol
+):
+    """Clinical rules version 2, section 3: never overdue while not required, nobody's to do; once
+    its condition holds, required from that day, in the lists too."""
+    episode = _operated(coordinator, surgeon, protocol, days_ago=-20)  # surgery in 20 days
+    login(client, surgeon)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    row = _row(page, "pre_hba1c")
+    assert 'data-state="not_required"' in row and "Not required now</span>" in row
+    assert "Not required now: required only when “Diabetic” is yes" in row
+    assert "overdue" not in row.lower() and "Due " not in row  # its own due date passed 10 days ago
+    review = _row(page, "post_idt_review")
+    assert (
+        "Not required now: required only while “Not improving”, “Still on opioids at 3 months” or "
+        "“12-month outcome” is raised" in review
+    )
+    dashboard = client.get("/dashboard?patient=" + episode.patient.mrn).get_data(as_text=True)
+    assert "HbA1c" not in dashboard and "Interdisciplinary review" not in dashboard
+
+    diabetes = factories.item(episode, "pre_diabetes")
+    client.form_post(
+        f"/episodes/{episode.id}/items/{diabetes.id}/done", {"version": diabetes.version, "value": "yes"}
+    )
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    row = _row(page, "pre_hba1c")
+    due = TODAY + timedelta(days=14)
+    assert 'data-state="pending"' in row
+    assert f"Required since {TODAY.day} {TODAY:%b %Y} (when “Diabetic” is yes)" in row
+    assert f"Due {due.day} {due:%b %Y} (due in 14 days)" in row
+    dashboard = client.get("/dashboard?patient=" + episode.patient.mrn).get_data(as_text=True)
+    assert "HbA1c (diabetics)" in dashboard
+    history = client.get(f"/episodes/{episode.id}/history").get_data(as_text=True)
+    assert "Now required: HbA1c" in history and "“Diabetic” is yes" in history

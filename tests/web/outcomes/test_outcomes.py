@@ -135,7 +135,7 @@ def test_not_improving_flags_and_makes_the_review_required_with_the_reason(
     episode_page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
     row = row_of(episode_page, review.id)
     assert "Coordinator ·" in row and "Required since 17 Jun 2026" in row
-    assert "While “Not improving”, “Still on opioids at 3 months” or “12-month outcome” is raised" in row
+    assert "(while “Not improving”, “Still on opioids at 3 months” or “12-month outcome” is raised" in row
     history = client.get(f"/episodes/{operated.id}/history").get_data(as_text=True)
     assert detail.replace("→", "&rarr;") in history or detail in history
 
