@@ -120,6 +120,9 @@ PROCEDURES = [
 ]
 
 # Optional steps: (probability done, probability not applicable, reason) when not done by records.
+# Protocol version 2's steps required only when an earlier answer says so (`required_if`).
+ANSWER_CONDITIONS = {"pre_hba1c": ("pre_diabetes", "yes"), "post_anticoag_restart": ("pre_anticoag", "yes")}
+
 OPTIONAL = {
     "pre_hba1c": (0.15, 0.8, "Not diabetic"),
     "pre_home_readiness": (0.5, 0.4, "Lives with family; home already set up"),
@@ -489,9 +492,17 @@ class _Site:
         )
 
     def plain_item(self, ep: _Episode, item) -> None:
-        """A tick or a value step: done (with its value), not applicable, or left open."""
+        """A tick or a value step: done (with its value), not applicable, or left open. A step
+        required only when an earlier answer says so (protocol version 2) is worked as a required
+        one when it does, and left open (not required now) when it does not."""
         rng, step, due = self.rng, item.step, item.due
         optional = OPTIONAL.get(step.code) if not step.required else None
+        condition = ANSWER_CONDITIONS.get(step.code)
+        if condition is not None:
+            named = next((i for i in ep.items if i.step.code == condition[0]), None)
+            if named is None or named.status is not ItemStatus.DONE or named.value != condition[1]:
+                return
+            optional = None
         if due is None:  # surgery not scheduled: some pre-op work already done
             if step.phase is Phase.BEFORE and rng.random() < 0.25:
                 day = ep.reg_day + timedelta(days=rng.randint(0, max(0, (self.today - ep.reg_day).days)))
