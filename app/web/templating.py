@@ -28,7 +28,9 @@ def fmt_date(value: date | datetime | None) -> str:
 
 
 def fmt_time(value: datetime | None) -> str:
-    return "" if value is None else f"{_local(value):%H:%M}"
+    """ "22:40 GMT": the site's local time, with its zone (a clinician reading a record made on
+    another site, or across a clock change, knows which hour it was)."""
+    return "" if value is None else f"{_local(value):%H:%M %Z}"
 
 
 def fmt_datetime(value: datetime | None) -> str:

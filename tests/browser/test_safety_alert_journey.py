@@ -55,7 +55,7 @@ def test_surgeon_answers_no_sees_the_safety_flag_acknowledges_it_and_signs(
     expect(page.locator('[data-flag="safety"]')).to_have_count(0)
     level = page.locator('li[data-code="intra_level_xray"]')
     expect(level.locator("[data-acknowledged]")).to_contain_text(
-        f"acknowledged by Dr Sara Surgeon on 17 Jun 2026 12:00: {PLAN}"
+        f"acknowledged by Dr Sara Surgeon on 17 Jun 2026 12:00 UTC: {PLAN}"
     )
 
     db.session.remove()  # forget what this test read before the browser's changes

@@ -51,7 +51,7 @@ def test_surgeon_signs_off_a_complete_pre_op_phase_and_its_items_lock(
     expect(page).to_have_url(re.compile(rf"/episodes/{episode.id}#phase-before$"))
     before = page.locator("#phase-before")
     expect(before.locator("[data-signed]")).to_contain_text(
-        "Signed off by Dr Sara Surgeon on 17 Jun 2026 12:00 — pre-operative protocol complete"
+        "Signed off by Dr Sara Surgeon on 17 Jun 2026 12:00 UTC — pre-operative protocol complete"
     )
     expect(before.get_by_role("link", name="Sign off Before surgery")).to_have_count(0)
 

@@ -118,11 +118,11 @@ def test_list_shows_deactivated_locked_and_temporary_states_and_last_login(app, 
     page = admin_client.get("/admin/users").get_data(as_text=True)
 
     row = page.split('data-username="nurse"')[1].split("</tr>")[0]
-    assert "Deactivated" in row and "Locked until 23:00" in row and "Temporary password" in row
+    assert "Deactivated" in row and "Locked until 23:00 UTC" in row and "Temporary password" in row
     assert "Activate</button>" in row and "Deactivate</button>" not in row
     assert "Never" in row  # the nurse never logged in
     own_row = page.split('data-username="admin"')[1].split("</tr>")[0]
-    assert "17 Jun 2026 12:00" in own_row  # the admin's own login
+    assert "17 Jun 2026 12:00 UTC" in own_row  # the admin's own login
     assert "Deactivate</button>" not in own_row and "Change role" not in own_row  # no self-lock-out
 
 
@@ -296,7 +296,7 @@ def test_second_admin_on_an_out_of_date_page_gets_a_conflict(admin_client, nurse
 
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "The account nurse was changed by Adam Admin at 17 Jun 2026 12:00" in page
+    assert "The account nurse was changed by Adam Admin at 17 Jun 2026 12:00 UTC" in page
     assert "review it below and try again" in page
     assert 'id="temporary-password"' not in page
     assert snapshot() == before

@@ -37,10 +37,10 @@ def test_nurse_marks_own_item_done_and_sees_it_with_name_and_time(client, nurse,
     item = _item(sign_in.id)
     assert item.status is ItemStatus.DONE and item.completed_by_id == nurse.id
     page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
-    assert "Marked done: WHO Sign In complete" in page and "— 12:00" in page
+    assert "Marked done: WHO Sign In complete" in page and "— 12:00 UTC" in page
     row = page[page.index(f'id="item-{sign_in.id}"') :].split("</li>")[0]
     assert 'data-state="done"' in row
-    assert "Done by Nina Nurse on 17 Jun 2026 12:00" in row
+    assert "Done by Nina Nurse on 17 Jun 2026 12:00 UTC" in row
     assert "1 of 9 required done" in page  # During surgery
     event_ = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "item.done"))
     assert event_.actor_id == nurse.id and event_.episode_id == episode.id
@@ -88,7 +88,7 @@ def test_not_applicable_needs_a_reason(client, anaesthetist, episode):
     item = _item(hba1c.id)
     assert item.status is ItemStatus.NOT_APPLICABLE and item.reason == "Not diabetic"
     page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
-    assert "Not applicable — Dr Ana Esthetist on 17 Jun 2026 12:00: Not diabetic" in page
+    assert "Not applicable — Dr Ana Esthetist on 17 Jun 2026 12:00 UTC: Not diabetic" in page
 
 
 def test_reopen_needs_a_reason_and_is_audited(client, nurse, episode):
@@ -185,7 +185,7 @@ def test_second_of_two_concurrent_edits_gets_a_conflict_and_loses_nothing(app, n
     assert first.form_post(f"{url}/done", {"version": version}).status_code == 302
     response = second.form_post(f"{url}/not-applicable", {"version": version, "reason": "Not needed"})
     assert response.status_code == 409
-    assert "was changed by Nina Nurse at 17 Jun 2026 12:00 — review and try again." in response.get_data(
+    assert "was changed by Nina Nurse at 17 Jun 2026 12:00 UTC — review and try again." in response.get_data(
         as_text=True
     )
     item = _item(sign_in.id)
@@ -219,7 +219,7 @@ def test_same_change_from_a_stale_page_is_a_conflict_naming_who_and_when(client,
     assert client.form_post(url, {"version": version, "note": "tab A"}).status_code == 302
     stale = client.form_post(url, {"version": version, "note": "tab B"})
     assert stale.status_code == 409
-    assert "was changed by Nina Nurse at 17 Jun 2026 12:00" in stale.get_data(as_text=True)
+    assert "was changed by Nina Nurse at 17 Jun 2026 12:00 UTC" in stale.get_data(as_text=True)
     assert [n.text for n in _item(sign_in.id).notes] == ["tab A"]
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "item.note")) == 1
 
@@ -235,7 +235,7 @@ def test_a_used_form_sent_again_with_other_content_is_a_conflict(client, nurse, 
     )
     again = client.form_post(url, {"version": version, "note": "edited", "form_token": token})
     assert again.status_code == 409
-    assert "This form was already sent, and saved, at 17 Jun 2026 12:00" in again.get_data(as_text=True)
+    assert "This form was already sent, and saved, at 17 Jun 2026 12:00 UTC" in again.get_data(as_text=True)
     assert [n.text for n in _item(sign_in.id).notes] == ["first"]
 
 
@@ -301,7 +301,7 @@ def test_times_are_shown_in_the_site_time_zone(app, client, nurse, episode):
     login(client, nurse)
     _post(client, episode, sign_in, "done")
     page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
-    assert "Done by Nina Nurse on 17 Jun 2026 14:00" in page
+    assert "Done by Nina Nurse on 17 Jun 2026 14:00 CEST" in page
 
 
 def test_due_soon_window_is_configurable(app, client, nurse, coordinator, surgeon, protocol):

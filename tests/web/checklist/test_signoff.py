@@ -16,7 +16,7 @@ from tests.conftest import NOW, PASSWORD, login
 
 TODAY = date(2026, 6, 17)
 LOCKED = "Before surgery is signed off: a surgeon must revoke the sign-off before its items change."
-SIGNED_LINE = "Signed off by Dr Sara Surgeon on 17 Jun 2026 12:00 — pre-operative protocol complete"
+SIGNED_LINE = "Signed off by Dr Sara Surgeon on 17 Jun 2026 12:00 UTC — pre-operative protocol complete"
 
 
 # preparing data through the services
@@ -251,7 +251,8 @@ def test_during_surgery_is_signed_the_same_way(client, surgeon, coordinator, rea
     response = client.form_post(sign_url(ready, "during"), {"password": PASSWORD})
     assert response.location.endswith(f"/episodes/{ready.id}#phase-during")
     during = section(page_of(client, ready.id), "during")
-    assert "Signed off by Dr Sara Surgeon on 17 Jun 2026 12:00 — intra-operative precautions taken" in during
+    signed = "Signed off by Dr Sara Surgeon on 17 Jun 2026 12:00 UTC — intra-operative precautions taken"
+    assert signed in during
 
 
 # revoking
@@ -453,7 +454,7 @@ def test_coordinator_closes_an_episode_with_a_reason(client, coordinator, episod
     page = client.get(response.location).get_data(as_text=True)
     assert "Episode closed." in page
     assert (
-        "Closed by Cora Coordinator on 17 Jun 2026 12:00: Patient transferred. "
+        "Closed by Cora Coordinator on 17 Jun 2026 12:00 UTC: Patient transferred. "
         "The checklist can no longer change."
     ) in page
     for action in ("Close episode", "Edit episode", "Mark done", "Mark not applicable", "Reopen item"):
@@ -488,7 +489,7 @@ def test_closing_a_complete_after_phase_needs_no_reason(client, surgeon, coordin
     version = str(fresh(Episode, episode.id).version)
     response = client.form_post(f"/episodes/{episode.id}/close", {"version": version})
     assert response.status_code == 302
-    assert "Closed by Dr Sara Surgeon on 17 Jun 2026 12:00. The checklist" in page_of(client, episode.id)
+    assert "Closed by Dr Sara Surgeon on 17 Jun 2026 12:00 UTC. The checklist" in page_of(client, episode.id)
 
 
 @pytest.mark.parametrize("role", [Role.NURSE, Role.ANAESTHETIST, Role.THERAPIST, Role.ADMIN])

@@ -101,7 +101,7 @@ def test_the_linked_item_is_done_by_the_recorder_and_offers_no_mark_done(client,
     page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
     row = row_of(page, prom.id)
     assert 'data-state="done"' in row
-    assert "Done by Cora Coordinator on 17 Jun 2026 12:00 · ODI: <strong>40 points</strong>" in row
+    assert "Done by Cora Coordinator on 17 Jun 2026 12:00 UTC · ODI: <strong>40 points</strong>" in row
     assert "Mark done" not in row
 
 

@@ -93,7 +93,7 @@ def test_therapist_logs_a_session_and_the_pt_item_is_done(client, therapist, ope
     assert logged.prehabilitation is False
     assert item_status(operated, "post_mobilise") is ItemStatus.DONE
     page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
-    assert "Session logged: PT session on 18 May 2026 — 12:00." in page
+    assert "Session logged: PT session on 18 May 2026 — 12:00 UTC." in page
     assert "(1 of 1 PT sessions)." in page
 
 
@@ -234,7 +234,7 @@ def test_stale_version_is_a_conflict_naming_who_changed_it(client, therapist, op
     before = snapshot()
     response = client.form_post(edit_url(operated, logged), form(version="1", minutes="55"))
     assert response.status_code == 409
-    assert "This session was changed by Theo Therapist at 17 Jun 2026 12:00 — review and try again." in (
+    assert "This session was changed by Theo Therapist at 17 Jun 2026 12:00 UTC — review and try again." in (
         response.get_data(as_text=True)
     )
     assert snapshot() == before
@@ -267,7 +267,7 @@ def test_addendum_is_added_and_shown(client, therapist, operated):
     assert response.location.endswith(f"#session-{logged.id}")
     assert [a.text for a in db.session.scalars(select(SessionAddendum))] == ["Patient dizzy afterwards."]
     page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
-    assert "Addendum added to the PT session on 18 May 2026 — 12:00." in page
+    assert "Addendum added to the PT session on 18 May 2026 — 12:00 UTC." in page
 
 
 @pytest.mark.parametrize(
