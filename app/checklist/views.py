@@ -5,6 +5,7 @@ from app import clock, db
 from app.checklist import bp
 from app.checklist.forms import ItemForm
 from app.checklist.presenter import episode_view
+from app.domain.history import field_changes
 from app.domain.policy import Action
 from app.models import ChecklistItem
 from app.queries.history import episode_history
@@ -116,6 +117,7 @@ def history(episode_id: int):
         "checklist/history.html",
         episode=episode,
         events=events,
+        changes={ev.id: field_changes(ev.before, ev.after) for ev in events},
         titles=titles,
         limit=HISTORY_LIMIT,
         ChecklistItem=ChecklistItem,

@@ -145,3 +145,13 @@ def test_a_conditional_step_says_it_is_not_required_now_and_why_until_its_condit
     assert "HbA1c (diabetics)" in dashboard
     history = client.get(f"/episodes/{episode.id}/history").get_data(as_text=True)
     assert "Now required: HbA1c" in history and "“Diabetic” is yes" in history
+
+
+def test_history_reads_in_plain_words(client, coordinator, surgeon, therapist, protocol):
+    episode = _operated(coordinator, surgeon, protocol, days_ago=30)
+    _session(therapist, episode, TODAY - timedelta(days=2))
+    login(client, surgeon)
+    history = client.get(f"/episodes/{episode.id}/history").get_data(as_text=True)
+    assert "Home exercise plan:</span>\n          yes" in history
+    assert "pain_before" not in history and "None" not in history and "True" not in history
+    assert f"Session date:</span>\n          {(TODAY - timedelta(days=2)).day} " in history
