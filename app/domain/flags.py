@@ -52,6 +52,8 @@ from app.domain.vocab import (
     TimePoint,
 )
 
+SHORT_DETAIL = 24  # characters of a flag's detail a list shows beside its label
+
 
 @dataclass(frozen=True)
 class Flag:
@@ -69,6 +71,14 @@ class Flag:
         if not self.detail:
             return self.label
         return f"{self.label}: {self.detail}" if self.colon else f"{self.label} ({self.detail})"
+
+    @property
+    def short(self) -> str:
+        """The label with the head of its detail when that is short ("Not improving (6 weeks)",
+        "Incomplete post-op steps (3 overdue)"), else the label alone: for lists, where `text`
+        is shown on demand."""
+        head = self.detail.split(":", 1)[0].strip()
+        return f"{self.label} ({head})" if head and len(head) <= SHORT_DETAIL else self.label
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@ from flask_login import current_user, login_required
 
 from app import db
 from app.domain.policy import Action, can
-from app.domain.schedule import item_state
 from app.domain.vocab import Role
 from app.main import bp
+from app.main.presenter import worklist
 from app.queries import worklists
 from app.queries.episodes import episode_summaries
 from app.web import site_day
@@ -54,12 +54,8 @@ def _home_for_surgeon():
 def _home_for_items(role):
     items = worklists.open_items_for_role(db.session, role)
     day = site_day()
-    rows = [
-        (item, item_state(item.status, item.due_date, day.date, day.due_soon_days, item.overdue_from))
-        for item in items
-    ]
-    summaries = _summaries([i.episode for i in items])
-    return render_template("main/home_items.html", rows=rows, summaries=summaries, today=day.date)
+    groups = worklist(items, _summaries([i.episode for i in items]), day)
+    return render_template("main/home_items.html", groups=groups, count=len(items), today=day.date)
 
 
 def _home_for_therapist():

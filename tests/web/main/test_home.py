@@ -141,12 +141,27 @@ def test_surgeon_home_says_when_lists_are_empty(client, surgeon):
 # nurse and anaesthetist
 
 
+def _worklist(page: str) -> str:
+    if 'data-empty="items"' in page:
+        return ""
+    start = page.index('id="items"')
+    return page[start : page.index("</main>", start)]
+
+
+def _groups(page: str) -> list[tuple[int, str]]:
+    """(episode id, its section) of each patient group, in the page's order."""
+    parts = re.split(r'<section class="card mb-3" data-episode="(\d+)">', _worklist(page))[1:]
+    return [(int(parts[i]), parts[i + 1].split("</section>")[0]) for i in range(0, len(parts), 2)]
+
+
 def _item_rows(page: str) -> list[tuple[int, str]]:
-    rows = table(page, "items")
+    """(item id, its due date as shown, or "—") of every item, in the page's order."""
     return [
-        (int(item_id), due)
+        (int(item_id), due or "—")
         for item_id, due in re.findall(
-            r'<tr data-item="(\d+)">.*?<td class="text-nowrap">([^<]*)</td>', rows, flags=re.S
+            r'<li [^>]*data-item="(\d+)">.*?(?:Due (\d+ \w+ \d{4})|Due date set when)',
+            _worklist(page),
+            flags=re.S,
         )
     ]
 
@@ -167,9 +182,15 @@ def test_nurse_home_lists_open_nurse_items_due_soonest_first(client, world, nurs
     rows = _item_rows(page)
     ids = [item_id for item_id, _ in rows]
     dues = [_due(d) for _, d in rows]
-    dated = [d for d in dues if d is not None]
-    assert dated == sorted(dated)
-    assert dues[len(dated) :] == [None] * (len(dues) - len(dated))  # unscheduled last
+    groups = _groups(page)
+    assert len(groups) == len({e for e, _ in groups})  # each patient once, its items together
+    firsts = []
+    for _, section in groups:
+        group_dues = [_due(d) for _, d in _item_rows(f'id="items">{section}</main>')]
+        dated = [d for d in group_dues if d is not None]
+        assert dated == sorted(dated) and group_dues[len(dated) :] == [None] * (len(group_dues) - len(dated))
+        firsts.append(group_dues[0] or date.max)
+    assert firsts == sorted(firsts)  # the patient with the most pressing item first; unscheduled last
 
     def nurse_items(episode, phases=(Phase.BEFORE, Phase.DURING, Phase.AFTER)):
         return {i.id for i in episode.items if i.role is Role.NURSE and i.phase in phases}
@@ -188,13 +209,17 @@ def test_nurse_home_lists_open_nurse_items_due_soonest_first(client, world, nurs
     assert dues[:5] == [TODAY - timedelta(days=5)] * 4 + [TODAY - timedelta(days=4)]
     vte = factories.item(past, "post_vte")
 
-    row = table(page, "items")
-    row = row[row.index(f'data-item="{vte.id}"') :].split("</tr>")[0]
+    (group,) = [section for e, section in groups if e == past.id]
+    row = group[group.index(f'data-item="{vte.id}"') :].split("</li>")[0]
     assert f'href="/episodes/{past.id}#item-{vte.id}"' in row
-    assert 'data-state="overdue"' in row
-    assert past.patient.display_name in row and past.patient.mrn in row
-    assert "L4-L5 microdiscectomy" in row and "12 Jun 2026" in row
-    assert "Before surgery: 13/13" in row and "Incomplete post-op steps" in row
+    assert 'data-state="overdue"' in row and "5 days overdue" in row
+    assert "Prophylaxis" in row or "VTE" in row  # the full title, not cut
+    header = group.split("</h2>")[0]
+    assert past.patient.display_name in header and past.patient.mrn in header
+    assert "L4-L5 microdiscectomy" in header and "Surgery 12 Jun 2026" in header
+    assert "Before surgery: 13/13" in group
+    assert group.count('data-flag="incomplete_postop"') == 1  # the patient's flags once
+    assert "Incomplete post-op steps (" in group  # short words, the details on demand
 
 
 def test_anaesthetist_home_lists_only_anaesthetist_items(client, world, anaesthetist):
