@@ -3,6 +3,7 @@
 import hashlib
 import json
 from collections.abc import Iterable
+from datetime import date
 from typing import Protocol
 
 from app.domain.alerts import item_open_alert
@@ -42,6 +43,20 @@ def statement(phase: Phase, patient: str, mrn: str, procedure: str) -> str:
     raise ValueError(f"{phase.label} is not signed off")
 
 
+class Blocker(str):
+    """A reason a phase cannot be signed off, in words (compared and joined as its text), with the
+    id and due date of the item it names, if any, so that a page links to it."""
+
+    item_id: int | None
+    due_date: date | None
+
+    def __new__(cls, text: str, item=None) -> "Blocker":
+        blocker = super().__new__(cls, text)
+        blocker.item_id = getattr(item, "id", None)
+        blocker.due_date = getattr(item, "due_date", None)
+        return blocker
+
+
 def signoff_blockers(
     phase: Phase, items: Iterable[SignItem], signed: set[Phase], closed: bool = False
 ) -> list[str]:
@@ -57,12 +72,12 @@ def signoff_blockers(
         reasons.append("Before surgery must be signed off first.")
     items = list(items)
     reasons += [
-        f"Open: {item.title} ({item.role.label})"
+        Blocker(f"Open: {item.title} ({item.role.label})", item)
         for item in items
         if item.phase is phase and item.required and item.status not in CLOSED_STATUSES
     ]
     reasons += [
-        f"Safety alert not acknowledged: {alert.flag} ({item.title})"
+        Blocker(f"Safety alert not acknowledged: {alert.flag} ({item.title})", item)
         for item in items
         if item.phase is phase and (alert := item_open_alert(item)) is not None and alert.blocks
     ]

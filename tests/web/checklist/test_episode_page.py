@@ -155,3 +155,20 @@ def test_history_reads_in_plain_words(client, coordinator, surgeon, therapist, p
     assert "Home exercise plan:</span>\n          yes" in history
     assert "pain_before" not in history and "None" not in history and "True" not in history
     assert f"Session date:</span>\n          {(TODAY - timedelta(days=2)).day} " in history
+
+
+def test_sign_off_blockers_link_to_their_items_with_due_dates(client, coordinator, surgeon, protocol):
+    episode = _operated(coordinator, surgeon, protocol, days_ago=-10)  # surgery in 10 days
+    login(client, surgeon)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    consent = next(i for i in episode.items if i.required and i.phase.value == "before")
+    blockers = page[page.index("data-blockers") :].split("</ul>")[0]
+    link = f'<a href="#item-{consent.id}" data-blocker-item="{consent.id}">Open: {consent.step.title}'
+    assert link in blockers
+    due = consent.due_date
+    assert (
+        f"· due {due.day} {due:%b %Y}"
+        in blockers.split(f'data-blocker-item="{consent.id}"')[1].split("</li>")[0]
+    )
+    sign = client.get(f"/episodes/{episode.id}/sign/before").get_data(as_text=True)
+    assert f'href="/episodes/{episode.id}#item-{consent.id}"' in sign

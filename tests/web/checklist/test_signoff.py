@@ -79,11 +79,11 @@ def test_surgeon_sees_what_blocks_an_incomplete_phase(client, surgeon, episode):
     assert f'href="/episodes/{episode.id}/sign/before"' not in before
     blockers = before[before.index("data-blockers") :].split("</ul>")[0]
     assert "Before surgery cannot be signed off yet:" in blockers
-    assert blockers.count("<li>Open: ") == 13  # version 2: with pre_diabetes and pre_anticoag
-    assert "<li>Open: Baseline PROMs: ODI, NRS back, NRS leg (± EQ-5D / PROMIS-PF). (Coordinator)</li>" in (
+    assert blockers.count("data-blocker-item=") == 13  # version 2: with pre_diabetes and pre_anticoag
+    assert ">Open: Baseline PROMs: ODI, NRS back, NRS leg (± EQ-5D / PROMIS-PF). (Coordinator)</a>" in (
         blockers
     )
-    assert "(Nurse)</li>" in blockers and "(Anaesthetist)</li>" in blockers and "(Surgeon)</li>" in blockers
+    assert "(Nurse)</a>" in blockers and "(Anaesthetist)</a>" in blockers and "(Surgeon)</a>" in blockers
     assert "HbA1c" not in blockers  # optional
 
 
@@ -135,7 +135,7 @@ def test_sign_page_of_an_incomplete_phase_lists_the_blockers_and_no_form(client,
     login(client, surgeon)
     page = client.get(sign_url(episode)).get_data(as_text=True)
     assert "Before surgery cannot be signed off yet:" in page
-    assert "<li>Open: Site and level marked" in page
+    assert '">Open: Site and level marked' in page
     assert 'type="password"' not in page and 'id="statement"' not in page
 
 
