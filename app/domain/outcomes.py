@@ -6,7 +6,7 @@ baseline minus follow-up. Thresholds are CLINICAL.md §5.3 (Ostelo 2008 MCIDs, A
 12-month cut-offs) with the floors of CLINICAL-RULES §7, passed in from configuration.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -253,6 +253,27 @@ def window_for(time_point: TimePoint, steps: Iterable) -> Window:
     if step is None:
         return window_of(time_point)
     return window_of(time_point, step.window_from_days, step.window_until_days)
+
+
+def next_time_point(
+    recorded: Collection[TimePoint],
+    surgery_date: date | None,
+    today: date,
+    windows: Mapping[TimePoint, Window],
+) -> TimePoint | None:
+    """The time point due next, which the Record form offers first: baseline while it is missing;
+    else the earliest follow-up not yet recorded whose window is open today, else the next one to
+    open, else (every window left has passed) the earliest not recorded. None when every time
+    point is recorded, or when baseline is and surgery is not scheduled (nothing else can be)."""
+    if TimePoint.BASELINE not in recorded:
+        return TimePoint.BASELINE
+    left = [tp for tp in FOLLOW_UPS if tp not in recorded]
+    if surgery_date is None or not left:
+        return None
+    window = {tp: windows.get(tp) or window_of(tp) for tp in left}
+    open_now = [tp for tp in left if window[tp].holds(today, surgery_date)]
+    upcoming = [tp for tp in left if (first := window[tp].first(surgery_date)) is not None and today < first]
+    return (open_now or upcoming or left)[0]
 
 
 def scores_noun(time_point: TimePoint) -> str:

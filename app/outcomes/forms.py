@@ -1,3 +1,5 @@
+from collections.abc import Collection
+
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange
@@ -31,3 +33,19 @@ class ScoresForm(Form):
     # The version of the time point's scores the user saw: 0 when none were recorded.
     version = HiddenField(default="0")
     submit = SubmitField("Record scores")
+
+    @property
+    def correcting(self) -> bool:
+        """The form corrects recorded scores (it carries their version), rather than recording new ones."""
+        return (self.version.data or "0") not in ("0", "")
+
+    @property
+    def chosen(self) -> TimePoint | None:
+        return next((tp for tp in TimePoint if tp.value == self.time_point.data), None)
+
+    def mark_recorded(self, recorded: Collection[TimePoint]) -> None:
+        """Say which time points are recorded already (they are corrected, not recorded again)."""
+        self.time_point.choices = [
+            SelectChoice(tp.value, f"{tp.label} — recorded" if tp in recorded else tp.label)
+            for tp in TimePoint
+        ]

@@ -12,6 +12,7 @@ from app.domain.outcomes import (
     Thresholds,
     judged_scores,
     recording_problems,
+    scores_noun,
     stale_baseline_reason,
     value_problem,
     version_token,
@@ -90,7 +91,7 @@ def record_scores(
             .execution_options(populate_existing=True)
         )
     }
-    what = f"The {time_point.label.lower()} scores"
+    what = f"The {scores_noun(time_point).lower()} scores"
     if version_token(rows.values()) != expected_version:
         latest = max(rows.values(), key=lambda r: (r.recorded_at, r.version), default=None)
         raise Conflict(

@@ -38,13 +38,15 @@ def attempt(
     on_form: tuple[type[ServiceError], ...] = (),
     keep: tuple[type[ServiceError], ...] = (),
     form=None,
+    say: Callable[[Conflict], str] | None = None,
 ) -> Attempt:
     """Run one service call, not yet committed (`saved` commits it); if refused, roll back and say why.
 
     The view then renders its form again with what the user typed, with this status. Problems
     by field (`InvalidInput`) go next to their fields of `form`; refusals of the `on_form` types
     are not flashed either (the view shows them by the form). Refusals of the `keep` types are
-    committed, not rolled back (a wrong password's count and audit event must stay).
+    committed, not rolled back (a wrong password's count and audit event must stay). `say` words
+    a conflict's message when the view knows better than "… was changed by …, review and try again".
     """
     from app.web.templating import conflict_message  # templating needs the web helpers: import late
 
@@ -58,7 +60,7 @@ def attempt(
         db.session.rollback()
         once.stop_if_sent()
         conflict = exc if isinstance(exc, Conflict) else Conflict(what)
-        flash(conflict_message(conflict, verb, review), "warning")
+        flash(say(conflict) if say else conflict_message(conflict, verb, review), "warning")
         return Attempt(False, status=CONFLICT, error=conflict)
     except ServiceError as exc:
         db.session.rollback()

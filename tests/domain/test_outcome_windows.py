@@ -9,6 +9,7 @@ import pytest
 from app.domain.outcomes import (
     Window,
     judged_scores,
+    next_time_point,
     recording_problems,
     stale_baseline_reason,
     window_for,
@@ -173,3 +174,43 @@ def test_without_windows_follow_ups_only_stay_after_surgery():
     assert move_problems(day(300), taken, today_s_rule, []) == [
         "the 6-week scores dated 11 Oct 2027 (follow-up scores are taken after surgery)"
     ]
+
+
+# the time point due next: what the Record form offers first
+
+M6, M12 = TimePoint.MONTHS_6, TimePoint.MONTHS_12
+ALL_WINDOWS = {**WINDOWS, M6: Window(150, 240), M12: Window(300, 450)}
+
+
+@pytest.mark.parametrize(
+    ("recorded", "today", "due"),
+    [
+        ((), day(-10), BASE),
+        ((), day(100), BASE),  # baseline first while it is missing, even after surgery
+        ((BASE,), day(-10), W6),  # no window open yet: the next to open
+        ((BASE,), day(40), W6),
+        ((BASE, W6), day(40), M3),  # 6 weeks recorded: the next to open
+        ((BASE, W6), day(77), M3),  # not baseline, although baseline and 6 weeks are recorded
+        ((BASE,), day(77), M3),  # 6 weeks missed (its window has passed): the open 3 months
+        ((BASE,), day(65), M3),  # between windows: the next to open, not the one just passed
+        ((BASE, W6, M3), day(200), M6),
+        ((BASE, W6, M3, M6), day(130), M12),
+        ((BASE, W6, M3, M6), day(500), M12),  # every window left has passed: the earliest left
+        ((BASE, M3, M6, M12), day(500), W6),
+        ((BASE, W6, M3, M6, M12), day(400), None),  # every time point recorded
+    ],
+)
+def test_the_time_point_due_next_is_the_earliest_not_recorded_whose_window_is_open_or_next(
+    recorded, today, due
+):
+    assert next_time_point(set(recorded), SURGERY, today, ALL_WINDOWS) == due
+
+
+def test_while_surgery_is_unscheduled_only_baseline_is_due():
+    assert next_time_point(set(), None, TODAY, ALL_WINDOWS) is BASE
+    assert next_time_point({BASE}, None, TODAY, ALL_WINDOWS) is None
+
+
+def test_without_windows_a_follow_up_is_open_from_the_day_after_surgery():
+    assert next_time_point({BASE}, SURGERY, day(0), {}) is W6
+    assert next_time_point({BASE, W6}, SURGERY, day(2), {}) is M3

@@ -23,8 +23,8 @@ WRITES = {
     "note": (["item.note"], 1, 0),
     SESSION: (["session.logged"], 0, 1),
 }
-# Every conflict names who changed the record first, and when (a stale form's, and a race's).
-NAMES_WHO = re.compile(r"changed by (?!someone else)\S.* at \d")
+# Every conflict names who changed (or recorded) the record first, and when (a stale form's, and a race's).
+NAMES_WHO = re.compile(r"(?:changed|recorded) by (?!someone else)\S.* at \d")
 SCORES = ("odi", "nrs_back", "nrs_leg")
 
 

@@ -193,8 +193,14 @@ def test_a_correction_from_an_out_of_date_page_is_a_conflict(session, operated, 
 
 def test_recording_a_time_point_someone_just_recorded_is_a_conflict(session, operated, coordinator, surgeon):
     record(coordinator, operated, BASE, date(2026, 3, 20), 46, 6, 7)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as raised:
         record(surgeon, operated, BASE, date(2026, 3, 20), 40, 6, 7, version=0)
+    assert (raised.value.what, raised.value.by) == ("The baseline scores", coordinator.full_name)
+    session.rollback()
+    record(coordinator, operated, W6, date(2026, 5, 13), 30, 5, 6)
+    with pytest.raises(Conflict) as raised:
+        record(surgeon, operated, W6, date(2026, 5, 13), 20, 5, 6, version=0)
+    assert raised.value.what == "The 6-week scores"
 
 
 def test_the_same_scores_again_change_nothing(session, operated, coordinator):
