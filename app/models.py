@@ -536,7 +536,7 @@ class TherapySession(Base):
     therapist_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     session_date: Mapped[date] = mapped_column(Date)
     discipline: Mapped[Discipline] = mapped_column(str_enum(Discipline, 4))
-    minutes: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int | None] = mapped_column(Integer)  # None: a missed or cancelled session
     attendance: Mapped[Attendance] = mapped_column(str_enum(Attendance, 30))
     pain_before: Mapped[int | None] = mapped_column(Integer)
     pain_after: Mapped[int | None] = mapped_column(Integer)

@@ -5,6 +5,7 @@ The "Therapy behind plan" flag built on these is in app/domain/flags.py.
 Pure rules on plain values; `today` is passed in.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,6 +15,8 @@ from app.domain.policy import Action, can
 from app.domain.vocab import Attendance, Discipline, ItemStatus, Phase, StepKind
 
 MAX_MINUTES = 600
+MINUTES_RANGE = f"Enter the minutes, from 1 to {MAX_MINUTES}."
+MINUTES_ATTENDED = f"An attended session needs its minutes: enter 1 to {MAX_MINUTES}."
 MAX_PAIN = 10
 MAX_ACTIVITIES = 2000
 MAX_ADDENDUM = 2000
@@ -164,6 +167,41 @@ def sessions_label(count: int, discipline: Discipline, attended: int) -> str:
     return f"{attended} of {count} {discipline.value} sessions"
 
 
+NAME_LENGTH = 70
+
+
+def step_name(title: str) -> str:
+    """A sessions step's name in a count: its title up to the first bracket, colon, semicolon or
+    full stop ("Outpatient PT programme started (discectomy: …)" -> "Outpatient PT programme started")."""
+    name = re.split(r"\s*[(:;]|\.(?:\s|$)", title, maxsplit=1)[0].strip() or title.strip()
+    return name if len(name) <= NAME_LENGTH else name[: NAME_LENGTH - 1].rstrip() + "…"
+
+
+def window_words(plan: SessionsPlan, surgery_date: date | None) -> str:
+    """The days whose sessions count, from surgery: "days 28–120", "day 0"; "before surgery" for a
+    Before step; "" while surgery is not scheduled."""
+    if plan.phase is Phase.BEFORE:
+        return "before surgery"
+    if surgery_date is None:
+        return ""
+    first = plan.from_days or 0
+    end = window_end(plan, surgery_date)
+    if end is None:
+        return f"from day {first}"
+    last = (end - surgery_date).days
+    return f"day {first}" if first == last else f"days {first}–{last}"
+
+
+def count_text(plan: SessionsPlan, attended: int, surgery_date: date | None) -> str:
+    """Which step a count is for, and its window: "PT sessions logged against plan: 0 of 8 (days
+    28–120)"; the discipline is added when the step's name does not say it ("… 0 of 8 PT …")."""
+    name = step_name(plan.title) if plan.title else f"{plan.discipline.value} sessions"
+    said = re.search(rf"\b{plan.discipline.value}\b", name)
+    count = f"{attended} of {plan.count}" + ("" if said else f" {plan.discipline.value}")
+    window = window_words(plan, surgery_date)
+    return f"{name}: {count}" + (f" ({window})" if window else "")
+
+
 def sessions_text(item, sessions: Iterable[SessionFacts], surgery_date: date | None) -> str:
     """What a sessions item shows ("3 of 6 PT sessions"); empty for other items."""
     step = item.step
@@ -261,7 +299,8 @@ class SessionInput:
 
 
 def session_problems(entry: SessionInput, surgery_date: date | None, today: date) -> dict[str, str]:
-    """What is wrong with a session entry, by field; empty means it may be saved."""
+    """What is wrong with a session entry, by field; empty means it may be saved. Minutes may be
+    left blank for a missed or cancelled session, not for an attended one."""
     problems: dict[str, str] = {}
     when = entry.session_date
     if when is None:
@@ -276,8 +315,11 @@ def session_problems(entry: SessionInput, surgery_date: date | None, today: date
         )
     if entry.discipline not in {d.value for d in Discipline}:
         problems["discipline"] = "Choose PT or OT."
-    if entry.minutes is None or not 1 <= entry.minutes <= MAX_MINUTES:
-        problems["minutes"] = f"Enter the minutes, from 1 to {MAX_MINUTES}."
+    if entry.minutes is None:
+        if entry.attendance == Attendance.ATTENDED.value:
+            problems["minutes"] = MINUTES_ATTENDED
+    elif not 1 <= entry.minutes <= MAX_MINUTES:
+        problems["minutes"] = MINUTES_RANGE
     if entry.attendance not in {a.value for a in Attendance}:
         problems["attendance"] = "Choose attended, missed, cancelled by patient or cancelled by clinic."
     for name in ("pain_before", "pain_after"):

@@ -3,13 +3,14 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Select, and_, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from app.domain.flags import Flag, therapy_flag
 from app.domain.site import SiteDay
-from app.domain.therapy import plan_of, step_progress
+from app.domain.therapy import count_text, plan_of, step_progress
 from app.domain.vocab import EpisodeStatus, ItemStatus, Phase, Role, StepKind
 from app.models import ChecklistItem, Episode, ProtocolStep
 from app.queries.episodes import postop_overdue
@@ -115,14 +116,16 @@ def sessions_items(session: Session, episode_ids: list[int]) -> dict[int, list[C
 @dataclass
 class CaseloadRow:
     episode: Episode
-    last_session: date | None
-    attended: int  # attended sessions counting toward the open After-surgery sessions steps
-    planned: int  # the sessions those steps plan
+    last_session: Any | None  # the latest session's facts (date, discipline, attendance)
+    # Each open After-surgery sessions step, soonest due first, with its count and window:
+    # "PT sessions logged against plan: 0 of 8 (days 28–120)".
+    counts: list[str]
     flag: Flag | None
 
 
 def therapy_caseload(session: Session, today: date) -> list[CaseloadRow]:
-    """Episodes after surgery with sessions steps still open: last session, sessions vs plan, flag.
+    """Episodes after surgery with sessions steps still open: last session, each open step's
+    sessions against its count, flag.
 
     Three queries whatever the number of episodes.
     """
@@ -156,13 +159,15 @@ def therapy_caseload(session: Session, today: date) -> list[CaseloadRow]:
         progress = [
             step_progress(plan_of(i), i.status, mine, episode.surgery_date, today) for i in items[episode.id]
         ]
-        after = [p for p in progress if p.open and p.plan.phase is Phase.AFTER]
+        after = sorted(
+            (p for p in progress if p.open and p.plan.phase is Phase.AFTER),
+            key=lambda p: (p.plan.due_date or date.max, p.plan.title),
+        )
         rows.append(
             CaseloadRow(
                 episode=episode,
-                last_session=max((s.session_date for s in mine), default=None),
-                attended=sum(p.attended for p in after),
-                planned=sum(p.plan.count for p in after),
+                last_session=max(mine, key=lambda s: (s.session_date, s.id), default=None),
+                counts=[count_text(p.plan, p.attended, episode.surgery_date) for p in after],
                 flag=therapy_flag(progress, mine),
             )
         )

@@ -2,11 +2,18 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, Submit
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from app.domain.therapy import MAX_ACTIVITIES, MAX_ADDENDUM, MAX_MINUTES, MAX_PAIN, SessionInput
+from app.domain.therapy import (
+    MAX_ACTIVITIES,
+    MAX_ADDENDUM,
+    MAX_MINUTES,
+    MAX_PAIN,
+    MINUTES_ATTENDED,
+    MINUTES_RANGE,
+    SessionInput,
+)
 from app.domain.vocab import Attendance, Discipline
 from app.web.forms import DATE_MESSAGE, Form, IsoDateField
 
-MINUTES_MESSAGE = f"Enter the minutes, from 1 to {MAX_MINUTES}."
 ACTIVITIES_MESSAGE = f"Keep what was done to {MAX_ACTIVITIES} characters."
 PAIN_MESSAGE = f"Enter a pain score from 0 to {MAX_PAIN}, or leave it blank."
 
@@ -38,8 +45,9 @@ class SessionForm(Form):
     )
     minutes = WholeNumberField(
         "Minutes",
-        message=MINUTES_MESSAGE,
-        validators=[InputRequired(message=MINUTES_MESSAGE), NumberRange(1, MAX_MINUTES, MINUTES_MESSAGE)],
+        message=MINUTES_RANGE,
+        validators=[Optional(), NumberRange(1, MAX_MINUTES, MINUTES_RANGE)],
+        description="Leave blank for a missed or cancelled session.",
     )
     attendance = SelectField(
         "Attendance",
@@ -74,6 +82,15 @@ class SessionForm(Form):
         "Prehabilitation session", description="Before surgery: only prehabilitation sessions."
     )
     submit = SubmitField("Save session")
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then: an attended session needs its minutes (blank for a missed or cancelled one)."""
+        valid = super().validate(extra_validators)
+        if self.attendance.data == Attendance.ATTENDED.value and self.minutes.data is None:
+            if not self.minutes.errors:  # "forty" has its own message
+                self.minutes.errors.append(MINUTES_ATTENDED)
+            valid = False
+        return valid
 
     def entry(self) -> SessionInput:
         return SessionInput(

@@ -13,7 +13,8 @@ from app.therapy import bp
 from app.therapy.forms import AddendumForm, SessionForm
 from app.web import require, site_day
 from app.web.forms import int_field
-from app.web.responses import CONFLICT, attempt, saved
+from app.web.panels.therapy import place
+from app.web.responses import CONFLICT, attempt, saved, saved_beside
 from app.web.templating import fmt_date, fmt_time
 
 
@@ -40,10 +41,12 @@ def _back(episode_id: int, session_id: int | None = None) -> str:
 
 
 def _saved(verb: str, session: TherapySession, completed):
-    """Commit, and say what was saved and which items it completed."""
+    """Commit, and say what was saved and which items it completed: at the top of the Therapy
+    section, where the counts of its sessions items are (the top of the page is out of view)."""
     done = "".join(f" Done: {item.step.title[:80]} ({item.value})." for item in completed)
     what = f"{session.discipline.value} session on {fmt_date(session.session_date)}"
-    return saved(f"{verb}: {what} — {fmt_time(clock.now())}.{done}", _back(session.episode_id, session.id))
+    message = f"{verb}: {what} — {fmt_time(clock.now())}.{done}"
+    return saved_beside(message, _back(session.episode_id), place(session.episode_id))
 
 
 @bp.route("/episodes/<int:episode_id>/sessions/new", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash, redirect
+from flask import flash, redirect, session
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -86,3 +86,24 @@ def saved(message: str, location: str, category: str = "success", page: Any = No
         return page
     flash(message, category)
     return redirect(location)
+
+
+# A message kept for the section a redirect scrolls to (`saved_beside`), instead of the top of the page.
+BESIDE = "periop_beside"
+
+
+def saved_beside(message: str, location: str, place: str, category: str = "success"):
+    """Like `saved`, but the message is shown beside `place`, the section of the next page that
+    `location` scrolls to (where the top of the page is out of view); `beside(place)` takes it."""
+    response = saved(message, location, category, page=redirect(location))
+    session[BESIDE] = {"place": place, "message": message, "category": category}
+    return response
+
+
+def beside(place: str) -> tuple[str, str] | None:
+    """The message (and its category) saved for `place`, once; None when there is none for it."""
+    kept = session.get(BESIDE)
+    if not kept or kept.get("place") != place:
+        return None
+    session.pop(BESIDE)
+    return kept["message"], kept["category"]

@@ -20,13 +20,16 @@ from app.domain.therapy import (
     SessionInput,
     SessionsPlan,
     attended_count,
+    count_text,
     expected_by,
     plan_days,
     plan_of,
     satisfied,
     session_problems,
     sessions_text,
+    step_name,
     step_progress,
+    window_words,
 )
 from app.domain.vocab import Attendance, Discipline, ItemStatus, Phase, StepKind
 
@@ -419,6 +422,8 @@ def test_a_good_entry_has_no_problems():
         ),
         ({"minutes": 0}, "minutes", "Enter the minutes, from 1 to 600."),
         ({"minutes": 601}, "minutes", "Enter the minutes, from 1 to 600."),
+        ({"minutes": None}, "minutes", "An attended session needs its minutes: enter 1 to 600."),
+        ({"minutes": 0, "attendance": "missed"}, "minutes", "Enter the minutes, from 1 to 600."),
         ({"pain_before": 11}, "pain_before", "Enter a pain score from 0 to 10, or leave it blank."),
         ({"pain_after": -1}, "pain_after", "Enter a pain score from 0 to 10, or leave it blank."),
         ({"discipline": "XX"}, "discipline", "Choose PT or OT."),
@@ -434,9 +439,61 @@ def test_entry_problems(changes, field, message):
     assert session_problems(entry(**changes), SURGERY, on(10)) == {field: message}
 
 
+@pytest.mark.parametrize("attendance", ["missed", "cancelled_by_patient", "cancelled_by_clinic"])
+def test_a_missed_or_cancelled_session_may_leave_its_minutes_blank(attendance):
+    assert session_problems(entry(minutes=None, attendance=attendance), SURGERY, on(10)) == {}
+    assert session_problems(entry(minutes=30, attendance=attendance), SURGERY, on(10)) == {}
+
+
 def test_prehabilitation_may_be_dated_before_surgery_or_while_unscheduled():
     assert session_problems(entry(session_date=on(-3), prehabilitation=True), SURGERY, on(10)) == {}
     assert session_problems(entry(prehabilitation=True), None, on(10)) == {}
     assert session_problems(entry(), None, on(10)) == {
         "session_date": "Surgery is not yet scheduled: only a prehabilitation session can be logged."
     }
+
+
+# --- which item a count is for --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "name"),
+    [
+        (
+            "Outpatient PT programme started (discectomy, decompression: weeks 4–6; fusion: weeks 10–13).",
+            "Outpatient PT programme started",
+        ),
+        (
+            "PT sessions logged against plan (8 sessions in days 28–120; fusion: days 70–180).",
+            "PT sessions logged against plan",
+        ),
+        ("OT session: ADLs, bend-lift-twist precautions, equipment.", "OT session"),
+        (
+            "First mobilisation with PT (day 0–1); early catheter removal and oral intake.",
+            "First mobilisation with PT",
+        ),
+        (
+            "Prehabilitation / PT baseline assessment and home exercise plan.",
+            "Prehabilitation / PT baseline assessment and home exercise plan",
+        ),
+        ("Walk " + "a" * 80, "Walk " + "a" * 64 + "…"),
+    ],
+)
+def test_a_step_is_named_by_its_title_up_to_the_first_bracket_colon_or_full_stop(title, name):
+    assert step_name(title) == name
+
+
+def test_a_count_names_its_step_and_the_days_its_sessions_count():
+    adherence = plan(count=8, from_days=28, due=120, title="PT sessions logged against plan (8 sessions).")
+    assert count_text(adherence, 3, SURGERY) == "PT sessions logged against plan: 3 of 8 (days 28–120)"
+    ot = plan(count=1, discipline=OT, from_days=None, due=2, title="OT session: ADLs.")
+    assert count_text(ot, 0, SURGERY) == "OT session: 0 of 1 (days 0–2)"
+    unnamed = plan(count=2, from_days=0, due=0, title="Walking programme")
+    assert count_text(unnamed, 1, SURGERY) == "Walking programme: 1 of 2 PT (day 0)"  # the discipline, unsaid
+    assert count_text(adherence, 0, None) == "PT sessions logged against plan: 0 of 8"  # surgery unscheduled
+
+
+def test_a_before_surgery_count_says_so():
+    prehab = plan(count=1, from_days=-90, due=-7, phase=Phase.BEFORE, title="Prehabilitation / PT baseline.")
+    assert window_words(prehab, SURGERY) == "before surgery"
+    assert count_text(prehab, 1, SURGERY) == "Prehabilitation / PT baseline: 1 of 1 (before surgery)"

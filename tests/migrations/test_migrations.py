@@ -313,3 +313,48 @@ def test_0004_marks_the_open_items_of_open_episodes_outstanding(engine_at_0003):
     with engine_at_0003.connect() as conn:
         rows = conn.execute(text("SELECT id, outstanding FROM checklist_item ORDER BY id")).all()
     assert [(i, bool(o)) for i, o in rows] == [(i, status == "open") for i, status, _ in ITEMS_AT_0003]
+
+
+# 0014: a missed or cancelled session may have no minutes
+
+
+def test_0014_keeps_a_session_without_minutes_and_going_back_gives_it_0(empty_engine):
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from app.domain.therapy import SessionInput
+    from app.domain.vocab import Role, Sex
+    from app.services import protocols, therapy
+    from app.services.patients import EpisodeDetails, PatientDetails, register_patient
+    from app.services.users import create_user
+
+    upgrade(empty_engine)
+    with db.write_unit(), Session(empty_engine) as s:
+        version, _ = protocols.publish(
+            s, protocols.read_protocol_file(protocols.PROTOCOL_DIR / "lumbar_fbss.yaml")
+        )
+        surgeon = create_user(s, None, "surgeon", "Dr S", Role.SURGEON, "a-long-enough-secret")
+        therapist = create_user(s, None, "therapist", "T T", Role.THERAPIST, "a-long-enough-secret")
+        episode = register_patient(
+            s,
+            surgeon,
+            PatientDetails("MRN12345", "Doe", "Jane", date(1970, 1, 1), Sex.FEMALE),
+            EpisodeDetails("L4-L5 microdiscectomy", "L4-L5", surgeon.id, date(2026, 7, 1)),
+            version,
+            date(2026, 6, 1),
+        )
+        missed = SessionInput(date(2026, 6, 1), "PT", None, "missed", None, None, "", False, True)
+        therapy.log_session(s, therapist, episode, missed, date(2026, 6, 1))
+        s.commit()
+
+    def minutes() -> list:
+        with empty_engine.connect() as conn:
+            return list(conn.execute(text("SELECT minutes FROM therapy_session")).scalars())
+
+    assert minutes() == [None]
+    downgrade(empty_engine, "0013")
+    assert minutes() == [0]
+    upgrade(empty_engine)
+    assert minutes() == [0]
+    assert _drift(empty_engine) == []

@@ -202,6 +202,21 @@ def test_logging_on_a_closed_episode_is_refused(session, therapist, coordinator,
     assert count(TherapySession) == 0
 
 
+def test_a_missed_session_is_logged_without_minutes_an_attended_one_is_not(session, therapist, operated):
+    logged, _ = service.log_session(
+        session, therapist, operated, entry(1, minutes=None, attendance="missed"), TODAY
+    )
+    session.commit()
+    assert session.get(TherapySession, logged.id).minutes is None
+    (event,) = events("session.logged")
+    assert event.after["minutes"] is None
+    with pytest.raises(service.InvalidSession) as caught:
+        service.log_session(session, therapist, operated, entry(2, minutes=None), TODAY)
+    session.rollback()
+    assert caught.value.problems == {"minutes": "An attended session needs its minutes: enter 1 to 600."}
+    assert count(TherapySession) == 1
+
+
 def test_bad_entry_is_refused_with_its_problems_and_saves_nothing(session, therapist, operated):
     with pytest.raises(service.InvalidSession) as caught:
         service.log_session(session, therapist, operated, entry(31, minutes=0, pain_after=11), TODAY)

@@ -1,15 +1,17 @@
-"""What the episode page's Therapy section shows: the session log and the pain chart."""
+"""What the episode page's Therapy section shows: the counts of its sessions items, the message of
+the session just logged or corrected, the session log and the pain chart."""
 
 from dataclasses import dataclass
 from datetime import date
 
 from app import clock, db
 from app.domain.policy import Action, can
-from app.domain.therapy import addendum_problem, correction_problem
-from app.domain.vocab import EpisodeStatus, Instrument
+from app.domain.therapy import addendum_problem, attended_count, correction_problem, count_text, plan_of
+from app.domain.vocab import EpisodeStatus, Instrument, ItemStatus, StepKind
 from app.models import Episode, OutcomeScore, TherapySession
 from app.queries.therapy import episode_sessions
 from app.web.panels.pain_chart import Chart, pain_chart
+from app.web.responses import beside
 
 
 @dataclass
@@ -20,12 +22,51 @@ class SessionRow:
 
 
 @dataclass
+class SessionCount:
+    code: str  # the step's
+    text: str  # "PT sessions logged against plan: 3 of 8 (days 28–120)"
+    done: bool
+
+
+@dataclass
 class TherapyPanel:
     episode: Episode
     rows: list[SessionRow]  # newest first
     sessions: list[TherapySession]  # the same sessions, for counting items
     chart: Chart
     may_log: bool
+    counts: list[SessionCount]  # the sessions items (but those not applicable), soonest due first
+    message: tuple[str, str] | None = None  # (text, category): the answer to the session just saved
+
+
+def place(episode_id: int) -> str:
+    """Where the answer to a session logged or corrected is shown: the top of the Therapy section."""
+    return f"therapy-{episode_id}"
+
+
+def _counts(episode: Episode, sessions: list[TherapySession]) -> list[SessionCount]:
+    items = sorted(
+        (
+            i
+            for i in episode.items
+            if i.step.kind is StepKind.SESSIONS
+            and i.step.discipline is not None
+            and i.status is not ItemStatus.NOT_APPLICABLE
+        ),
+        key=lambda i: (i.due_date or date.max, i.step.position),
+    )
+    counts = []
+    for item in items:
+        plan = plan_of(item)
+        attended = attended_count(plan, sessions, episode.surgery_date)
+        counts.append(
+            SessionCount(
+                item.step.code,
+                count_text(plan, attended, episode.surgery_date),
+                item.status is ItemStatus.DONE,
+            )
+        )
+    return counts
 
 
 def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: date) -> TherapyPanel:
@@ -58,4 +99,6 @@ def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: dat
         sessions=sessions,
         chart=pain_chart(values),
         may_log=therapist and open_episode,
+        counts=_counts(episode, sessions),
+        message=beside(place(episode.id)),
     )

@@ -264,7 +264,13 @@ def test_therapist_home_lists_episodes_after_surgery_with_therapy_open(client, w
         assert f"/episodes/{excluded.id}" not in page
     row = table_row(page, "caseload", three_days_ago)
     assert_row_shows_the_episode(row, three_days_ago)
-    assert "0 of 11 sessions" in row
+    for count in (
+        "First mobilisation with PT: 0 of 1 (days 0–1)",
+        "OT session: 0 of 1 (days 0–2)",
+        "Outpatient PT programme started: 0 of 1 (days 28–42)",
+        "PT sessions logged against plan: 0 of 8 (days 28–120)",
+    ):
+        assert f"<li>{count}</li>" in row
     assert "Last session: none yet" in row
     # Day 3: no step's plan expects sessions yet (mobilisation, one session, is overdue instead).
     assert "Therapy behind plan" not in row

@@ -1,5 +1,6 @@
 """Logging and correcting therapy sessions through the pages; bad input; the Therapy panel."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,8 @@ from sqlalchemy import func, select
 
 from app import clock, db
 from app.domain.vocab import ItemStatus, Role
-from app.models import AuditEvent, ChecklistItem, Episode, OutcomeScore, SessionAddendum, TherapySession, User
+from app.models import AuditEvent, ChecklistItem, OutcomeScore, SessionAddendum, TherapySession, User
+from app.queries.episodes import episode_with_checklist
 from app.queries.outcomes import episode_scores
 from app.services.users import create_user
 from app.web.panels.therapy import therapy_panel
@@ -82,7 +84,7 @@ def test_therapist_logs_a_session_and_the_pt_item_is_done(client, therapist, ope
     response = log(client, operated)
     (logged,) = sessions()
     assert response.status_code == 302
-    assert response.location.endswith(f"/episodes/{operated.id}#session-{logged.id}")
+    assert response.location.endswith(f"/episodes/{operated.id}#therapy")
     assert (logged.minutes, logged.pain_before, logged.pain_after, logged.home_exercise_plan) == (
         45,
         6,
@@ -93,8 +95,14 @@ def test_therapist_logs_a_session_and_the_pt_item_is_done(client, therapist, ope
     assert logged.prehabilitation is False
     assert item_status(operated, "post_mobilise") is ItemStatus.DONE
     page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
-    assert "Session logged: PT session on 18 May 2026 — 12:00 UTC." in page
-    assert "(1 of 1 PT sessions)." in page
+    # The answer and the updated count sit at the top of the Therapy section the page scrolls to.
+    therapy = page[page.index('<section class="mb-4" id="therapy"') :].split("</section>")[0]
+    top = therapy[: therapy.index('id="pain-chart"')]
+    assert "Session logged: PT session on 18 May 2026 — 12:00" in top
+    assert "(1 of 1 PT sessions)." in top
+    assert '<li data-count="post_mobilise">First mobilisation with PT: 1 of 1 (days 0–1) — done</li>' in top
+    assert page.count("Session logged:") == 1  # not at the top of the page as well
+    assert "Session logged:" not in client.get(f"/episodes/{operated.id}").get_data(as_text=True)  # once
 
 
 REFUSED = [
@@ -107,7 +115,7 @@ REFUSED = [
     ({"minutes": "0"}, "Enter the minutes, from 1 to 600."),
     ({"minutes": "601"}, "Enter the minutes, from 1 to 600."),
     ({"minutes": "forty"}, "Enter the minutes, from 1 to 600."),
-    ({"minutes": None}, "Enter the minutes, from 1 to 600."),
+    ({"minutes": None}, "An attended session needs its minutes: enter 1 to 600."),
     ({"pain_before": "11"}, "Enter a pain score from 0 to 10, or leave it blank."),
     ({"pain_after": "-1"}, "Enter a pain score from 0 to 10, or leave it blank."),
     ({"discipline": "XX"}, "Choose PT or OT."),
@@ -129,6 +137,41 @@ def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(
     if "activities" not in data:
         assert "Bed mobility, walked 20 m with frame" in page  # what was typed is kept
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("attendance", ["missed", "cancelled_by_patient", "cancelled_by_clinic"])
+def test_a_missed_or_cancelled_session_may_leave_the_minutes_blank(client, therapist, operated, attendance):
+    login(client, therapist)
+    page = client.get(f"/episodes/{operated.id}/sessions/new").get_data(as_text=True)
+    assert "Leave blank for a missed or cancelled session." in page
+
+    response = log(client, operated, minutes="", attendance=attendance)
+
+    assert response.status_code == 302
+    (logged,) = sessions()
+    assert (logged.minutes, logged.attendance.value) == (None, attendance)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "session.logged"))
+    assert event.after["minutes"] is None
+    row = client.get(f"/episodes/{operated.id}").get_data(as_text=True).split(f'id="session-{logged.id}"')[1]
+    assert " min</span>" not in row.split("</li>")[0]
+
+
+def test_minutes_given_for_a_missed_session_are_still_checked(client, therapist, operated):
+    login(client, therapist)
+    before = snapshot()
+    response = log(client, operated, minutes="0", attendance="missed")
+    assert response.status_code == 422
+    assert "Enter the minutes, from 1 to 600." in response.get_data(as_text=True)
+    assert snapshot() == before
+
+
+def test_the_minutes_of_an_attended_session_are_asked_for_next_to_the_field(client, therapist, operated):
+    login(client, therapist)
+    page = log(client, operated, minutes="").get_data(as_text=True)
+    field = page[page.index('for="minutes"') :].split('<div class="mb-3')[0]
+    assert 'class="form-control is-invalid"' in field
+    assert "An attended session needs its minutes: enter 1 to 600." in field
+    assert sessions() == []
 
 
 def test_prehabilitation_session_may_be_dated_before_surgery(client, therapist, operated):
@@ -168,6 +211,17 @@ def test_therapist_corrects_own_session_and_the_change_is_audited(client, therap
     assert "Session corrected: PT session on 18 May 2026" in client.get(f"/episodes/{operated.id}").get_data(
         as_text=True
     )
+
+
+def test_a_correction_to_missed_may_clear_the_minutes(client, therapist, operated):
+    login(client, therapist)
+    log(client, operated)
+    (logged,) = sessions()
+    missed = form(version="1", minutes="", attendance="missed")
+    response = client.form_post(edit_url(operated, logged), missed)
+    assert response.status_code == 302 and response.location.endswith(f"/episodes/{operated.id}#therapy")
+    (fresh,) = sessions()
+    assert (fresh.minutes, fresh.attendance.value) == (None, "missed")
 
 
 def test_correction_after_24_hours_is_refused_and_changes_nothing(client, therapist, operated):
@@ -300,7 +354,7 @@ def _add_sessions(client, episode, n: int) -> None:
 
 def _panel_html(app, episode_id: int, user) -> tuple[str, int]:
     with app.test_request_context("/"):
-        episode = db.session.get(Episode, episode_id)
+        episode = episode_with_checklist(db.session, episode_id)  # as the episode page has it
         with counting_queries(db.session.get_bind()) as queries:
             panel = therapy_panel(episode, episode_scores(db.session, episode_id), user, TODAY)
         html = render_template("therapy/_panel.html", therapy=panel)
@@ -385,16 +439,50 @@ def test_caseload_shows_sessions_against_plan_last_session_and_flag(client, ther
     log(client, operated, days_after_surgery=0)
     log(client, operated, days_after_surgery=20)
     row = caseload_row(client.get("/").get_data(as_text=True), operated)
-    # Open steps: OT 0 of 1, PT start 0 of 1, PT 0 of 8: outpatient PT counts from day 28.
-    assert "0 of 10 sessions" in row
-    assert "Last session: 7 Jun 2026" in row
+    # Each count says the item it is for: the sessions of days 0 and 20 count for none of the
+    # open ones (first mobilisation, days 0-1, is done; outpatient PT counts from day 28).
+    assert [c.strip() for c in re.findall(r"<li>([^<]*)</li>", row)] == [
+        "OT session: 0 of 1 (days 0–2)",
+        "Outpatient PT programme started: 0 of 1 (days 28–42)",
+        "PT sessions logged against plan: 0 of 8 (days 28–120)",
+    ]
+    assert "Last session: 7 Jun 2026 (PT, attended)" in row
+    assert f'href="/episodes/{operated.id}/sessions/new" data-log-session>Log session</a>' in row
     assert "Therapy behind plan" not in row
 
     log(client, operated, days_after_surgery=25, attendance="missed")
     log(client, operated, days_after_surgery=28, attendance="missed")
     row = caseload_row(client.get("/").get_data(as_text=True), operated)
-    assert "Last session: 15 Jun 2026" in row
+    assert "Last session: 15 Jun 2026 (PT, missed)" in row
     assert "Therapy behind plan (2 PT sessions missed in a row)" in row
+
+
+def test_caseload_sessions_column_has_a_heading(client, therapist, operated):
+    login(client, therapist)
+    page = client.get("/").get_data(as_text=True)
+    head = page[page.index('id="caseload"') :].split("</thead>")[0]
+    assert head.endswith("<th>Flags</th><th>Therapy sessions</th></tr>")
+
+
+def test_log_session_from_the_caseload_returns_to_the_therapy_section_with_the_new_count(
+    client, therapist, operated
+):
+    login(client, therapist)
+    row = caseload_row(client.get("/").get_data(as_text=True), operated)
+    link = re.search(r'href="([^"]+)" data-log-session>Log session</a>', row).group(1)
+    assert client.get(link).status_code == 200
+
+    response = client.form_post(link, form(days_after_surgery=29))
+
+    assert response.status_code == 302 and response.location.endswith(f"/episodes/{operated.id}#therapy")
+    page = client.get(response.location).get_data(as_text=True)
+    top = page[page.index('id="therapy"') : page.index('id="pain-chart"')]
+    assert "Session logged: PT session on 16 Jun 2026" in top
+    assert "Outpatient PT programme started: 1 of 1 (days 28–42) — done" in top
+    assert "PT sessions logged against plan: 1 of 8 (days 28–120)</li>" in top
+    row = caseload_row(client.get("/").get_data(as_text=True), operated)
+    assert "PT sessions logged against plan: 1 of 8 (days 28–120)" in row
+    assert "Outpatient PT programme started" not in row  # done: no longer open
 
 
 def test_caseload_leaves_out_episodes_before_surgery_and_without_open_sessions_steps(
