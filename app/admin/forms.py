@@ -22,7 +22,12 @@ class NewUserForm(Form):
         validators=[DataRequired(), Length(max=120)],
         description="As it should appear on records and signatures.",
     )
-    role = SelectField("Role", choices=_role_choices(), validators=[DataRequired()])
+    # Starts on the prompt, not on a role: a new account is never a signing surgeon by default.
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice("", "Choose a role"), *_role_choices()],
+        validators=[DataRequired(message="Choose a role.")],
+    )
     submit = SubmitField("Create user")
 
 

@@ -190,6 +190,56 @@ def test_new_user_form_refuses_bad_input_with_messages(admin_client, nurse):
     assert snapshot()["user_account"] == users_before
 
 
+def test_new_user_form_starts_with_no_role_chosen(admin_client):
+    page = admin_client.get("/admin/users/new").get_data(as_text=True)
+    select_tag = page[page.index("<select") : page.index("</select>")]
+    assert (
+        re.findall(r"<option[^>]*>[^<]*</option>", select_tag)[0] == '<option value="">Choose a role</option>'
+    )
+    assert "selected" not in select_tag  # not Surgeon, a signing role, by default
+    assert " required" in select_tag[: select_tag.index(">")]
+
+
+def test_new_user_without_a_role_is_refused_next_to_the_field(admin_client):
+    before = snapshot()
+    response = admin_client.form_post("/admin/users/new", {"username": "nora.new", "full_name": "Nora New"})
+    also = admin_client.form_post(
+        "/admin/users/new", {"username": "nora.new", "full_name": "Nora New", "role": ""}
+    )
+    assert response.status_code == also.status_code == 422
+    page = response.get_data(as_text=True)
+    field = page[page.index('for="role"') :].split("</div>\n  </div>")[0]
+    assert 'class="form-select is-invalid"' in field and "Choose a role." in field
+    assert 'value="nora.new"' in page  # what was typed stays
+    assert snapshot() == before
+
+
+def test_the_temporary_password_has_a_copy_button_and_stays_selectable(admin_client, nurse):
+    created = admin_client.form_post(
+        "/admin/users/new", {"username": "nora.new", "full_name": "Nora New", "role": "nurse"}
+    ).get_data(as_text=True)
+    reset = post_action(admin_client, nurse.id, "reset-password").get_data(as_text=True)
+    for page in (created, reset):
+        assert 'class="fs-3 font-monospace mb-2 user-select-all" id="temporary-password">' in page
+        # Hidden until the script shows it: without JavaScript the password is selected by hand.
+        assert (
+            '<button type="button" class="btn btn-sm btn-outline-dark" data-copy="temporary-password" hidden>'
+            in page
+        )
+        assert 'aria-live="polite"' in page
+        assert '<script src="/static/copy.js" defer></script>' in page
+
+
+def test_the_copy_script_is_served_from_the_site(admin_client):
+    response = admin_client.get("/static/copy.js")
+    assert response.status_code == 200
+    assert response.mimetype in ("text/javascript", "application/javascript")
+    script = response.get_data(as_text=True)
+    assert "navigator.clipboard.writeText" in script and "button[data-copy]" in script
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    response.close()
+
+
 def test_change_role_takes_effect_on_the_users_next_request(app, admin_client, nurse, episode):
     browser = app.test_client()
     login(browser, nurse)
