@@ -62,12 +62,16 @@ class EpisodeView:
 
 
 def _value_hint(item: ChecklistItem) -> str:
+    """What to enter beside a value's field, in words ("from 3 to 20 %", "24-hour time, e.g. 08:45");
+    none where the field says it already (a yes/no choice, free text named by its placeholder)."""
     step = item.step
     if step.kind is not StepKind.VALUE:
         return ""
     if step.value_type is ValueType.NUMBER:
         return range_text(step)
-    return {ValueType.YES_NO: "yes or no", ValueType.TIME: "HH:MM", ValueType.TEXT: "text"}[step.value_type]
+    if step.value_type is ValueType.TIME:
+        return "24-hour time, e.g. 08:45"
+    return ""
 
 
 def _item_view(

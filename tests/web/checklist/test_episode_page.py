@@ -172,3 +172,20 @@ def test_sign_off_blockers_link_to_their_items_with_due_dates(client, coordinato
     )
     sign = client.get(f"/episodes/{episode.id}/sign/before").get_data(as_text=True)
     assert f'href="/episodes/{episode.id}#item-{consent.id}"' in sign
+
+
+def test_value_fields_have_a_hint_in_words_and_no_data_type(client, coordinator, surgeon, protocol):
+    episode = factories.episode(coordinator, surgeon, protocol, surgery_date=TODAY + timedelta(days=20))
+    login(client, surgeon)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+
+    def hint(code: str) -> str:
+        return re.search(
+            r'<span class="small text-muted align-self-center">([^<]*)</span>', _row(page, code)
+        ).group(1)
+
+    assert hint("pre_dx_correlation") == ""  # free text: its placeholder names it ("Confirmed level(s)")
+    assert hint("pre_hba1c") == "from 3 to 20 %"
+    assert hint("intra_antibiotic") == "24-hour time, e.g. 08:45"
+    hints = re.findall(r'<span class="small text-muted align-self-center">([^<]*)</span>', page)
+    assert hints and not {"text", "HH:MM", "yes or no"} & set(hints)
