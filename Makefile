@@ -1,4 +1,4 @@
-# Periop: `make run` serves the demo; `make test` runs the whole suite.
+# Periop: `make run [PORT=8080]` serves the demo (port 5000 by default); `make test` runs the whole suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -26,9 +26,11 @@ db: install
 	$(FLASK) load-protocols
 	$(FLASK) seed-demo
 
+# make run [PORT=8080]
+PORT ?= 5000
 run: db
-	@echo "Periop on http://127.0.0.1:5000 (one process with threads, as SQLite needs). Stop with Ctrl-C."
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Periop on http://127.0.0.1:$(PORT) (one process with threads, as SQLite needs). Stop with Ctrl-C."
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: install-test
 	$(BIN)/ruff check .
