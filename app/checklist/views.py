@@ -1,4 +1,6 @@
-from flask import abort, render_template, url_for
+from dataclasses import dataclass
+
+from flask import abort, get_flashed_messages, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import clock, db
@@ -7,34 +9,78 @@ from app.checklist.forms import ItemForm
 from app.checklist.presenter import episode_view
 from app.domain.history import field_changes
 from app.domain.policy import Action
+from app.domain.text import shortened
+from app.domain.vocab import StepKind
 from app.models import ChecklistItem
+from app.queries.episodes import item_snapshot, item_snapshot_of
 from app.queries.history import episode_history
 from app.queries.outcomes import episode_scores
 from app.services import checklist as service
+from app.services.errors import ServiceError
 from app.web import load_episode, load_item, require, site_day
 from app.web.forms import int_field
+from app.web.htmx import is_htmx
 from app.web.panels.outcomes import outcome_panel
 from app.web.panels.therapy import therapy_panel
-from app.web.responses import REFUSED, attempt, saved
+from app.web.responses import REFUSED, attempt, beside, saved, saved_beside
 from app.web.templating import fmt_time
 
 HISTORY_LIMIT = 500
 
 
-def episode_page(episode, failed_item_id: int | None = None, form: ItemForm | None = None, status=200):
+@dataclass(frozen=True)
+class ItemAnswer:
+    """What the page says by one item after a change to it: the answer, or why it was refused
+    (`field`: the form field the refusal is about, marked invalid and focused)."""
+
+    item_id: int
+    message: str
+    category: str = "success"
+    field: str | None = None
+    form: ItemForm | None = None
+
+
+def _parts(episode):
     user = current_user._get_current_object()  # asked about every item: once, not through the proxy
     scores = episode_scores(db.session, episode.id)
     day = site_day()
     therapy = therapy_panel(episode, scores, user, day.date)
-    outcomes = outcome_panel(episode, scores, day)
     view = episode_view(episode, user, day, sessions=therapy.sessions, score_rows=scores)
+    return view, therapy, scores, day
+
+
+def episode_page(episode, answer: ItemAnswer | None = None, status=200):
+    view, therapy, scores, day = _parts(episode)
+    answer = answer or _kept_answer()
     return render_template(
         "checklist/episode.html",
         view=view,
         therapy=therapy,
-        outcomes=outcomes,
-        failed_item_id=failed_item_id,
-        failed_form=form,
+        outcomes=outcome_panel(episode, scores, day),
+        answer=answer,
+        item_form=ItemForm(formdata=None),
+    ), status
+
+
+def item_fragment(episode, answer: ItemAnswer, before: dict, status=200):
+    """The changed item with its answer, and what changed around it (other items, the phases'
+    progress and sign-off, the flags, the navigation count), for htmx to swap in place."""
+    view, _, _, _ = _parts(episode)
+    phases = {iv.item.id: ph for ph in view.phases for iv in ph.items}
+    changed = [
+        (phases[iv.item.id], iv)
+        for ph in view.phases
+        for iv in ph.items
+        if iv.item.id != answer.item_id and before.get(iv.item.id) != item_snapshot_of(iv.item)
+    ]
+    target = next(iv for ph in view.phases for iv in ph.items if iv.item.id == answer.item_id)
+    return render_template(
+        "checklist/_item_update.html",
+        view=view,
+        target=target,
+        target_phase=phases[answer.item_id],
+        changed=changed,
+        answer=answer,
         item_form=ItemForm(formdata=None),
     ), status
 
@@ -43,6 +89,13 @@ def episode_page(episode, failed_item_id: int | None = None, form: ItemForm | No
 @login_required
 def episode(episode_id: int):
     return episode_page(load_episode(episode_id))
+
+
+def _kept_answer() -> ItemAnswer | None:
+    """The answer a change without JavaScript left for its item (shown beside it, not on top)."""
+    place = request.args.get("item", type=int)
+    kept = beside(f"item-{place}") if place else None
+    return ItemAnswer(place, *kept) if kept else None
 
 
 ACTIONS = {
@@ -60,51 +113,82 @@ ACTIONS = {
 }
 
 
+# The form field a refusal of each action is about (None: the item as a whole).
+FIELDS = {
+    "done": "value",
+    "not-applicable": "reason",
+    "reopen": "reason",
+    "note": "note",
+    "acknowledge": "plan",
+}
+
+
 @bp.route(
     "/episodes/<int:episode_id>/items/<int:item_id>/<any(done, 'not-applicable', reopen, note):action>",
     methods=["POST"],
 )
 @login_required
 def item_action(episode_id: int, item_id: int, action: str):
-    """Apply one action to one item, then return to the item on the episode page."""
+    """Apply one action to one item: in place (htmx), or back to the item on the episode page."""
     item = load_item(episode_id, item_id)
     require(Action.WORK_ITEM, item)
-    form = ItemForm()
-    version = int_field(form.version.data)
-    if not form.validate_on_submit() or version is None:
-        abort(400)
     call, verb = ACTIONS[action]
-    done = attempt(lambda: call(current_user, item, version, form), f"“{item.step.title[:60]}”")
-    if not done.ok:
-        failed = item_id if done.status == REFUSED else None
-        return episode_page(load_episode(episode_id), failed, form, status=done.status)
-    return saved(
-        f"{verb}: {item.step.title[:80]} — {fmt_time(clock.now())}",
-        url_for("checklist.episode", episode_id=episode_id, _anchor=f"item-{item_id}"),
-    )
+    return _change(item, action, verb, lambda form, version: call(current_user, item, version, form))
 
 
 @bp.route("/episodes/<int:episode_id>/items/<int:item_id>/acknowledge", methods=["POST"])
 @login_required
 def acknowledge(episode_id: int, item_id: int):
-    """Acknowledge the safety alert an item's answer raised, with the plan; back to the item."""
+    """Acknowledge the safety alert an item's answer raised, with the plan."""
     item = load_item(episode_id, item_id)
     require(Action.VIEW_PATIENTS)
+    return _change(
+        item,
+        "acknowledge",
+        "Safety alert acknowledged",
+        lambda form, version: service.acknowledge_alert(
+            db.session, current_user, item, version, form.plan.data
+        ),
+    )
+
+
+def _change(item, action: str, verb: str, call):
+    """Run one change to one item and answer it: beside the item, in place with htmx, or on the
+    episode page scrolled to the item without JavaScript; a refusal next to its field."""
     form = ItemForm()
     version = int_field(form.version.data)
     if not form.validate_on_submit() or version is None:
         abort(400)
-    what = f"“{item.step.title[:60]}”"
-    done = attempt(
-        lambda: service.acknowledge_alert(db.session, current_user, item, version, form.plan.data), what
-    )
+    episode_id, item_id = item.episode_id, item.id
+    before = item_snapshot(db.session, episode_id) if is_htmx() else {}
+    field = FIELDS[action] if action != "done" or item.step.kind is StepKind.VALUE else None
+    done = attempt(lambda: call(form, version), f"“{shortened(item.step.title)}”", on_form=(ServiceError,))
     if not done.ok:
-        failed = item_id if done.status == REFUSED else None
-        return episode_page(load_episode(episode_id), failed, form, status=done.status)
-    return saved(
-        f"Safety alert acknowledged: {item.step.title[:80]} — {fmt_time(clock.now())}",
-        url_for("checklist.episode", episode_id=episode_id, _anchor=f"item-{item_id}"),
-    )
+        messages = get_flashed_messages(with_categories=True)  # a conflict's: said by the item
+        text = messages[-1][1] if messages else str(done.error)
+        refused = ItemAnswer(item_id, text, "danger" if done.status == REFUSED else "warning", field, form)
+        if done.status != REFUSED:
+            refused = ItemAnswer(item_id, text, "warning")  # changed meanwhile: shown as it is now
+        if is_htmx():
+            return item_fragment(load_episode(episode_id), refused, before, status=done.status)
+        return episode_page(load_episode(episode_id), refused, status=done.status)
+    at = fmt_time(clock.now())
+    if is_htmx():
+        answer = ItemAnswer(item_id, f"{verb} at {at}.")
+        flashed = f"{verb}: {item.step.title} — {at}"
+        return saved(
+            flashed, _item_url(episode_id, item_id), after=lambda: _fragment_after(episode_id, answer, before)
+        )
+    return saved_beside(f"{verb} at {at}.", _item_url(episode_id, item_id), f"item-{item_id}")
+
+
+def _fragment_after(episode_id: int, answer: ItemAnswer, before: dict):
+    db.session.expire_all()  # what the commit stored, the requirements it changed included
+    return item_fragment(load_episode(episode_id), answer, before)
+
+
+def _item_url(episode_id: int, item_id: int) -> str:
+    return url_for("checklist.episode", episode_id=episode_id, item=item_id, _anchor=f"item-{item_id}")
 
 
 @bp.route("/episodes/<int:episode_id>/history")

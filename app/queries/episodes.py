@@ -131,3 +131,25 @@ def item_of_episode(session: Session, episode_id: int, item_id: int) -> Checklis
         )
         .where(ChecklistItem.id == item_id, ChecklistItem.episode_id == episode_id)
     )
+
+
+def item_snapshot_of(item) -> tuple:
+    """What of an item a change to another item of its episode may change: its state, whether and
+    since when it is required, and its dates (a condition met or no longer met)."""
+    return (item.status, item.required, item.required_since, item.due_date, item.overdue_from, item.version)
+
+
+def item_snapshot(session: Session, episode_id: int) -> dict[int, tuple]:
+    """`item_snapshot_of` every item of an episode, by id (one query)."""
+    rows = session.execute(
+        select(
+            ChecklistItem.id,
+            ChecklistItem.status,
+            ChecklistItem.required,
+            ChecklistItem.required_since,
+            ChecklistItem.due_date,
+            ChecklistItem.overdue_from,
+            ChecklistItem.version,
+        ).where(ChecklistItem.episode_id == episode_id)
+    )
+    return {r.id: tuple(r)[1:] for r in rows}

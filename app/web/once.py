@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from app import clock, db
 from app.services import submissions
+from app.web.htmx import is_htmx, load_page
 
 FIELD = "form_token"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_.-]{16,64}", re.ASCII)
@@ -96,14 +97,16 @@ def answer_if_sent():
         return None
     db.session.rollback()
     if used.user_id != current_user.id or used.fingerprint != fingerprint():
-        return _refused(
-            409,
-            "Already sent",
+        message = (
             f"This form was already sent, and saved, at {_when(used.created_at)} (“{used.message}”). "
-            "Reload the page to see what it holds now, then make your change again if it is still needed.",
+            "Reload the page to see what it holds now, then make your change again if it is still needed."
         )
+        if is_htmx():  # a change made in place: the page, as it is now, with the message
+            flash(message, "warning")
+            return load_page(used.location)
+        return _refused(409, "Already sent", message)
     flash(used.message, used.category)
-    return redirect(used.location)
+    return load_page(used.location) if is_htmx() else redirect(used.location)
 
 
 def stop_if_sent() -> None:

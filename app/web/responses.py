@@ -73,8 +73,15 @@ def attempt(
     return Attempt(True, result)
 
 
-def saved(message: str, location: str, category: str = "success", page: Any = None):
-    """Commit the change with its answer, then give it: flash and redirect (or `page`, shown once)."""
+def saved(
+    message: str,
+    location: str,
+    category: str = "success",
+    page: Any = None,
+    after: Callable[[], Any] | None = None,
+):
+    """Commit the change with its answer, then give it: flash and redirect (or `page`, shown once,
+    or what `after` makes once the change is committed)."""
     once.remember(message, category, location)
     try:
         db.session.commit()
@@ -82,6 +89,8 @@ def saved(message: str, location: str, category: str = "success", page: Any = No
         db.session.rollback()
         once.stop_if_sent()
         raise
+    if after is not None:  # made after the commit: it shows what the change led to (app/web/htmx.py)
+        return after()
     if page is not None:
         return page
     flash(message, category)

@@ -335,7 +335,7 @@ def test_role_may_tick_an_item_it_is_responsible_for(client, users, episode, rol
     )
 
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/episodes/{episode.id}#item-{item.id}")
+    assert response.headers["Location"].endswith(f"/episodes/{episode.id}?item={item.id}#item-{item.id}")
     status, completed_by, _ = item_state(item.id)
     assert (status, completed_by) == (ItemStatus.DONE, users[role].id)
     assert audit_count() == audits + 1
