@@ -36,9 +36,13 @@ def test_nurse_marks_a_check_item_done(page, expect, nurse, episode):
     expect(badge).not_to_have_text(re.compile(r"\bDone\b"))
     expect(row.locator("[data-done-by]")).to_have_count(0)
 
+    page.evaluate("window.notReloaded = true")
     row.get_by_role("button", name="Mark done").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Marked done: WHO Sign In complete")
+    message = row.locator("[data-item-message]")
+    expect(message).to_have_text("Marked done at 12:00 UTC.")  # beside the item
+    expect(message).to_be_focused()
+    assert page.evaluate("window.notReloaded") is True  # changed in place, not a new page
     expect(badge).to_have_attribute("data-state", "done")
     expect(badge).to_have_text(re.compile(r"\bDone$"))
     expect(row.locator("[data-done-by]")).to_contain_text("Done by Nina Nurse")
@@ -59,8 +63,10 @@ def test_nurse_enters_a_value_out_of_range_then_in_range(page, expect, nurse, ep
     field.fill("99")
     row.get_by_role("button", name="Mark done").click()
 
-    expect(page.get_by_role("alert")).to_contain_text("Enter a number from 0 to 27.")
+    expect(row.get_by_role("alert")).to_contain_text("Enter a number from 0 to 27.")  # by the field
     expect(field).to_have_value("99")  # what was typed is kept, to correct it
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
     expect(badge).to_have_attribute("data-state", state_before)
     expect(row.locator("[data-done-by]")).to_have_count(0)
     expect(bar).to_have_attribute("data-done", str(done))
@@ -69,7 +75,8 @@ def test_nurse_enters_a_value_out_of_range_then_in_range(page, expect, nurse, ep
     field.fill("5")
     row.get_by_role("button", name="Mark done").click()
 
-    expect(page.get_by_role("status")).to_contain_text("Marked done: Psychosocial screen")
+    expect(row.locator("[data-item-message]")).to_have_text("Marked done at 12:00 UTC.")
+    expect(row.get_by_role("alert")).to_have_count(0)
     expect(badge).to_have_attribute("data-state", "done")
     expect(row.locator("[data-done-by]")).to_contain_text("Done by Nina Nurse")
     expect(row.locator("[data-done-by]")).to_contain_text("PHQ-9 score: 5")
