@@ -1,22 +1,35 @@
-"""Demo users and patients, for trying Periop out (demo mode only)."""
+"""Demo users and patients, for trying Periop out (demo mode only).
+
+A clinic of three surgeons and 40 patients spread over the whole pathway (app/services/
+demo_patients.py says who and where). Everything is made through the services, each change at
+the moment it would have happened (the app's clock set back), so the History pages, the audit
+trail, the stored flags and the worklists read as they would in a real clinic.
+"""
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.db import site_of
+from app.domain.requirement import is_waiting
 from app.domain.therapy import SessionInput
-from app.domain.vocab import ItemStatus, Phase, Procedure, Role, Sex, StepKind, TimePoint, ValueType
-from app.models import ChecklistItem
-from app.services import checklist, outcomes, protocols, signoffs, therapy
+from app.domain.vocab import ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
+from app.models import ChecklistItem, Episode, User
+from app.services import checklist, outcomes, protocols, requirements, signoffs, therapy
+from app.services.demo_patients import DEMO_PATIENTS, DemoPatient, Scores, usual_sessions
 from app.services.patients import EpisodeDetails, PatientDetails, register_patient
 from app.services.users import create_user
 
 # Demo mode only (production refuses seed-demo); printed by `make run`.
 DEMO_PASSWORD = "Spine-demo-2026"  # noqa: S105
 
+# (username, full name, role); the first user of a role works that role's items.
 DEMO_USERS = [
     ("surgeon", "Dr Amara Okafor", Role.SURGEON),
+    ("surgeon2", "Dr Rafael Mendes", Role.SURGEON),
+    ("surgeon3", "Dr Helen Achterberg", Role.SURGEON),
     ("anaesthetist", "Dr Lars Nilsen", Role.ANAESTHETIST),
     ("nurse", "Grace Mwangi", Role.NURSE),
     ("therapist", "Tomás Herrera", Role.THERAPIST),
@@ -24,48 +37,11 @@ DEMO_USERS = [
     ("admin", "Sam Admin", Role.ADMIN),
 ]
 
-# (MRN, family, given, birth date, sex, procedure, levels, surgery offset from today or None)
-DEMO_PATIENTS = [
-    ("H204001", "Okonkwo", "Chidi", date(1968, 3, 14), Sex.MALE, "L4-L5 microdiscectomy", "L4-L5", -20),
-    ("H204002", "Lindqvist", "Maja", date(1975, 11, 2), Sex.FEMALE, "L5-S1 microdiscectomy", "L5-S1", -50),
-    ("H204003", "Hassan", "Yusuf", date(1959, 7, 30), Sex.MALE, "L3-L5 decompression", "L3-L5", 5),
-    ("H204004", "Moreau", "Claire", date(1981, 1, 22), Sex.FEMALE, "L4-L5 TLIF fusion", "L4-L5", 21),
-    (
-        "H204005",
-        "Tanaka",
-        "Hiroshi",
-        date(1952, 9, 9),
-        Sex.MALE,
-        "L4-L5 revision decompression",
-        "L4-L5",
-        None,
-    ),
-    ("H204006", "Byrne", "Siobhan", date(1990, 5, 17), Sex.FEMALE, "L5-S1 microdiscectomy", "L5-S1", -2),
-    ("H204007", "Ferreira", "Ana", date(1963, 2, 11), Sex.FEMALE, "L4-S1 TLIF fusion", "L4-S1", -100),
-]
-DEMO_PROCEDURE_TYPES = {
-    "H204001": Procedure.DISCECTOMY,
-    "H204002": Procedure.DISCECTOMY,
-    "H204003": Procedure.DECOMPRESSION,
-    "H204004": Procedure.FUSION,
-    "H204005": Procedure.DECOMPRESSION,
-    "H204006": Procedure.DISCECTOMY,
-    "H204007": Procedure.FUSION,  # 100 days after a fusion: physiotherapy not yet behind its plan
-}
-# Answers that raise a flag, by MRN and step: Byrne's pain on the ward raises a safety alert
-# waiting for acknowledgement; Ferreira is still on opioids at 3 months.
-DEMO_ANSWERS = {
-    ("H204006", "post_pain_managed"): "8",
-    ("H204007", "post_opioid_90d"): "30",
-}
-
 SAMPLE_VALUES = {
     ValueType.NUMBER: None,
     ValueType.YES_NO: "no",
-    ValueType.TEXT: "L4-L5",
     ValueType.TIME: "08:40",
 }
-
 
 # Plausible values for the demo's value steps, by step code.
 DEMO_VALUES = {
@@ -79,41 +55,7 @@ DEMO_VALUES = {
     "post_opioid_90d": "0",
 }
 
-
-def _sample_value(item: ChecklistItem) -> str | None:
-    step = item.step
-    if step.kind is not StepKind.VALUE:
-        return None
-    if (item.episode.patient.mrn, step.code) in DEMO_ANSWERS:
-        return DEMO_ANSWERS[item.episode.patient.mrn, step.code]
-    if step.code in DEMO_VALUES:
-        return DEMO_VALUES[step.code]
-    if step.alert_spec is not None and step.value_type is ValueType.YES_NO:
-        return step.alert_spec.quiet_answer(step.value_type)  # the expected answer
-    if step.value_type is ValueType.NUMBER:
-        low, high = step.min_value or 0, step.max_value or 100
-        return f"{round((low + high) / 2):g}"
-    return SAMPLE_VALUES[step.value_type]
-
-
-def _work(session: Session, users: dict, item: ChecklistItem, n: int, today: date) -> None:
-    """Complete an item as its responsible role would (sessions items are left to therapy), on
-    its due date, or for one in five a few days later, never after today."""
-    if item.status is not ItemStatus.OPEN:
-        return
-    actor = users.get(item.role, users[Role.SURGEON])
-    day = min(item.due_date + timedelta(days=3 if n % 5 == 0 else 0), today)
-    with clock.at(datetime.combine(day, time(10), UTC)):
-        if item.step.kind is StepKind.SESSIONS or (not item.required and item.step.kind is StepKind.VALUE):
-            checklist.mark_not_applicable(
-                session, actor, item, item.version, "Not indicated for this patient"
-            )
-        else:
-            checklist.mark_done(session, actor, item, item.version, _sample_value(item))
-        session.flush()
-
-
-# Outcome scores (ODI, NRS back, NRS leg) by time point; Lindqvist is Not improving at 6 weeks.
+# Outcome scores (ODI, NRS back, NRS leg) by time point, for a patient without scores of their own.
 DEMO_SCORES = {
     TimePoint.BASELINE: (44, 6, 7),
     TimePoint.WEEKS_6: (22, 3, 2),
@@ -121,121 +63,252 @@ DEMO_SCORES = {
     TimePoint.MONTHS_6: (14, 2, 1),
     TimePoint.MONTHS_12: (12, 1, 1),
 }
-NOT_IMPROVING_SCORES = {"H204002": {TimePoint.BASELINE: (46, 6, 8), TimePoint.WEEKS_6: (42, 5, 7)}}
 
-
-def _record_scores(session: Session, users: dict, episode, item: ChecklistItem, today: date) -> None:
-    """Record the scores that complete an outcome item, on its due date (through the service)."""
-    time_point = item.step.outcome_time_point
-    odi, back, leg = NOT_IMPROVING_SCORES.get(episode.patient.mrn, {}).get(
-        time_point, DEMO_SCORES[time_point]
-    )
-    actor = users.get(item.role, users[Role.COORDINATOR])
-    taken_on = min(item.due_date, today)
-    outcomes.record_scores(session, actor, episode, time_point, taken_on, odi, back, leg, today)
-    session.flush()
-
-
-def _stage(session: Session, users: dict, episode, today: date) -> None:
-    """Bring a demo episode to a realistic point for its surgery date."""
-    surgeon = users[Role.SURGEON]
-    surgery = episode.surgery_date
-    if surgery is None:
-        return
-    operated = surgery < today
-    for n, item in enumerate(episode.items):
-        if item.step.outcome_time_point is not None:
-            # Baseline scores once due; follow-ups a few days after theirs.
-            late = 0 if item.step.outcome_time_point is TimePoint.BASELINE else 4
-            if item.due_date <= today - timedelta(days=late):
-                _record_scores(session, users, episode, item, today)
-        elif item.phase is Phase.AFTER:
-            # Post-op items well past due are mostly done; a few are left open (flagged).
-            if (episode.patient.mrn, item.step.code) in DEMO_ANSWERS and item.due_date <= today:
-                _work(session, users, item, 1, today)
-            elif (
-                item.due_date < today - timedelta(days=3)
-                and n % 3 != 0
-                and item.step.kind is not StepKind.SESSIONS
-            ):
-                _work(session, users, item, n, today)
-        elif operated or (item.phase is Phase.BEFORE and (surgery - today).days <= 7):
-            _work(session, users, item, n, today)  # pre-op complete a week before surgery
-        elif item.phase is Phase.BEFORE and item.due_date < today and n % 4 != 0:
-            _work(session, users, item, n, today)
-    if operated:
-        for phase in (Phase.BEFORE, Phase.DURING):
-            signoffs.sign(session, surgeon, episode, phase, DEMO_PASSWORD, max_failures=5, lock_minutes=15)
-            session.flush()
-
-
-# Therapy sessions by MRN: (days after surgery, discipline, attendance, pain before, pain after).
-# Lindqvist is on plan; Okonkwo has missed his last two PT sessions (Therapy behind plan).
-DEMO_SESSIONS = {
-    "H204001": [
-        (0, "PT", "attended", 7, 6),
-        (1, "OT", "attended", 6, 5),
-        (14, "PT", "attended", 6, 4),
-        (16, "PT", "missed", None, None),
-        (18, "PT", "missed", None, None),
-    ],
-    "H204002": [
-        (0, "PT", "attended", 8, 7),
-        (2, "OT", "attended", 7, 6),
-        *[(d, "PT", "attended", max(1, 6 - i), max(0, 4 - i)) for i, d in enumerate(range(15, 48, 5))],
-        (31, "PT", "cancelled_by_clinic", None, None),
-    ],
-    "H204006": [(0, "PT", "attended", 8, 6)],
-}
 DEMO_ACTIVITIES = {
     "PT": "Gait training, core stabilisation, walking programme reviewed",
     "OT": "ADLs practised; bend-lift-twist precautions; reacher and sock aid",
 }
 
+REGISTERED_WEEKS_AHEAD = 8  # patients are registered about 8 weeks before surgery
+UNSCHEDULED_REGISTERED_DAYS_AGO = 20
+UNSCHEDULED_BASELINE_DAYS_AGO = 14
 
-def _log_sessions(session: Session, therapist, episode, mrn: str, today: date) -> None:
-    """Log the demo sessions of one episode, oldest first, through the therapy service."""
-    for days, discipline, attendance, before, after in sorted(DEMO_SESSIONS.get(mrn, [])):
-        therapy.log_session(
-            session,
-            therapist,
-            episode,
-            SessionInput(
-                session_date=episode.surgery_date + timedelta(days=days),
-                discipline=discipline,
-                minutes=45 if attendance == "attended" else 30,
-                attendance=attendance,
-                pain_before=before,
-                pain_after=after,
-                activities=DEMO_ACTIVITIES[discipline] if attendance == "attended" else "",
-                home_exercise_plan=attendance == "attended" and discipline == "PT",
-                prehabilitation=False,
-            ),
-            today,
-        )
-        session.flush()
+
+def scores_of(patient: DemoPatient, time_point: TimePoint) -> Scores:
+    """The patient's scores at a time point: their own, else DEMO_SCORES scaled to their baseline."""
+    if time_point in patient.scores:
+        return patient.scores[time_point]
+    if patient.baseline is None:
+        return DEMO_SCORES[time_point]
+    reference = DEMO_SCORES[TimePoint.BASELINE]
+    return tuple(
+        round(own * later / first)
+        for own, later, first in zip(patient.baseline, DEMO_SCORES[time_point], reference, strict=True)
+    )
+
+
+class _Clinic:
+    """Brings the demo patients to their point on the pathway, through the services."""
+
+    def __init__(self, session: Session, users: dict[str, User], today: date):
+        self.session = session
+        self.users = users
+        self.by_role: dict[Role, User] = {}
+        for username, _full, role in DEMO_USERS:
+            self.by_role.setdefault(role, users[username])
+        self.today = today
+        self.now = clock.now()
+        self.zone = ZoneInfo(site_of(session).zone)
+        protocol = protocols.latest_version(session, protocols.DEFAULT_SLUG)
+        if protocol is None:
+            raise RuntimeError("Load the protocols first (flask load-protocols).")
+        self.protocol = protocol
+        # The steps whose answer another step's `required_if` names (diabetes, anticoagulants).
+        self.conditions = {
+            spec.step for s in protocol.steps if (spec := s.required_if_spec) is not None and spec.step
+        }
+
+    def at(self, day: date, hour: int = 10, minute: int = 0):
+        """The clock at a local time of a day, never later than now."""
+        moment = datetime.combine(day, time(hour, minute), self.zone).astimezone(UTC)
+        return clock.at(min(moment, self.now))
+
+    def actor(self, episode: Episode, role: Role) -> User:
+        """Who works an item of a role: the episode's surgeon for a surgeon's item."""
+        return episode.surgeon if role is Role.SURGEON else self.by_role[role]
+
+    # --- one patient ---------------------------------------------------------------------------
+
+    def admit(self, patient: DemoPatient, n: int) -> Episode:
+        person, operation = patient.person, patient.operation
+        surgery = None if operation.surgery is None else self.today + timedelta(days=operation.surgery)
+        if surgery is None:
+            registered = self.today - timedelta(days=UNSCHEDULED_REGISTERED_DAYS_AGO)
+        else:
+            registered = min(surgery - timedelta(weeks=REGISTERED_WEEKS_AHEAD), self.today)
+        with self.at(registered, 9, n % 60):
+            episode = register_patient(
+                self.session,
+                self.by_role[Role.COORDINATOR],
+                PatientDetails(person.mrn, person.family, person.given, person.born, person.sex),
+                EpisodeDetails(
+                    operation.procedure,
+                    operation.levels,
+                    self.users[patient.surgeon].id,
+                    surgery,
+                    operation.kind,
+                ),
+                self.protocol,
+                registered,
+            )
+            self.session.flush()
+        # Followed here until today, or until the episode was closed.
+        until = self.today
+        if surgery is not None and patient.closed is not None:
+            until = surgery + timedelta(days=patient.closed[0])
+        visits = sorted(usual_sessions(patient, n)) if surgery is not None else []
+        self.log_sessions(episode, [v for v in visits if v[0] < 0], until)  # prehabilitation
+        self.stage(episode, patient, until)
+        self.log_sessions(episode, [v for v in visits if v[0] >= 0], until)
+        if patient.closed is not None:
+            with self.at(until, 12):
+                signoffs.close(
+                    self.session, self.by_role[Role.COORDINATOR], episode, episode.version, patient.closed[1]
+                )
+                self.session.flush()
+        return episode
+
+    def stage(self, episode: Episode, patient: DemoPatient, until: date) -> None:
+        """Work the items as the care team would have by `until`, then sign off what they would
+        have signed."""
+        surgery = episode.surgery_date
+        if surgery is None:
+            if "pre_baseline_prom" in patient.done:
+                taken = self.today - timedelta(days=UNSCHEDULED_BASELINE_DAYS_AGO)
+                self.record_scores(episode, patient, TimePoint.BASELINE, taken, until)
+            return
+        operated = surgery < until
+        for n, item in enumerate(episode.items):
+            step = item.step
+            if step.code in patient.open or is_waiting(step.required_if, item.required, item.status):
+                continue  # not done yet; or a conditional step nobody is asked for
+            if step.outcome_time_point is not None:
+                # Baseline scores once due; follow-ups a few days after theirs.
+                late = 0 if step.outcome_time_point is TimePoint.BASELINE else 4
+                if item.due_date <= until - timedelta(days=late):
+                    self.record_scores(
+                        episode, patient, step.outcome_time_point, min(item.due_date, until), until
+                    )
+            elif step.code in patient.done:
+                self.work(episode, patient, item, n, until)
+            elif item.phase is Phase.AFTER:
+                # Sessions items are completed by the sessions logged after this.
+                if operated and step.kind is not StepKind.SESSIONS and item.due_date < until:
+                    self.work(episode, patient, item, n, until)
+            elif operated or (
+                item.phase is Phase.BEFORE and ((surgery - until).days <= 7 or item.due_date < until)
+            ):
+                self.work(episode, patient, item, n, until)  # pre-op complete a week before surgery
+        if operated or patient.signed:
+            self.sign(episode, Phase.BEFORE)
+        if operated:
+            self.sign(episode, Phase.DURING)
+
+    def value(self, episode: Episode, patient: DemoPatient, item: ChecklistItem) -> str | None:
+        step = item.step
+        if step.kind is not StepKind.VALUE:
+            return None
+        if step.code in patient.answers:
+            return patient.answers[step.code]
+        if step.code in DEMO_VALUES:
+            return DEMO_VALUES[step.code]
+        if step.value_type is ValueType.TEXT:
+            return episode.levels  # the confirmed level(s)
+        if step.alert_spec is not None and step.value_type is ValueType.YES_NO:
+            return step.alert_spec.quiet_answer(step.value_type)  # the expected answer
+        if step.value_type is ValueType.NUMBER:
+            low, high = step.min_value or 0, step.max_value or 100
+            return f"{round((low + high) / 2):g}"
+        return SAMPLE_VALUES[step.value_type]
+
+    def work(self, episode: Episode, patient: DemoPatient, item: ChecklistItem, n: int, until: date) -> None:
+        """Complete an item as its responsible role would, on its due date, or for one in five a
+        few days later (never after surgery for an item before or during it, nor after `until`);
+        acknowledge the alert its answer raised when the patient's row gives the plan; let a
+        condition it answers take effect at once, as the next page would show it."""
+        if item.status is not ItemStatus.OPEN:
+            return
+        step = item.step
+        actor = self.actor(episode, item.role)
+        day = min(item.due_date + timedelta(days=3 if n % 5 == 0 else 0), until)
+        if item.phase is not Phase.AFTER:
+            day = min(day, episode.surgery_date)
+        with self.at(day, 10, n):
+            if step.kind is StepKind.SESSIONS or (not item.required and step.kind is StepKind.VALUE):
+                checklist.mark_not_applicable(
+                    self.session, actor, item, item.version, "Not indicated for this patient"
+                )
+            else:
+                checklist.mark_done(
+                    self.session, actor, item, item.version, self.value(episode, patient, item)
+                )
+            self.session.flush()
+            plan = patient.acknowledged.get(step.code)
+            if plan is not None:
+                roles = step.alert_spec.acknowledged_by
+                by = self.actor(episode, item.role if item.role in roles else roles[0])
+                checklist.acknowledge_alert(self.session, by, item, item.version, plan)
+                self.session.flush()
+            if step.code in self.conditions:
+                requirements.apply(self.session, [episode.id])
+
+    def record_scores(
+        self, episode: Episode, patient: DemoPatient, time_point: TimePoint, taken_on: date, until: date
+    ) -> None:
+        """Record the scores of a time point on the day they were taken (they complete its item)."""
+        item = next(i for i in episode.items if i.step.outcome_time_point is time_point)
+        odi, back, leg = scores_of(patient, time_point)
+        with self.at(taken_on, 11):
+            outcomes.record_scores(
+                self.session,
+                self.actor(episode, item.role),
+                episode,
+                time_point,
+                taken_on,
+                odi,
+                back,
+                leg,
+                until,
+            )
+            self.session.flush()
+
+    def sign(self, episode: Episode, phase: Phase) -> None:
+        """The surgeon signs the phase off an hour after its last item was worked."""
+        worked = [i.completed_at for i in episode.items if i.phase is phase and i.completed_at is not None]
+        moment = max(worked, default=self.now) + timedelta(hours=1)
+        with clock.at(min(moment, self.now)):
+            signoffs.sign(
+                self.session, episode.surgeon, episode, phase, DEMO_PASSWORD, max_failures=5, lock_minutes=15
+            )
+            self.session.flush()
+
+    def log_sessions(self, episode: Episode, visits: list, until: date) -> None:
+        """Log therapy sessions, oldest first, each on its day (none after `until`)."""
+        therapist = self.by_role[Role.THERAPIST]
+        for days, discipline, attendance, before, after in visits:
+            day = episode.surgery_date + timedelta(days=days)
+            if day > until:
+                break
+            attended = attendance == "attended"
+            with self.at(day, 15):
+                therapy.log_session(
+                    self.session,
+                    therapist,
+                    episode,
+                    SessionInput(
+                        session_date=day,
+                        discipline=discipline,
+                        minutes=45 if attended else 30,
+                        attendance=attendance,
+                        pain_before=before,
+                        pain_after=after,
+                        activities=DEMO_ACTIVITIES[discipline] if attended else "",
+                        home_exercise_plan=attended and discipline == "PT",
+                        prehabilitation=days < 0,
+                    ),
+                    until,
+                )
+                self.session.flush()
 
 
 def seed(session: Session, today: date) -> None:
-    """Create one user per role and a handful of patients at different stages."""
+    """Create the demo users and the demo patients, each brought to their point on the pathway."""
     users = {
-        role: create_user(session, None, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_USERS
+        name: create_user(session, None, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_USERS
     }
-    protocol = protocols.latest_version(session, protocols.DEFAULT_SLUG)
-    if protocol is None:
-        raise RuntimeError("Load the protocols first (flask load-protocols).")
-    for mrn, family, given, dob, sex, procedure, levels, offset in DEMO_PATIENTS:
-        surgery = today + timedelta(days=offset) if offset is not None else None
-        episode = register_patient(
-            session,
-            users[Role.COORDINATOR],
-            PatientDetails(mrn, family, given, dob, sex),
-            EpisodeDetails(procedure, levels, users[Role.SURGEON].id, surgery, DEMO_PROCEDURE_TYPES[mrn]),
-            protocol,
-            today,
-        )
-        _stage(session, users, episode, today)
-        _log_sessions(session, users[Role.THERAPIST], episode, mrn, today)
+    clinic = _Clinic(session, users, today)
+    for n, patient in enumerate(DEMO_PATIENTS):
+        clinic.admit(patient, n)
 
 
 def logins_text() -> str:

@@ -425,28 +425,6 @@ def test_the_twelve_month_outcome_is_stored_and_listed_from_the_facts_lists_read
     assert flagged_from != date.min
 
 
-# demo data
-
-
-def test_demo_records_scores_and_one_patient_is_not_improving(session):
-    from app.models import Patient
-    from app.services import demo
-
-    demo.seed(session, TODAY)
-    session.commit()
-
-    episodes = {p.mrn: p.episodes[0] for p in session.scalars(select(Patient))}
-    flags = outcome_flags([e.id for e in episodes.values()])
-    assert set(flags) == {episodes["H204002"].id}
-    assert flags[episodes["H204002"].id].text.startswith("Not improving (6 weeks: ODI 46 → 42")
-    assert outcome_flags([e.id for e in episodes.values()], TWELVE_MONTH_CODE) == {}
-    for mrn in ("H204001", "H204002", "H204003", "H204006"):  # operated, or surgery within days
-        assert item(episodes[mrn], "pre_baseline_prom").status is ItemStatus.DONE, mrn
-    assert item(episodes["H204002"], "post_fu_6w").status is ItemStatus.DONE
-    assert item(episodes["H204002"], "post_idt_review").required
-    assert not item(episodes["H204001"], "post_idt_review").required
-
-
 def test_a_follow_up_item_is_done_on_the_day_the_scores_were_taken(session, operated, coordinator, surgeon):
     record(coordinator, operated, BASE, date(2026, 3, 20), 40, 6, 7)
     record(surgeon, operated, W6, date(2026, 5, 12), 20, 2, 2)  # taken on time, entered on 17 Jun
@@ -454,21 +432,3 @@ def test_a_follow_up_item_is_done_on_the_day_the_scores_were_taken(session, oper
     follow_up = next(i for i in fresh_episode(operated.id).items if i.step.outcome_time_point is W6)
     assert follow_up.status is ItemStatus.DONE
     assert follow_up.completed_on == date(2026, 5, 12) <= follow_up.due_date
-
-
-def test_demo_shows_a_waiting_safety_alert_a_fusion_not_behind_plan_and_opioids_at_3_months(session):
-    from app.domain.flags import episode_flags
-    from app.domain.site import SiteDay
-    from app.domain.vocab import Procedure
-    from app.models import Patient
-    from app.services import demo
-
-    demo.seed(session, TODAY)
-    session.commit()
-    episodes = {p.mrn: p.episodes[0] for p in session.scalars(select(Patient))}
-    facts = flag_facts(db.session, [e.id for e in episodes.values()])
-    texts = {mrn: [f.text for f in episode_flags(facts[e.id], SiteDay(TODAY))] for mrn, e in episodes.items()}
-    assert "Safety: Pain not controlled (NRS ≥ 7)" in texts["H204006"]
-    assert "Still on opioids at 3 months (30 MME/day)" in texts["H204007"]
-    assert episodes["H204007"].procedure_type is Procedure.FUSION
-    assert not any(t.startswith("Therapy behind plan") for t in texts["H204007"])  # day 100 of a fusion
