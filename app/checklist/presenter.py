@@ -40,7 +40,10 @@ class ItemView:
 class PhaseView:
     phase: Phase
     progress: Progress
-    items: list[ItemView]
+    items: list[ItemView]  # every item of the phase
+    shown: list[ItemView] = field(default_factory=list)  # those the chosen view shows
+    # Folded (its summary shown, its items one click away): signed off, or nothing left to do.
+    collapsed: bool = False
     signable: bool = False
     signoff: Signoff | None = None
     blockers: list[str] = field(default_factory=list)
@@ -59,6 +62,24 @@ class EpisodeView:
     may_close: bool
     close_blockers: list[str]
     risk: RiskTier | None = None  # the pre-operative risk tier, informational
+    show: str = "all"  # which items the page shows: a key of SHOWS
+
+
+# The episode page's views of its items.
+SHOWS = {"all": "All", "open": "Open only", "mine": "My open items"}
+
+
+def _to_do(iv: ItemView) -> bool:
+    """Open and asked for: not done, not applicable, not waiting for its condition."""
+    return iv.item.status is ItemStatus.OPEN and iv.state is not ItemState.NOT_REQUIRED
+
+
+def _shown(items: list[ItemView], show: str, user) -> list[ItemView]:
+    if show == "open":
+        return [iv for iv in items if _to_do(iv)]
+    if show == "mine":
+        return [iv for iv in items if _to_do(iv) and iv.item.role is user.role]
+    return items
 
 
 def _value_hint(item: ChecklistItem) -> str:
@@ -116,9 +137,14 @@ def episode_view(
     day: SiteDay,
     sessions: Iterable = (),
     score_rows: Iterable = (),
+    show: str = "all",
+    unfold: int | None = None,
 ) -> EpisodeView:
     """Everything the episode page shows; the sessions and outcome scores come from their own
-    panels, already loaded."""
+    panels, already loaded. `show`: all items, open ones only, or the user's open ones (SHOWS);
+    a phase signed off or with nothing left to do is folded, unless it holds item `unfold` (the
+    one a link or a change points at)."""
+    show = show if show in SHOWS else "all"
     items = episode.items
     today = day.date
     sessions = list(sessions)
@@ -140,6 +166,10 @@ def episode_view(
             ],
             locked=locked,
         )
+        view.shown = _shown(view.items, show, user)
+        view.collapsed = (phase in signed or not any(_to_do(iv) for iv in view.items)) and not any(
+            iv.item.id == unfold for iv in view.items
+        )
         if phase in SIGNABLE_PHASES:
             view.signable = True
             view.signoff = active.get(phase)
@@ -156,4 +186,5 @@ def episode_view(
         may_close=can(user, Action.CLOSE_EPISODE) and not closed,
         close_blockers=close_blockers(episode),
         risk=risk_of_items(items),
+        show=show,
     )

@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import abort, get_flashed_messages, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -6,7 +7,7 @@ from flask_login import current_user, login_required
 from app import clock, db
 from app.checklist import bp
 from app.checklist.forms import ItemForm
-from app.checklist.presenter import episode_view
+from app.checklist.presenter import SHOWS, episode_view
 from app.domain.history import field_changes
 from app.domain.policy import Action
 from app.domain.text import shortened
@@ -45,7 +46,8 @@ def _parts(episode):
     scores = episode_scores(db.session, episode.id)
     day = site_day()
     therapy = therapy_panel(episode, scores, user, day.date)
-    view = episode_view(episode, user, day, sessions=therapy.sessions, score_rows=scores)
+    show, unfold = request.args.get("show", "all"), request.args.get("item", type=int)
+    view = episode_view(episode, user, day, therapy.sessions, scores, show, unfold)
     return view, therapy, scores, day
 
 
@@ -59,6 +61,9 @@ def episode_page(episode, answer: ItemAnswer | None = None, status=200):
         outcomes=outcome_panel(episode, scores, day),
         answer=answer,
         item_form=ItemForm(formdata=None),
+        guidance=request.args.get("guidance") == "1",
+        shows=SHOWS,
+        today=day.date,
     ), status
 
 
@@ -82,6 +87,7 @@ def item_fragment(episode, answer: ItemAnswer, before: dict, status=200):
         changed=changed,
         answer=answer,
         item_form=ItemForm(formdata=None),
+        guidance="guidance=1" in urlsplit(request.headers.get("HX-Current-URL", "")).query,
     ), status
 
 

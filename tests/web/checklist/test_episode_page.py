@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from app import db
 from app.domain.outcomes import Thresholds
 from app.domain.therapy import SessionInput
-from app.domain.vocab import TimePoint
+from app.domain.vocab import Phase, TimePoint
 from app.queries.episodes import episode_with_checklist
 from app.services import checklist, outcomes, therapy
 from tests import factories
@@ -189,3 +189,68 @@ def test_value_fields_have_a_hint_in_words_and_no_data_type(client, coordinator,
     assert hint("intra_antibiotic") == "24-hour time, e.g. 08:45"
     hints = re.findall(r'<span class="small text-muted align-self-center">([^<]*)</span>', page)
     assert hints and not {"text", "HH:MM", "yes or no"} & set(hints)
+
+
+def _phase(page: str, phase: str) -> str:
+    start = page.index(f'id="phase-{phase}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_the_phase_bar_reaches_every_section_and_chooses_the_items_shown(
+    client, coordinator, surgeon, nurse, protocol
+):
+    episode = _operated(coordinator, surgeon, protocol, days_ago=-10)
+    login(client, nurse)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    bar = page[page.index('id="phase-bar"') :].split("</nav>")[0]
+    assert "sticky-top" in page[page.index('<nav class="phase-bar') : page.index('id="phase-bar"')]
+    for anchor in ("#phase-before", "#phase-during", "#phase-after", "#therapy", "#outcomes"):
+        assert f'href="{anchor}"' in bar
+    assert 'aria-current="page" class="fw-bold" data-show="all"' in bar
+    every = {int(n) for n in re.findall(r'id="item-(\d+)"', page)}
+    assert every == {i.id for i in episode.items}
+
+    mine = client.get(f"/episodes/{episode.id}?show=mine").get_data(as_text=True)
+    shown = {int(n) for n in re.findall(r'id="item-(\d+)"', mine)}
+    nurse_open = {
+        i.id for i in episode.items if i.role.value == "nurse" and i.status.value == "open" and i.required
+    }
+    assert shown == nurse_open
+    assert 'aria-current="page" class="fw-bold" data-show="mine"' in mine
+    open_only = client.get(f"/episodes/{episode.id}?show=open").get_data(as_text=True)
+    hba1c = factories.item(episode, "pre_hba1c")
+    assert f'id="item-{hba1c.id}"' not in open_only  # not required now: nothing to do
+    assert client.get(f"/episodes/{episode.id}?show=nonsense").status_code == 200  # read as All
+
+
+def test_guidance_is_one_link_away_and_no_tab_stop_until_shown(client, coordinator, surgeon, protocol):
+    episode = _operated(coordinator, surgeon, protocol, days_ago=-10)
+    login(client, surgeon)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    assert "data-guidance" not in page and "<summary>Guidance</summary>" not in page
+    shown = client.get(f"/episodes/{episode.id}?guidance=1").get_data(as_text=True)
+    assert shown.count("data-guidance") > 20 and "Hide guidance" in shown
+
+
+def test_signed_off_and_finished_phases_are_folded_with_their_summary(client, world, surgeon):
+    episode = world.episode(-5, complete=(Phase.BEFORE,), sign=True)
+    login(client, surgeon)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    before = _phase(page, "before")
+    assert '<details class="phase-items"  data-phase-items="before">' in before  # folded
+    assert "required done" in before and "· signed off</summary>" in before
+    assert '<details class="phase-items" open data-phase-items="after">' in _phase(page, "after")
+    item = next(i for i in episode.items if i.phase is Phase.BEFORE)
+    linked = client.get(f"/episodes/{episode.id}?item={item.id}").get_data(as_text=True)
+    assert 'open data-phase-items="before"' in linked  # the item a link points at is shown
+
+
+def test_close_episode_sits_at_the_foot_of_the_page_not_in_its_header(client, coordinator, surgeon, protocol):
+    episode = _operated(coordinator, surgeon, protocol, days_ago=-10)
+    login(client, coordinator)
+    page = client.get(f"/episodes/{episode.id}").get_data(as_text=True)
+    header = page[: page.index('id="phase-bar"')]
+    assert "/close" not in header
+    closing = page[page.index('id="closing"') :]
+    assert "Close episode…" in closing and "only if the operation is not going ahead" in closing
+    assert "btn-outline-danger" not in closing

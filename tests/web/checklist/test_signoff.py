@@ -436,7 +436,7 @@ def test_preop_flag_window_is_configurable(app, client, coordinator, surgeon, pr
 def test_coordinator_closes_an_episode_with_a_reason(client, coordinator, episode):
     login(client, coordinator)
     page = page_of(client, episode.id)
-    assert f'href="/episodes/{episode.id}/close">Close episode</a>' in page
+    assert f'href="/episodes/{episode.id}/close">Close episode…</a>' in page
     form = client.get(f"/episodes/{episode.id}/close").get_data(as_text=True)
     assert "After surgery is not complete. Closing it now needs a reason" in form
     assert "<li>Open: VTE prophylaxis in place" in form
