@@ -25,6 +25,7 @@ from app.web.panels.outcomes import outcome_panel
 from app.web.panels.therapy import therapy_panel
 from app.web.responses import REFUSED, attempt, beside, saved, saved_beside
 from app.web.templating import fmt_time
+from app.web.worklist import work_item
 
 HISTORY_LIMIT = 500
 
@@ -179,6 +180,12 @@ def _change(item, action: str, verb: str, call):
             return item_fragment(load_episode(episode_id), refused, before, status=done.status)
         return episode_page(load_episode(episode_id), refused, status=done.status)
     at = fmt_time(clock.now())
+    if request.form.get("origin") == "worklist":  # marked done from a role's worklist
+        message = f"{verb}: {item.step.title} — {at}"
+        if is_htmx():
+            answer = ItemAnswer(item_id, f"{verb} at {at}.")
+            return saved(message, url_for("main.home"), after=lambda: _work_item_after(item_id, answer))
+        return saved(message, url_for("main.home"))
     if is_htmx():
         answer = ItemAnswer(item_id, f"{verb} at {at}.")
         flashed = f"{verb}: {item.step.title} — {at}"
@@ -186,6 +193,14 @@ def _change(item, action: str, verb: str, call):
             flashed, _item_url(episode_id, item_id), after=lambda: _fragment_after(episode_id, answer, before)
         )
     return saved_beside(f"{verb} at {at}.", _item_url(episode_id, item_id), f"item-{item_id}")
+
+
+def _work_item_after(item_id: int, answer: ItemAnswer):
+    """The worklist row of an item just marked done, with its answer and the navigation count."""
+    db.session.expire_all()
+    item = db.session.get(ChecklistItem, item_id)
+    w = work_item(item, site_day(), current_user._get_current_object())
+    return render_template("main/_work_item_update.html", w=w, e=item.episode, answer=answer)
 
 
 def _fragment_after(episode_id: int, answer: ItemAnswer, before: dict):

@@ -5,10 +5,10 @@ from app import db
 from app.domain.policy import Action, can
 from app.domain.vocab import Role
 from app.main import bp
-from app.main.presenter import worklist
 from app.queries import worklists
 from app.queries.episodes import episode_summaries
 from app.web import site_day
+from app.web.worklist import worklist
 
 
 @bp.route("/")
@@ -54,8 +54,10 @@ def _home_for_surgeon():
 def _home_for_items(role):
     items = worklists.open_items_for_role(db.session, role)
     day = site_day()
-    groups = worklist(items, _summaries([i.episode for i in items]), day)
-    return render_template("main/home_items.html", groups=groups, count=len(items), today=day.date)
+    groups = worklist(items, _summaries([i.episode for i in items]), day, current_user)
+    return render_template(
+        "main/home_items.html", groups=groups, count=len(items), today=day.date, answers={}
+    )
 
 
 def _home_for_therapist():

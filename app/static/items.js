@@ -13,7 +13,7 @@
   }
 
   function notSaved(form, text) {
-    var item = form.closest(".item-row");
+    var item = form.closest(".item-row, [id^='work-']");
     if (!item) {
       return;
     }
@@ -27,13 +27,13 @@
     message.setAttribute("tabindex", "-1");
     message.setAttribute("data-item-message", "");
     message.textContent = text;
-    form.closest(".item-actions, .item-row").prepend(message);
+    (form.closest(".item-actions") || item).prepend(message);
     message.focus();
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var item = event.detail.elt;
-    if (item && item.classList && item.classList.contains("item-row")) {
+    if (item && item.matches && item.matches(".item-row, [id^='work-']")) {
       focusAnswer(item);
     }
   });

@@ -159,7 +159,7 @@ def _item_rows(page: str) -> list[tuple[int, str]]:
     return [
         (int(item_id), due or "—")
         for item_id, due in re.findall(
-            r'<li [^>]*data-item="(\d+)">.*?(?:Due (\d+ \w+ \d{4})|Due date set when)',
+            r'<li [^>]*data-item="(\d+)"[^>]*>.*?(?:Due (\d+ \w+ \d{4})|Due date set when)',
             _worklist(page),
             flags=re.S,
         )
@@ -211,7 +211,8 @@ def test_nurse_home_lists_open_nurse_items_due_soonest_first(client, world, nurs
 
     (group,) = [section for e, section in groups if e == past.id]
     row = group[group.index(f'data-item="{vte.id}"') :].split("</li>")[0]
-    assert f'href="/episodes/{past.id}#item-{vte.id}"' in row
+    assert f'href="/episodes/{past.id}?item={vte.id}#item-{vte.id}"' in row
+    assert f'action="/episodes/{past.id}/items/{vte.id}/done"' in row  # marked done from the list
     assert 'data-state="overdue"' in row and "5 days overdue" in row
     assert "Prophylaxis" in row or "VTE" in row  # the full title, not cut
     header = group.split("</h2>")[0]
@@ -327,3 +328,41 @@ def test_home_pages_run_a_fixed_number_of_queries(app, client, world, users, sur
     baseline = queries()
     _populate(world, surgeon, surgeon2, 4)  # five times the data
     assert queries() == baseline
+
+
+def test_a_tick_is_marked_done_from_the_worklist_in_place(client, world, nurse):
+    episode = world.episode(3)
+    vte = factories.item(episode, "post_vte")
+    login(client, nurse)
+    page = home(client)
+    assert 'id="work-' in page and "htmx.min.js" in page
+    value_step = factories.item(episode, "post_neuro_obs")  # a value: answered on the episode page
+    row = page[page.index(f'id="work-{value_step.id}"') :].split("</li>")[0]
+    assert "Mark done" not in row
+
+    response = client.form_post(
+        f"/episodes/{episode.id}/items/{vte.id}/done",
+        {"version": "1", "origin": "worklist"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    fragment = body[: body.index("</li>")]
+    assert fragment.lstrip().startswith('<li class="list-group-item') and f'id="work-{vte.id}"' in fragment
+    assert 'data-state="done"' in fragment and "Marked done at 12:00 UTC." in fragment
+    assert "Mark done<" not in fragment  # done: nothing left to tick
+    assert 'id="nav-flag-count" data-flag-count hx-swap-oob="true"' in body
+    assert vte.id not in [i for i, _ in _item_rows(home(client))]  # off the list at the next visit
+
+
+def test_without_javascript_a_tick_from_the_worklist_returns_to_it(client, world, nurse):
+    episode = world.episode(3)
+    vte = factories.item(episode, "post_vte")
+    login(client, nurse)
+    response = client.form_post(
+        f"/episodes/{episode.id}/items/{vte.id}/done", {"version": "1", "origin": "worklist"}
+    )
+    assert response.status_code == 302 and response.location.endswith("/")
+    page = client.get("/").get_data(as_text=True)
+    assert "Marked done: VTE prophylaxis" in page
+    assert vte.id not in [i for i, _ in _item_rows(page)]
