@@ -366,3 +366,12 @@ def test_without_javascript_a_tick_from_the_worklist_returns_to_it(client, world
     page = client.get("/").get_data(as_text=True)
     assert "Marked done: VTE prophylaxis" in page
     assert vte.id not in [i for i, _ in _item_rows(page)]
+
+
+def test_lists_of_episodes_show_flags_in_short_words_with_the_details_on_demand(client, world, surgeon):
+    past = world.episode(-5, complete=(Phase.BEFORE,), sign=True)
+    login(client, surgeon)
+    row = table_row(home(client), "flagged", past)
+    badge = row[row.index('data-flag="incomplete_postop"') :].split("</span></span>")[0]
+    assert "Incomplete post-op steps (" in row and 'title="Incomplete post-op steps (' in badge
+    assert "<summary>Flag details</summary>" in row
