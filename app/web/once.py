@@ -28,9 +28,11 @@ from app.web.htmx import is_htmx, load_page
 
 FIELD = "form_token"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_.-]{16,64}", re.ASCII)
-# POST routes answered without a token: logging in and out (each starts or ends a session) and
-# downloads (each export is its own, audited).
-WITHOUT_TOKEN = frozenset({"auth.login", "auth.login_code", "auth.logout", "dashboard.export"})
+# POST routes answered without a token: logging in and out (each starts or ends a session),
+# downloads and printed summaries (each export or print is its own, audited).
+WITHOUT_TOKEN = frozenset(
+    {"auth.login", "auth.login_code", "auth.logout", "dashboard.export", "checklist.summary"}
+)
 # Fields never kept, not even hashed in a fingerprint.
 SECRET_WORDS = ("password", "code")
 PRUNE_EVERY = 500

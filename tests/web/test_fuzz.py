@@ -506,6 +506,13 @@ ROUTES = [
         filter_fields,
         lambda form, args: ["export.outstanding"],
     ),
+    Route(
+        "checklist.summary",
+        Role.NURSE,
+        lambda draw, site: own_and_foreign(draw, site, site.own),
+        lambda site, args: {},
+        lambda form, args: ["export.print"],
+    ),
 ]
 
 

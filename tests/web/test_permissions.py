@@ -119,6 +119,8 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     },
     "checklist.episode": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "checklist.history": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
+    # The summary for printing: whoever sees the episode page; each print is an audit event.
+    "checklist.summary": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(EXPORTED, only=CLINICAL)}},
     "checklist.item_action": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(ITEM_WORKED, only=CLINICAL)}},
     # The empty post lacks the item's version (400); who may acknowledge is the alert's to say,
     # checked by the service (tests/web/checklist/test_safety_alerts.py).

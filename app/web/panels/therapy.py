@@ -44,7 +44,8 @@ def place(episode_id: int) -> str:
     return f"therapy-{episode_id}"
 
 
-def _counts(episode: Episode, sessions: list[TherapySession]) -> list[SessionCount]:
+def session_counts(episode: Episode, sessions: list[TherapySession]) -> list[SessionCount]:
+    """The counts of the episode's sessions items (but those not applicable), soonest due first."""
     items = sorted(
         (
             i
@@ -99,6 +100,6 @@ def therapy_panel(episode: Episode, scores: list[OutcomeScore], user, today: dat
         sessions=sessions,
         chart=pain_chart(values),
         may_log=therapist and open_episode,
-        counts=_counts(episode, sessions),
+        counts=session_counts(episode, sessions),
         message=beside(place(episode.id)),
     )
