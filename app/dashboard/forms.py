@@ -6,6 +6,7 @@ from wtforms.validators import Length, Optional, ValidationError
 
 from app.domain.compliance import Month, period_problem
 from app.domain.outstanding import MAX_SEARCH, OPEN_STATES, OutstandingFilters, date_range_problem
+from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
 from app.web.forms import (
     EARLIEST_DATE,
@@ -102,6 +103,12 @@ class OutstandingFilterForm(SurgeonFilter):
     @property
     def by_episode(self) -> bool:
         return self.view.data == "episodes"
+
+    def description(self) -> str | None:
+        """The filters in force in words ("After surgery; Overdue"), or None when there are none
+        (call after validate())."""
+        filters = self.filters()
+        return filters.describe(self.surgeon_name(), day_text) if filters.narrows else None
 
     def filters(self) -> OutstandingFilters:
         """The filters as typed values (call after validate())."""

@@ -9,7 +9,7 @@ from app import db
 from app.domain.outstanding import PAGE_SIZE, OutstandingFilters, days_overdue, page_count
 from app.domain.schedule import item_state, relative_hint
 from app.domain.site import SiteDay
-from app.domain.vocab import ItemState
+from app.domain.vocab import ItemState, Phase
 from app.models import Episode
 from app.queries.episodes import EpisodeSummary, episode_summaries, episodes_by_id
 from app.queries.flags import alerting_episode_count
@@ -21,6 +21,7 @@ from app.queries.outstanding import (
     item_page,
     items_by_episode,
     state_counts,
+    tally_totals,
 )
 from app.reports import outstanding
 
@@ -41,6 +42,54 @@ class GroupView:
     items: list[ItemRow]
 
 
+@dataclass(frozen=True)
+class QuickFilter:
+    """A one-click view of the dashboard: the URL's filter values and the filters they read as."""
+
+    key: str
+    label: str
+    args: dict[str, str]
+    filters: OutstandingFilters
+    counted: str = "items"  # or the episodes counted already: "safety" alerts, "flagged"
+
+
+QUICK_FILTERS = (
+    QuickFilter(
+        "overdue-after",
+        "Overdue after surgery",
+        {"phase": Phase.AFTER.value, "state": ItemState.OVERDUE.value},
+        OutstandingFilters(phase=Phase.AFTER, state=ItemState.OVERDUE),
+    ),
+    QuickFilter(
+        "overdue", "Overdue", {"state": ItemState.OVERDUE.value}, OutstandingFilters(state=ItemState.OVERDUE)
+    ),
+    QuickFilter(
+        "due-today",
+        "Due today",
+        {"state": ItemState.DUE_TODAY.value},
+        OutstandingFilters(state=ItemState.DUE_TODAY),
+    ),
+    QuickFilter("safety", "Safety alerts", {"safety": "1"}, OutstandingFilters(safety_only=True), "safety"),
+    QuickFilter(
+        "flagged", "Flagged episodes", {"flagged": "1"}, OutstandingFilters(flagged_only=True), "flagged"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class QuickLink:
+    quick: QuickFilter
+    count: int
+    current: bool  # the filters in force are exactly this quick filter's
+
+    @property
+    def count_text(self) -> str:
+        """ "12" items; episodes say so ("1 episode") unless the label does ("Flagged episodes")."""
+        if self.quick.counted == "safety":
+            return f"{self.count} episode{'s' if self.count != 1 else ''}"
+        return str(self.count)
+
+
 @dataclass
 class OutstandingPage:
     counts: dict[ItemState, int]
@@ -48,6 +97,7 @@ class OutstandingPage:
     total: int  # items (or episodes, by episode) that pass the filters
     page: int
     by_episode: bool
+    quick: list[QuickLink] = field(default_factory=list)
     rows: list[ItemRow] = field(default_factory=list)
     groups: list[GroupView] = field(default_factory=list)
 
@@ -78,25 +128,45 @@ def item_row(row, day: SiteDay) -> ItemRow:
     )
 
 
+def quick_links(
+    session: Session, filters: OutstandingFilters, day: SiteDay, alerts: int, flagged: int
+) -> list[QuickLink]:
+    """The quick filters, each with its count and whether it is the filter in force: items summed
+    from the tally in one query; episodes with safety alerts or flags as counted for the page and
+    the navigation bar."""
+    tallied = [q for q in QUICK_FILTERS if q.counted == "items"]
+    totals = iter(tally_totals(session, [q.filters for q in tallied], day))
+    episodes = {"safety": alerts, "flagged": flagged}
+    return [
+        QuickLink(q, next(totals) if q.counted == "items" else episodes[q.counted], filters == q.filters)
+        for q in QUICK_FILTERS
+    ]
+
+
 def outstanding_page(
     session: Session,
     filters: OutstandingFilters,
     page: int,
     by_episode: bool,
     day: SiteDay,
+    flagged: int,
 ) -> OutstandingPage:
-    """One page of outstanding items (or of episodes with their items) and the counts per state."""
+    """One page of outstanding items (or of episodes with their items), the counts per state and
+    the quick filters (`flagged`: the episodes flagged, as the navigation bar counts them)."""
     counts = state_counts(session, filters, day)
     alerts = alerting_episode_count(session)
+    quick = quick_links(session, filters, day, alerts, flagged)
     offset = (page - 1) * PAGE_SIZE
     if not by_episode:
         total = counts[filters.state] if filters.state else sum(counts.values())
-        result = OutstandingPage(counts, alerts, total, page, by_episode=False)
+        result = OutstandingPage(counts, alerts, total, page, by_episode=False, quick=quick)
         if not result.past_end and total:
             result.rows = [item_row(r, day) for r in item_page(session, filters, day, PAGE_SIZE, offset)]
         return result
     groups_stmt = episode_groups(filters, day)
-    result = OutstandingPage(counts, alerts, count_rows(session, groups_stmt), page, by_episode=True)
+    result = OutstandingPage(
+        counts, alerts, count_rows(session, groups_stmt), page, by_episode=True, quick=quick
+    )
     if result.past_end or not result.total:
         return result
     groups = group_rows(session, groups_stmt, PAGE_SIZE, offset)

@@ -9,6 +9,7 @@ from app.domain.policy import Action
 from app.queries.users import surgeons
 from app.services.exports import record_export
 from app.web import csv_download, require, site_day
+from app.web.templating import nav_flag_count
 
 
 def _filter_form(data) -> OutstandingFilterForm:
@@ -30,7 +31,9 @@ def index():
     form = _filter_form(request.args)
     listing = None
     if form.validate():
-        listing = outstanding_page(db.session, form.filters(), form.page_number, form.by_episode, site_day())
+        listing = outstanding_page(
+            db.session, form.filters(), form.page_number, form.by_episode, site_day(), nav_flag_count()
+        )
     return render_template("dashboard/index.html", form=form, listing=listing, kept=_kept(form, request.args))
 
 

@@ -4,6 +4,7 @@ Pure rules: the query turns a state into its window on the indexed due date, and
 shows the state from the same `item_state()` the episode page uses, so both always agree.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -80,8 +81,16 @@ class OutstandingFilters:
         """The same filters for every state (the counts at the top of the page)."""
         return OutstandingFilters(**{**self.__dict__, "state": None})
 
-    def describe(self, surgeon_name: str | None = None) -> str:
-        """The filters in words, for exports and the audit trail ("all outstanding items")."""
+    @property
+    def narrows(self) -> bool:
+        """Whether any filter is set (the defaults list everything)."""
+        return self != OutstandingFilters()
+
+    def describe(
+        self, surgeon_name: str | None = None, date_text: Callable[[date], str] = date.isoformat
+    ) -> str:
+        """The filters in words, for exports, the audit trail and the dashboard's subtitle ("all
+        outstanding items"); dates as `date_text` writes them (YYYY-MM-DD unless told)."""
         parts = []
         if self.phase:
             parts.append(self.phase.label)
@@ -92,9 +101,9 @@ class OutstandingFilters:
         if self.surgeon_id is not None:
             parts.append(f"surgeon {surgeon_name or self.surgeon_id}")
         if self.due_from:
-            parts.append(f"due from {self.due_from.isoformat()}")
+            parts.append(f"due from {date_text(self.due_from)}")
         if self.due_to:
-            parts.append(f"due to {self.due_to.isoformat()}")
+            parts.append(f"due to {date_text(self.due_to)}")
         if self.required_only:
             parts.append("required only")
         if self.flagged_only:

@@ -7,6 +7,7 @@ signed off (a signed phase is locked: nobody can act on what is left open in it)
 `outstanding` column, kept in step on every change (app/services/stored_flags.py), says so with an index.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -132,12 +133,7 @@ def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) ->
     tally's rows, one per due date and kind of item, whatever the number of patients; the
     others count the items themselves, each state's due-date range read off the index.
     """
-    if (
-        filters.surgeon_id is None
-        and not filters.flagged_only
-        and not filters.safety_only
-        and not filters.patient.strip()
-    ):
+    if _on_tally(filters):
         return _tally_counts(session, filters, day)
     where = _conditions(filters.without_state(), day)
 
@@ -153,7 +149,18 @@ def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) ->
     return dict(zip(OPEN_STATES, row, strict=True))
 
 
-def _tally_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
+def _on_tally(filters: OutstandingFilters) -> bool:
+    """Whether the filters read only the kind of item and its due date (what the tally keeps)."""
+    return (
+        filters.surgeon_id is None
+        and not filters.flagged_only
+        and not filters.safety_only
+        and not filters.patient.strip()
+    )
+
+
+def _tally_where(filters: OutstandingFilters) -> list:
+    """The filters but the state, on the tally's rows."""
     tally = OutstandingTally
     where = []
     if filters.phase is not None:
@@ -166,12 +173,33 @@ def _tally_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -
         where.append(tally.due_date >= filters.due_from)
     if filters.due_to is not None:
         where.append(tally.due_date <= filters.due_to)
+    return where
+
+
+def _tally_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
+    tally = OutstandingTally
     sums = (
         func.coalesce(func.sum(case((_in_window(state, day.date, day.due_soon_days, tally), tally.items))), 0)
         for state in OPEN_STATES
     )
-    row = session.execute(select(*sums).where(*where)).one()
+    row = session.execute(select(*sums).where(*_tally_where(filters))).one()
     return dict(zip(OPEN_STATES, row, strict=True))
+
+
+def tally_totals(session: Session, many: Sequence[OutstandingFilters], day: SiteDay) -> list[int]:
+    """How many outstanding items pass each of several filters on the kind of item, its due date
+    and its state (the dashboard's quick filters), in one query that sums the tally's rows."""
+    tally = OutstandingTally
+
+    def total(filters: OutstandingFilters):
+        if not _on_tally(filters):
+            raise ValueError(f"{filters} reads more than the tally keeps")
+        where = _tally_where(filters)
+        if filters.state is not None:
+            where.append(_in_window(filters.state, day.date, day.due_soon_days, tally))
+        return func.coalesce(func.sum(case((and_(true(), *where), tally.items))), 0)
+
+    return [int(n) for n in session.execute(select(*(total(f) for f in many))).one()]
 
 
 @dataclass(frozen=True)

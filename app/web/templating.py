@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_login import current_user
 
 from app import db
@@ -43,6 +43,13 @@ def conflict_message(exc, verb: str = "was", review: str = "review and try again
     return f"{exc.what} {verb} changed by {exc.by or 'someone else'}{when} — {review}."
 
 
+def nav_flag_count() -> int:
+    """The flagged episodes, as the navigation bar counts them: once per request."""
+    if "nav_flag_count" not in g:
+        g.nav_flag_count = flagged_episode_count(db.session, site_day())
+    return g.nav_flag_count
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_date, "date")
     app.add_template_filter(fmt_time, "time")
@@ -61,5 +68,5 @@ def init_app(app: Flask) -> None:
     def _per_request():
         values = {"button_form": ButtonForm(formdata=None), "nav_flag_count": 0}
         if current_user.is_authenticated and current_user.role in CLINICAL_ROLES:
-            values["nav_flag_count"] = flagged_episode_count(db.session, site_day())
+            values["nav_flag_count"] = nav_flag_count()
         return values

@@ -1,5 +1,5 @@
-"""A coordinator's journey: the dashboard is home; filter to overdue post-op items; download the CSV;
-open the compliance report."""
+"""A coordinator's journey: the dashboard is home; one click on a quick filter lists the overdue post-op
+items; download the CSV; open the compliance report."""
 
 import csv
 import io
@@ -27,11 +27,16 @@ def test_coordinator_filters_to_overdue_post_op_items_and_downloads_the_csv(page
     log_in(page, expect, coordinator)
     expect(page.get_by_role("heading", name="Outstanding items")).to_be_visible()  # home is the dashboard
 
-    page.get_by_label("Phase").select_option("after")
-    page.get_by_label("State", exact=True).select_option("overdue")
-    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator("#list-description")).to_contain_text("Every open item of every open episode")
+    quick = page.locator("#quick-filters").get_by_role("link", name=re.compile(r"^Overdue after surgery"))
+    quick.click()  # one click, instead of two drop-downs and Apply filters
 
-    expect(page).to_have_url(re.compile(r"/dashboard\?phase=after&state=overdue"))
+    expect(page).to_have_url(re.compile(r"/dashboard\?phase=after&state=overdue$"))
+    expect(quick).to_have_attribute("aria-current", "page")
+    expect(page.locator("#quick-filters [aria-current]")).to_have_count(1)
+    expect(page.locator("#filters-in-force")).to_have_text("After surgery; Overdue")
+    expect(page.get_by_label("Phase")).to_have_value("after")
+    expect(page.get_by_label("State", exact=True)).to_have_value("overdue")
     rows = page.locator("#outstanding tbody tr")
     expect(rows.first).to_be_visible()
     count = rows.count()
@@ -39,6 +44,7 @@ def test_coordinator_filters_to_overdue_post_op_items_and_downloads_the_csv(page
         expect(rows.nth(n)).to_have_attribute("data-state", "overdue")
         expect(rows.nth(n).locator("td").nth(4)).to_have_text("After surgery")
     expect(page.locator('#state-counts [data-count="overdue"]')).to_contain_text(str(count))
+    expect(quick.locator("[data-quick-count]")).to_have_text(str(count))
     expect(page.locator("#page-summary")).to_contain_text(f"1–{count} of {count} items")
 
     with page.expect_download() as download_info:

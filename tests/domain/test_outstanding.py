@@ -14,7 +14,7 @@ from app.domain.outstanding import (
     page_count,
     state_window,
 )
-from app.domain.schedule import item_state, overdue_from
+from app.domain.schedule import day_text, item_state, overdue_from
 from app.domain.vocab import ItemState, ItemStatus, Phase, Role
 
 TODAY = date(2026, 6, 17)
@@ -186,6 +186,27 @@ def test_describe_joins_every_filter_in_a_fixed_order():
 def test_describe_of_two_filters():
     filters = OutstandingFilters(state=ItemState.OVERDUE, role=Role.THERAPIST)
     assert filters.describe() == "Overdue; Therapist items"
+
+
+def test_describe_writes_dates_as_told_for_the_page():
+    filters = OutstandingFilters(due_from=date(2026, 6, 1), due_to=date(2026, 6, 30))
+    assert filters.describe(date_text=day_text) == "due from 1 Jun 2026; due to 30 Jun 2026"
+    assert filters.describe() == "due from 2026-06-01; due to 2026-06-30"  # exports and the audit trail
+
+
+@pytest.mark.parametrize(
+    ("filters", "narrows"),
+    [
+        (OutstandingFilters(), False),
+        (OutstandingFilters(patient=""), False),
+        (OutstandingFilters(state=ItemState.OVERDUE), True),
+        (OutstandingFilters(safety_only=True), True),
+        (OutstandingFilters(patient="doe"), True),
+        (OutstandingFilters(surgeon_id=7), True),
+    ],
+)
+def test_filters_narrow_the_list_when_any_is_set(filters, narrows):
+    assert filters.narrows is narrows
 
 
 # OutstandingFilters.without_state

@@ -134,7 +134,7 @@ def test_an_unexpected_answer_is_done_raises_a_safety_flag_first_and_blocks_the_
     assert stored == date.min  # counted in the navigation bar and the lists from today
     dashboard = client.get("/dashboard?safety=1").get_data(as_text=True)
     assert f'data-item="{item(operated, "pre_consent").id}"' not in dashboard  # signed phase: not outstanding
-    assert 'data-count="safety"' in dashboard and '<span class="fw-semibold">1</span> episode<' in dashboard
+    assert 'data-quick="safety"' in dashboard and "data-quick-count>1 episode</span>" in dashboard
 
 
 def test_a_yes_raises_nothing(client, surgeon, operated):

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app import db
+from app.dashboard.presenter import QUICK_FILTERS
 from app.domain.outstanding import OPEN_STATES, OutstandingFilters
 from app.domain.requirement import is_waiting
 from app.domain.schedule import item_state
@@ -60,6 +61,7 @@ def expected(filters: OutstandingFilters | None = None, flagged: set[int] = froz
                 or (filters.due_to and (item.due_date is None or item.due_date > filters.due_to))
                 or (filters.required_only and not item.required)
                 or (filters.flagged_only and episode.id not in flagged)
+                or (filters.safety_only and not any(i.alert_open for i in episode.items))
                 or (q and not any(q in n.lower() for n in names))
             ):
                 continue
@@ -151,7 +153,34 @@ def test_a_row_shows_patient_mrn_procedure_surgeon_phase_item_role_due_state_and
     assert f"{first.due_date.day} {first.due_date:%b %Y}" in row
     assert f"{days} day{'s' if days != 1 else ''} overdue" in row
     assert 'data-state="overdue"' in row
-    assert f'<td class="text-end" data-days-overdue>{days}</td>' in row
+    assert f'data-days-overdue="{days}">{days} days overdue</div>' in row
+
+
+def test_a_row_says_how_overdue_it_is_once_in_words_under_its_due_date(client, coordinator, site):
+    login(client, coordinator)
+    page = dashboard(client)
+    post_op = site["post_op"]
+
+    table = page[page.index('id="outstanding"') :].split("</table>")[0]
+    assert "Days overdue" not in table  # no column repeating the hint as a bare number
+    for item in expected()[:50]:
+        row = table[table.index(f'data-item="{item.id}"') :].split("</tr>")[0]
+        days = (TODAY - item.due_date).days if item.due_date else 0
+        state = item_state(item.status, item.due_date, TODAY, DUE_SOON, item.overdue_from)
+        if state is ItemState.OVERDUE:
+            assert row.count("overdue</div>") == 1, row
+            assert re.findall(r">\s*(\d+)\s*<", row) == [], row  # no bare number besides
+            assert f"{days} day{'s' if days != 1 else ''} overdue" in row
+        else:
+            assert "overdue</div>" not in row and "data-days-overdue" not in row
+    by_episode = dashboard(client, view="episodes")
+    items = by_episode[by_episode.index(f'data-items-of="{post_op.id}"') :].split("</details>")[0]
+    assert "Days overdue" not in items
+    assert (
+        items.count("data-days-overdue=")
+        == len(re.findall(r'data-item="\d+" data-state="overdue"', items))
+        > 0
+    )
 
 
 # --- filters ------------------------------------------------------------------------------
@@ -240,6 +269,128 @@ def test_filters_are_kept_in_the_links_to_other_pages_and_states(client, coordin
 
     assert 'href="/dashboard?state=overdue&amp;role=nurse&amp;required=1"' in page
     assert re.search(r'href="/dashboard\?role=nurse&amp;required=1"[^>]*data-count="all"', page)
+
+
+# --- what the list shows: the subtitle and the quick filters ---------------------------------
+
+
+def test_the_subtitle_says_every_open_item_only_when_nothing_is_filtered(client, coordinator, site):
+    login(client, coordinator)
+    for args in ({}, {"view": "episodes"}, {"page": "2"}, {"required": "0", "q": "  "}):
+        page = dashboard(client, **args)
+        assert "Every open item of every open episode" in page, args
+        assert 'id="filters-in-force"' not in page, args
+
+
+def test_the_subtitle_names_the_filters_in_force_in_words(client, coordinator, surgeon2, site):
+    login(client, coordinator)
+    page = dashboard(
+        client,
+        phase="after",
+        state="overdue",
+        surgeon=surgeon2.id,
+        due_from="2026-06-10",
+        required="1",
+        q="Doe",
+        view="episodes",
+    )
+
+    assert "Every open item of every open episode" not in page
+    subtitle = page[page.index('id="list-description"') :].split("</p>")[0]
+    assert (
+        '<strong class="text-body" id="filters-in-force">After surgery; Overdue; surgeon Dr Tom Second; '
+        "due from 10 Jun 2026; required only; patient “Doe”</strong>"
+    ) in subtitle
+    assert '<a class="d-print-none" href="/dashboard">Clear filters</a>' in subtitle
+
+
+def test_the_subtitle_of_one_filter_and_of_bad_filters(client, coordinator, site):
+    login(client, coordinator)
+    page = dashboard(client, flagged="1")
+    assert 'id="filters-in-force">flagged episodes only</strong>' in page
+    bad = dashboard(client, state="nonsense")
+    assert "Every open item" not in bad and 'id="list-description"' not in bad  # nothing is listed
+
+
+def quick_link(page: str, key: str) -> str:
+    """The <a> of one quick filter."""
+    at = page.index(f'data-quick="{key}"')
+    return page[page.rindex("<a ", 0, at) :].split("</a>")[0]
+
+
+QUICK_HREFS = {
+    "overdue-after": "/dashboard?phase=after&amp;state=overdue",
+    "overdue": "/dashboard?state=overdue",
+    "due-today": "/dashboard?state=due_today",
+    "safety": "/dashboard?safety=1",
+    "flagged": "/dashboard?flagged=1",
+}
+
+
+def test_quick_filters_are_links_with_their_counts(client, coordinator, site):
+    login(client, coordinator)
+    page = dashboard(client)
+
+    assert page.index('id="quick-filters"') < page.index('id="outstanding"')
+    labels = re.findall(r'data-quick="[a-z-]+"[^>]*>([^<]+) <span', page)
+    assert labels == ["Overdue after surgery", "Overdue", "Due today", "Safety alerts", "Flagged episodes"]
+    for key, href in QUICK_HREFS.items():
+        assert f'href="{href}"' in quick_link(page, key), key
+        assert "aria-current" not in quick_link(page, key), key
+    counts = {
+        "overdue-after": len(expected(OutstandingFilters(phase=Phase.AFTER, state=ItemState.OVERDUE))),
+        "overdue": len(expected(OutstandingFilters(state=ItemState.OVERDUE))),
+        "due-today": len(expected(OutstandingFilters(state=ItemState.DUE_TODAY))),
+    }
+    assert counts["overdue"] > counts["overdue-after"] > 0
+    for key, n in counts.items():
+        assert f"data-quick-count>{n}</span>" in quick_link(page, key), key
+    assert "data-quick-count>0 episodes</span>" in quick_link(page, "safety")
+    assert "data-quick-count>2</span>" in quick_link(page, "flagged")  # post-op and tomorrow's
+    assert "data-flag-count>2</span>" in page  # as the navigation bar counts them
+
+
+def test_quick_filter_counts_stay_whatever_the_filters_in_force(client, coordinator, surgeon2, site):
+    login(client, coordinator)
+    everything = dashboard(client)
+    narrowed = dashboard(client, surgeon=surgeon2.id, role="nurse", q="patient")
+    for key in QUICK_HREFS:
+        assert (
+            quick_link(everything, key).split("data-quick-count>")[1]
+            == (quick_link(narrowed, key).split("data-quick-count>")[1])
+        ), key
+
+
+@pytest.mark.parametrize("quick", QUICK_FILTERS, ids=lambda q: q.key)
+def test_a_quick_filter_lists_what_it_says_and_is_marked_current(client, coordinator, site, quick):
+    login(client, coordinator)
+    flagged = {site["post_op"].id, site["tomorrow"].id}
+
+    page = dashboard(client, **quick.args)
+
+    assert shown_ids(page) == [i.id for i in expected(quick.filters, flagged)[:50]]
+    assert 'aria-current="page"' in quick_link(page, quick.key)
+    assert "btn-secondary" in quick_link(page, quick.key)
+    assert page.count('aria-current="page"') == 1
+    assert 'id="filters-in-force"' in page
+
+
+def test_a_quick_filter_is_current_only_when_its_filters_are_all_that_is_in_force(client, coordinator, site):
+    login(client, coordinator)
+    assert 'aria-current="page"' in quick_link(dashboard(client, state="overdue", view="episodes"), "overdue")
+    assert 'aria-current="page"' in quick_link(dashboard(client, state="overdue", page="2"), "overdue")
+    page = dashboard(client, state="overdue", role="nurse")
+    assert 'aria-current="page"' not in page
+    assert 'aria-current="page"' not in dashboard(client, phase="after")
+
+
+def test_quick_filters_keep_the_view_and_drop_the_other_filters(client, coordinator, site):
+    login(client, coordinator)
+    page = dashboard(client, view="episodes", role="nurse", page="2")
+    assert 'href="/dashboard?phase=after&amp;state=overdue&amp;view=episodes"' in quick_link(
+        page, "overdue-after"
+    )
+    assert 'href="/dashboard?flagged=1&amp;view=episodes"' in quick_link(page, "flagged")
 
 
 # --- counts -------------------------------------------------------------------------------
