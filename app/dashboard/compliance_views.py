@@ -4,7 +4,7 @@ from flask_login import login_required
 from app import db
 from app.dashboard import bp
 from app.dashboard.forms import ComplianceFilterForm
-from app.domain.compliance import HIGH_COMPLIANCE_PERCENT, Month
+from app.domain.compliance import HIGH_COMPLIANCE_PERCENT, Month, percent_text
 from app.domain.policy import Action
 from app.queries.users import surgeons
 from app.reports import compliance as report_of
@@ -25,15 +25,25 @@ def _report():
     )
 
 
+def _page(form, report, args) -> str:
+    """The report page, or its filters alone when there is no report."""
+    return render_template(
+        "dashboard/compliance.html",
+        form=form,
+        report=report,
+        args=args,
+        high=HIGH_COMPLIANCE_PERCENT,
+        percent=percent_text,
+    )
+
+
 @bp.route("/dashboard/compliance")
 @login_required
 def compliance():
     """Compliance with the protocol per month of surgery, surgeon and phase; the items most late."""
     form, report = _report()
     args = {k: v for k, v in request.args.items() if k in ("start", "end", "surgeon") and v}
-    return render_template(
-        "dashboard/compliance.html", form=form, report=report, args=args, high=HIGH_COMPLIANCE_PERCENT
-    )
+    return _page(form, report, args)
 
 
 @bp.route("/dashboard/compliance.csv")
@@ -42,10 +52,7 @@ def compliance_csv():
     """The compliance report's figures (no patient data) as CSV."""
     form, report = _report()
     if report is None:
-        page = render_template(
-            "dashboard/compliance.html", form=form, report=None, args={}, high=HIGH_COMPLIANCE_PERCENT
-        )
-        return page, 400
+        return _page(form, None, {}), 400
     return csv_download(
         report_of.compliance_csv(report), f"compliance-{report.first.key}-to-{report.last.key}.csv"
     )

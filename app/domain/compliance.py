@@ -7,10 +7,11 @@ episodes whose surgery is not yet scheduled have no month of surgery and are lef
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import TypeVar
 
 from app.domain.progress import CLOSED_STATUSES
 from app.domain.vocab import ItemStatus
@@ -89,8 +90,13 @@ class Tally:
 
     @property
     def high_compliance(self) -> bool:
-        pct = self.completed_percent
-        return pct is not None and pct >= HIGH_COMPLIANCE_PERCENT
+        """Completed at or above the high-compliance line."""
+        return meets_target(self.completed_percent)
+
+    @property
+    def on_time_high_compliance(self) -> bool:
+        """Completed on time at or above the high-compliance line (the ERAS audit's figure)."""
+        return meets_target(self.on_time_percent)
 
 
 def total(tallies: Iterable[Tally]) -> Tally:
@@ -100,9 +106,19 @@ def total(tallies: Iterable[Tally]) -> Tally:
     return result
 
 
+def meets_target(percent: float | None) -> bool:
+    """At or above the high-compliance line (False when nothing was due)."""
+    return percent is not None and percent >= HIGH_COMPLIANCE_PERCENT
+
+
 def percent_text(value: float | None) -> str:
-    """ "87 %", or an en dash when nothing was due."""
-    return "–" if value is None else f"{round(value)} %"
+    """ "87 %", or an en dash when nothing was due; "69.6 %" where a whole number would put the
+    figure on the other side of the high-compliance line than it is."""
+    if value is None:
+        return "–"
+    if meets_target(round(value)) != meets_target(value):  # from 69.5 to just under 70
+        return f"{min(value, HIGH_COMPLIANCE_PERCENT - 0.1):.1f} %"
+    return f"{round(value)} %"
 
 
 @dataclass(frozen=True)
@@ -150,6 +166,46 @@ class Month:
 
     def __le__(self, other: "Month") -> bool:
         return (self.year, self.month) <= (other.year, other.month)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class MonthSpan:
+    """Consecutive months shown as one line ("Jan–Sep 2026")."""
+
+    first: Month
+    last: Month
+
+    @property
+    def label(self) -> str:
+        if self.first == self.last:
+            return self.first.label
+        if self.first.year == self.last.year:
+            return f"{self.first.first_day():%b}–{self.last.label}"
+        return f"{self.first.label}–{self.last.label}"
+
+    folded = True  # what a template tells it from a month's row by
+
+    @property
+    def key(self) -> str:
+        return f"{self.first.key}/{self.last.key}"
+
+
+def fold_months(
+    rows: Iterable[tuple[Month, T]], empty: Callable[[T], bool]
+) -> list[tuple[Month, T] | MonthSpan]:
+    """The rows in order, each run of consecutive empty ones folded into one MonthSpan."""
+    folded: list[tuple[Month, T] | MonthSpan] = []
+    for month, row in rows:
+        if not empty(row):
+            folded.append((month, row))
+        elif folded and isinstance(folded[-1], MonthSpan) and folded[-1].last.next() == month:
+            folded[-1] = MonthSpan(folded[-1].first, month)
+        else:
+            folded.append(MonthSpan(month, month))
+    return folded
 
 
 def month_count(first: Month, last: Month) -> int:

@@ -12,7 +12,9 @@ from app.domain.compliance import (
     HIGH_COMPLIANCE_PERCENT,
     MOST_LATE_LIMIT,
     Month,
+    MonthSpan,
     Tally,
+    fold_months,
     months_between,
     total,
 )
@@ -93,6 +95,11 @@ class ComplianceReport:
     unscheduled: int
     detail: list[tuple[Month, str, Phase, Tally]]  # month x surgeon x phase, for the CSV
     chart: BarChart
+
+    @property
+    def month_lines(self) -> list[tuple[Month, ReportRow] | MonthSpan]:
+        """The months in order, each run of months with nothing due folded into one line."""
+        return fold_months(self.months, lambda row: not row.overall.counted)
 
 
 def build_report(

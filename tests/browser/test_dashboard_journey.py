@@ -89,6 +89,9 @@ def test_compliance_report_draws_its_chart_without_scripts(page, expect, coordin
     expect(page.get_by_role("heading", name="Compliance report")).to_be_visible()
     expect(page.get_by_role("img", name="Required items completed and completed on time")).to_be_visible()
     expect(page.locator("#by-month")).to_contain_text("Jun 2026")
+    expect(page.locator("#by-month")).to_contain_text("No items due in Jul 2025–May 2026")  # one line, not 11
+    expect(page.locator("#overall [data-figure]").first).to_contain_text("on time")  # the headline figure
+    expect(page.locator("#target")).to_contain_text("Target: 70 %")
     page.get_by_label("From month").fill("2026-06")
     page.get_by_label("To month").fill("2026-05")
     page.get_by_role("button", name="Show report").click()

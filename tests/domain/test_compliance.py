@@ -8,9 +8,12 @@ from app.domain.compliance import (
     HIGH_COMPLIANCE_PERCENT,
     MAX_MONTHS,
     Month,
+    MonthSpan,
     Outcome,
     Tally,
+    fold_months,
     item_outcome,
+    meets_target,
     month_count,
     months_between,
     percent_text,
@@ -205,6 +208,82 @@ def test_high_compliance_follows_completion_not_punctuality():
 )
 def test_percent_text(value, text):
     assert percent_text(value) == text
+
+
+def test_on_time_high_compliance_follows_punctuality_not_completion():
+    december = Tally(counted=14, completed=13, on_time=9)  # 93 % completed, 64 % on time
+    assert december.high_compliance is True
+    assert december.on_time_high_compliance is False
+    assert Tally(counted=10, completed=10, on_time=7).on_time_high_compliance is True  # exactly 70 %
+    assert Tally().on_time_high_compliance is False  # nothing due
+
+
+@pytest.mark.parametrize(
+    ("percent", "met"), [(70, True), (70.0, True), (100, True), (69.99, False), (0, False), (None, False)]
+)
+def test_meets_target_from_exactly_70_percent(percent, met):
+    assert meets_target(percent) is met
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (69.4, "69 %"),
+        (69.5, "69.5 %"),  # "70 %" would read as meeting the line it misses
+        (100 * 139 / 199, "69.8 %"),
+        (69.96, "69.9 %"),  # never "70.0 %"
+        (70.0, "70 %"),
+        (70.4, "70 %"),
+    ],
+)
+def test_percent_text_never_rounds_a_figure_across_the_70_percent_line(value, text):
+    assert percent_text(value) == text
+
+
+# fold_months
+
+
+def month_rows(*counted: int) -> list[tuple[Month, int]]:
+    """Rows from Jan 2026 on, each with how many items were due."""
+    return [(Month(2026, 1).minus(-n), c) for n, c in enumerate(counted)]
+
+
+def test_fold_months_folds_each_run_of_empty_months_into_one_span_in_place():
+    folded = fold_months(month_rows(0, 0, 0, 5, 0, 2, 0, 0), lambda n: n == 0)
+    assert folded == [
+        MonthSpan(Month(2026, 1), Month(2026, 3)),
+        (Month(2026, 4), 5),
+        MonthSpan(Month(2026, 5), Month(2026, 5)),
+        (Month(2026, 6), 2),
+        MonthSpan(Month(2026, 7), Month(2026, 8)),
+    ]
+
+
+def test_fold_months_keeps_rows_with_items_due_and_folds_all_empty_into_one():
+    assert fold_months(month_rows(1, 2), lambda n: n == 0) == [(Month(2026, 1), 1), (Month(2026, 2), 2)]
+    assert fold_months(month_rows(0, 0, 0), lambda n: n == 0) == [MonthSpan(Month(2026, 1), Month(2026, 3))]
+    assert fold_months([], lambda n: n == 0) == []
+
+
+def test_fold_months_does_not_join_empty_months_that_are_not_consecutive():
+    rows = [(Month(2026, 1), 0), (Month(2026, 3), 0)]
+    assert fold_months(rows, lambda n: n == 0) == [
+        MonthSpan(Month(2026, 1), Month(2026, 1)),
+        MonthSpan(Month(2026, 3), Month(2026, 3)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "label", "key"),
+    [
+        (Month(2026, 1), Month(2026, 9), "Jan–Sep 2026", "2026-01/2026-09"),
+        (Month(2025, 7), Month(2026, 4), "Jul 2025–Apr 2026", "2025-07/2026-04"),
+        (Month(2026, 4), Month(2026, 4), "Apr 2026", "2026-04/2026-04"),
+    ],
+)
+def test_month_span_label(first, last, label, key):
+    span = MonthSpan(first, last)
+    assert (span.label, span.key) == (label, key)
 
 
 # Month

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app import clock, db
+from app.domain.vocab import Phase, Role
 from app.models import User
 from app.queries.episodes import episode_with_checklist
 from app.reports.csv_export import BOM, COMPLIANCE_HEADER
@@ -101,7 +102,11 @@ def test_figures_per_month_and_phase_are_the_share_due_that_was_completed_and_on
     assert cell(page, "by-month", "2026-05", "after") == ("12", "12", "1 of 8")
     assert cell(page, "by-month", "2026-05", "overall") == ("20", "13", "6 of 30")
     assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 29")
-    assert cell(page, "by-month", "2026-04", "overall") == ("–", "–", "")
+    assert 'data-row="2026-04"' not in page  # nothing was due: folded with the months before
+    assert (
+        '<tr data-months="2025-07/2026-04"><td colspan="5" class="text-muted">'
+        "No items due in Jul 2025–Apr 2026</td></tr>"
+    ) in page
 
 
 def test_figures_per_surgeon_cover_the_period(client, coordinator, report_site):
@@ -110,7 +115,9 @@ def test_figures_per_surgeon_cover_the_period(client, coordinator, report_site):
 
     assert cell(page, "by-surgeon", str(report_site["may"].surgeon_id), "overall") == ("20", "13", "6 of 30")
     assert cell(page, "by-surgeon", str(report_site["june"].surgeon_id), "overall") == ("0", "0", "0 of 29")
-    assert "Overall:" in page and "6 of 59" in page
+    overall = page[page.index('id="overall"') : page.index('id="compliance-chart"')]
+    assert 'data-on-time="7">7 %</span>' in overall and 'data-completed="10">10 %</span>' in overall
+    assert "6 of 59 completed, 4 on time" in overall
 
 
 def test_episodes_not_yet_scheduled_are_left_out_and_said_so(client, coordinator, report_site):
@@ -132,7 +139,7 @@ def test_surgeon_filter_reports_one_surgeon(client, coordinator, surgeon2, repor
     page = report(client, surgeon=surgeon2.id)
 
     assert "· Dr Tom Second" in page
-    assert cell(page, "by-month", "2026-05", "overall") == ("–", "–", "")
+    assert "No items due in Jul 2025–May 2026" in page
     assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 29")
     assert "not yet scheduled" not in page  # the unscheduled episode is the other surgeon's
 
@@ -143,10 +150,58 @@ def test_the_period_defaults_to_the_last_twelve_months_and_shows_in_the_form(
     login(client, coordinator)
     page = report(client)
 
-    assert re.findall(r'data-row="(\d{4}-\d{2})"', page.split('id="by-surgeon"')[0]) == [
-        f"{y}-{m:02d}" for y, m in [(2025, m) for m in range(7, 13)] + [(2026, m) for m in range(1, 7)]
-    ]
+    lines = re.findall(r'data-(?:row|months)="([0-9/-]+)"', page.split('id="by-surgeon"')[0])
+    assert lines == ["2025-07/2026-04", "2026-05", "2026-06"]  # twelve months, ten with nothing due
     assert 'value="2025-07"' in page and 'value="2026-06"' in page
+
+
+@pytest.fixture
+def march(coordinator, surgeon, protocol):
+    """Surgery on 10 Mar 2026: every required pre-op item completed (not applicable), 8 early and
+    5 the day after surgery, so 100 % completed but 62 % on time; nothing done on the day."""
+    march = factories.episode(
+        coordinator, surgeon, protocol, surgery_date=date(2026, 3, 10), family_name="March"
+    )
+    episode = episode_with_checklist(db.session, march.id)
+    items = [(i.step.code, i.role) for i in episode.items if i.phase is Phase.BEFORE and i.required]
+    db.session.remove()
+    assert len(items) == 13
+    for n, (code, role) in enumerate(items):
+        actor = coordinator if role is Role.COORDINATOR else surgeon
+        work(march.id, actor.id, code, date(2026, 1, 5) if n < 8 else date(2026, 3, 11), True)
+    return march
+
+
+def figures(td: str) -> list[tuple[str, str, bool]]:
+    """(which figure, colour, marked "below 70 %") of a cell, in the order shown."""
+    return [
+        (name, colour, "data-below" in rest)
+        for colour, name, rest in re.findall(
+            r'<span class="text-(success|danger) fw-bold[^"]*" data-(on-time|completed)="\d+">[^<]*</span>'
+            r"([^<]*(?:<span[^>]*data-below>[^<]*</span>)?)",
+            td,
+        )
+    ]
+
+
+def test_on_time_comes_first_and_larger_each_figure_coloured_against_the_70_percent_line(
+    client, coordinator, march
+):
+    login(client, coordinator)
+    page = report(client, start="2026-03", end="2026-03")
+
+    assert cell(page, "by-month", "2026-03", "before") == ("100", "62", "13 of 13")
+    row = page[page.index('data-row="2026-03"') :].split("</tr>")[0]
+    before = row[row.index('data-phase="before"') :].split("</td>")[0]
+    # December's finding: completion green at 93 % while on time sat at 64 %, unmarked
+    assert figures(before) == [("on-time", "danger", True), ("completed", "success", False)]
+    assert 'fw-bold fs-5" data-on-time="62">62 %</span> on time' in before
+    assert "below 70 %" in before and before.count("below 70 %") == 1
+    during = row[row.index('data-phase="during"') :].split("</td>")[0]
+    assert figures(during) == [("on-time", "danger", True), ("completed", "danger", True)]
+    overall = page[page.index('id="overall"') : page.index('id="compliance-chart"')]
+    assert 'fw-bold fs-2" data-on-time=' in overall  # the headline of the page
+    assert "<strong>Target: 70 %</strong> of required items on time, and completed" in page
 
 
 def test_items_most_often_late_come_first(client, coordinator, report_site):
