@@ -254,7 +254,8 @@ class Client:
 
     def follow(self, location: str) -> list[str]:
         """Read the page an answer redirected to (as a browser does); keep it for the next action."""
-        path = urlsplit(location).path
+        parts = urlsplit(location)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")  # as a browser: the fragment stays
         response = self.request("GET", path)
         assert response.status == 200, f"GET {path} answered {response.status}"
         page = response.body.decode()

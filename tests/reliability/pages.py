@@ -10,8 +10,13 @@ _INPUT = re.compile(r"<input\b([^>]*)>")
 _TEXTAREA = re.compile(r"<textarea\b([^>]*)>(.*?)</textarea>", re.S)
 _SELECT = re.compile(r"<select\b([^>]*)>(.*?)</select>", re.S)
 _OPTION = re.compile(r"<option\b([^>]*)>", re.S)
-# Flashed messages (base.html): an alert with a role; the page's other alerts have none.
-_FLASH = re.compile(r'<div class="alert alert-[a-z]+" role="(?:alert|status)">(.*?)</div>', re.S)
+# Flashed messages (base.html): an alert with a role; the page's other alerts have none. The
+# answer to a change of an item is shown beside the item (templates/checklist/_item.html).
+_FLASH = re.compile(
+    r'<div class="alert alert-[a-z]+(?: [^"]*)?" role="(?:alert|status)"'
+    r'(?: tabindex="-1" data-item-message)?>(.*?)</div>',
+    re.S,
+)
 
 
 @dataclass(frozen=True)
@@ -51,5 +56,5 @@ def forms(page: str) -> list[Form]:
 
 
 def flashes(page: str) -> list[str]:
-    """Return the messages flashed on the page, as text."""
+    """Return the messages flashed on the page, or given beside the item changed, as text."""
     return [html.unescape(re.sub(r"<[^>]+>", "", m)).strip() for m in _FLASH.findall(page)]
