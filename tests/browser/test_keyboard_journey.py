@@ -81,11 +81,13 @@ def test_nurse_ticks_and_marks_not_applicable_by_keyboard_only(page, expect, nur
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.locator("#nav-user")).to_contain_text(nurse.full_name)
+    page.wait_for_load_state()  # a key pressed while the page is still loading may be lost
 
     # Her home page lists her open items by patient: the patient's name opens the episode.
     tab_to(page, f"a[href='/episodes/{episode.id}']")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"/episodes/{episode.id}")
+    page.wait_for_load_state()
 
     tab_to(page, "a[href='#main']", limit=1)
     page.keyboard.press("Enter")
