@@ -133,6 +133,10 @@ class Client:
             if match and episode.items[int(match[2])] not in self.run.site.by_records:
                 choices.append((match[3], int(match[2]), form))
         assert choices, f"{self.account.username} found no item to work on episode {episode.id}"
+        draw = self.rng.random()
+        if draw < STALE_SHARE:  # a stale form: of an item changed before, when the page has one
+            changed = [c for c in choices if int(c[2].fields["version"]) > 1]
+            choices = changed or choices
         action, item_id, form = self.rng.choices(choices, [ACTION_WEIGHTS[c[0]] for c in choices])[0]
         fields = dict(form.fields)
         token = fields["form_token"]
@@ -141,7 +145,6 @@ class Client:
         if action == "done" and "value" in fields:
             fields["value"] = self.run.site.values[episode.items[item_id]]
         intent = FRESH
-        draw = self.rng.random()
         if draw < STALE_SHARE and int(fields["version"]) > 1:
             fields["version"] = str(int(fields["version"]) - 1)  # a version the item had before
             intent = STALE
