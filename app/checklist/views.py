@@ -173,26 +173,25 @@ def _change(item, action: str, verb: str, call):
     if not done.ok:
         messages = get_flashed_messages(with_categories=True)  # a conflict's: said by the item
         text = messages[-1][1] if messages else str(done.error)
-        refused = ItemAnswer(item_id, text, "danger" if done.status == REFUSED else "warning", field, form)
-        if done.status != REFUSED:
-            refused = ItemAnswer(item_id, text, "warning")  # changed meanwhile: shown as it is now
+        if done.status == REFUSED:  # by its field, with what was typed
+            refused = ItemAnswer(item_id, text, "danger", field, form)
+        else:  # changed meanwhile: the item shown as it is now
+            refused = ItemAnswer(item_id, text, "warning")
         if is_htmx():
             return item_fragment(load_episode(episode_id), refused, before, status=done.status)
         return episode_page(load_episode(episode_id), refused, status=done.status)
     at = fmt_time(clock.now())
+    beside_item = f"{verb} at {at}."  # shown by the item
+    on_top = f"{verb}: {item.step.title} — {at}"  # shown where the item is not (a list, a repeat)
+    answer = ItemAnswer(item_id, beside_item)
     if request.form.get("origin") == "worklist":  # marked done from a role's worklist
-        message = f"{verb}: {item.step.title} — {at}"
-        if is_htmx():
-            answer = ItemAnswer(item_id, f"{verb} at {at}.")
-            return saved(message, url_for("main.home"), after=lambda: _work_item_after(item_id, answer))
-        return saved(message, url_for("main.home"))
+        after = (lambda: _work_item_after(item_id, answer)) if is_htmx() else None
+        return saved(on_top, url_for("main.home"), after=after)
     if is_htmx():
-        answer = ItemAnswer(item_id, f"{verb} at {at}.")
-        flashed = f"{verb}: {item.step.title} — {at}"
         return saved(
-            flashed, _item_url(episode_id, item_id), after=lambda: _fragment_after(episode_id, answer, before)
+            on_top, _item_url(episode_id, item_id), after=lambda: _fragment_after(episode_id, answer, before)
         )
-    return saved_beside(f"{verb} at {at}.", _item_url(episode_id, item_id), f"item-{item_id}")
+    return saved_beside(beside_item, _item_url(episode_id, item_id), f"item-{item_id}")
 
 
 def _work_item_after(item_id: int, answer: ItemAnswer):
