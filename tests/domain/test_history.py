@@ -43,7 +43,9 @@ def test_a_created_record_shows_its_values_alone():
 @given(
     st.dictionaries(
         st.sampled_from(["pain_before", "minutes", "home_exercise_plan", "status", "surgery_date", "mrn"]),
-        st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12), st.dates().map(str)),
+        st.one_of(
+            st.none(), st.booleans(), st.integers(), st.text("abc xyz-4", max_size=12), st.dates().map(str)
+        ),
         max_size=4,
     )
 )
