@@ -14,7 +14,7 @@ from app.domain.text import shortened
 from app.domain.vocab import StepKind
 from app.models import ChecklistItem
 from app.queries.episodes import item_snapshot, item_snapshot_of
-from app.queries.history import episode_history
+from app.queries.history import episode_history, reference_names
 from app.queries.outcomes import episode_scores
 from app.services import checklist as service
 from app.services.errors import ServiceError
@@ -216,12 +216,13 @@ def _item_url(episode_id: int, item_id: int) -> str:
 def history(episode_id: int):
     episode = load_episode(episode_id)
     events = episode_history(db.session, episode, HISTORY_LIMIT)
+    names = reference_names(db.session, events)
     titles = {i.id: i.step.title for i in episode.items}
     return render_template(
         "checklist/history.html",
         episode=episode,
         events=events,
-        changes={ev.id: field_changes(ev.before, ev.after) for ev in events},
+        changes={ev.id: field_changes(ev.before, ev.after, names) for ev in events},
         titles=titles,
         limit=HISTORY_LIMIT,
         ChecklistItem=ChecklistItem,

@@ -77,15 +77,39 @@ def value_text(value: Any) -> str:
     return VALUES.get(text, text)
 
 
-def field_changes(before: Mapping | None, after: Mapping | None) -> list[FieldChange]:
+# Fields that hold the id of another record, shown by that record's name.
+REFERENCES = ("surgeon_id", "protocol_version_id")
+
+
+def referenced_ids(events_values: list[Mapping | None]) -> dict[str, set[int]]:
+    """The ids the REFERENCES fields of these before/after values name, by field."""
+    ids: dict[str, set[int]] = {key: set() for key in REFERENCES}
+    for values in events_values:
+        for key in REFERENCES:
+            value = (values or {}).get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                ids[key].add(value)
+    return ids
+
+
+def field_changes(
+    before: Mapping | None, after: Mapping | None, names: Mapping[str, Mapping[int, str]] | None = None
+) -> list[FieldChange]:
     """The fields an event recorded, in words: each changed field with its before and after
     (a field the same on both sides is left out); the fields of a side that is missing whole
-    (a record created, a record deleted) shown on the other side alone."""
+    (a record created, a record deleted) shown on the other side alone. `names` gives, for a
+    field that holds a record's id (a surgeon, a protocol version), the names to show instead."""
     keys = list(dict.fromkeys([*(before or {}), *(after or {})]))
+    names = names or {}
     changes = []
     for key in keys:
-        old = value_text((before or {}).get(key)) if before is not None else None
-        new = value_text((after or {}).get(key)) if after is not None else None
+        known = names.get(key, {})
+
+        def text(value, known=known):
+            return known.get(value) or value_text(value)
+
+        old = text((before or {}).get(key)) if before is not None else None
+        new = text((after or {}).get(key)) if after is not None else None
         if old is not None and new is not None and old == new:
             continue
         changes.append(FieldChange(label(key), old, new))

@@ -5,7 +5,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.history import NOT_RECORDED, FieldChange, field_changes, label, value_text
+from app.domain.history import NOT_RECORDED, FieldChange, field_changes, label, referenced_ids, value_text
 
 
 def test_field_names_read_as_words():
@@ -54,3 +54,16 @@ def test_every_stored_value_reads_as_text_without_python_words(values):
     for change in field_changes(values, {k: None for k in values}) + field_changes(None, values):
         for text in (change.before, change.after):
             assert text is None or (isinstance(text, str) and text not in ("None", "True", "False"))
+
+
+def test_a_field_holding_a_record_id_shows_the_record_name():
+    names = {"surgeon_id": {3: "Dr Sara Surgeon", 7: "Dr Tom Second"}}
+    assert field_changes({"surgeon_id": 3}, {"surgeon_id": 7}, names) == [
+        FieldChange("Surgeon", "Dr Sara Surgeon", "Dr Tom Second")
+    ]
+    # An id no longer known reads as stored rather than vanishing.
+    assert field_changes({"surgeon_id": 3}, {"surgeon_id": 9}, names)[0].after == "9"
+    assert referenced_ids([{"surgeon_id": 3}, None, {"protocol_version_id": 2, "x": 1}]) == {
+        "surgeon_id": {3},
+        "protocol_version_id": {2},
+    }

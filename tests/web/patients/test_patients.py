@@ -269,3 +269,22 @@ def test_unknown_patient_and_episode_are_404(client, coordinator):
     assert client.get("/patients/9999").status_code == 404
     assert client.get("/episodes/9999").status_code == 404
     assert client.get("/episodes/9999/edit").status_code == 404
+
+
+def test_history_names_the_surgeons_of_a_surgeon_change(client, surgeon, surgeon2, episode):
+    login(client, surgeon)
+    client.form_post(
+        f"/episodes/{episode.id}/edit",
+        {
+            "procedure": episode.procedure,
+            "levels": episode.levels,
+            "procedure_type": episode.procedure_type.value,
+            "surgeon_id": str(surgeon2.id),
+            "surgery_date": episode.surgery_date.isoformat(),
+            "version": str(episode.version),
+        },
+    )
+    page = client.get(f"/episodes/{episode.id}/history").get_data(as_text=True)
+    change = page[page.index('data-action="episode.update"') :].split("</tr>")[0]
+    assert "Dr Sara Surgeon" in change and "Dr Tom Second" in change
+    assert f"→ {surgeon2.id}<" not in change and f"{surgeon.id} →" not in change
