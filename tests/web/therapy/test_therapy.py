@@ -513,3 +513,14 @@ def test_caseload_runs_a_fixed_number_of_queries(
         page = client.get("/").get_data(as_text=True)
     assert page.count("data-episode=") == 4
     assert len(many) == len(few)
+
+
+def test_episode_page_offers_log_session_at_the_top_to_therapists_only(client, therapist, nurse, operated):
+    login(client, therapist)
+    page = client.get(f"/episodes/{operated.id}").get_data(as_text=True)
+    top = page.index('data-log-session="top"')
+    assert top < page.index('id="phase-bar"')  # in the header, before the checklist
+    assert f'href="/episodes/{operated.id}/sessions/new" data-log-session="top">Log session</a>' in page
+    client.form_post("/logout")
+    login(client, nurse)
+    assert 'data-log-session="top"' not in client.get(f"/episodes/{operated.id}").get_data(as_text=True)
