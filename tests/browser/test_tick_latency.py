@@ -1,7 +1,8 @@
 """How long a tick takes, click to updated item, in a real browser (issue goal: p95 <= 150 ms).
 
-Measured in the page itself (from the click to htmx's swap of the item), over every check item
-of the episode a nurse may tick; printed, never asserted as a timing (the machine's load varies).
+Measured in the page itself (from the click to htmx's swap of the item), over every required check
+item of three episodes (about 30 ticks, enough for a p95 that is not the maximum); printed, never
+asserted as a timing (the machine's load varies).
 What is asserted: each tick is done in place (no page load) and saved.
 """
 
@@ -36,24 +37,27 @@ def test_ticks_update_the_item_in_place_and_report_their_latency(
 ):
     for n in range(5):  # a clinic's worth of other patients on the lists and counts
         factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date(), family_name=f"Other{n}")
-    episode = factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date())
-    ticks = [
-        i.id
-        for i in episode.items
-        if i.step.kind is StepKind.CHECK and i.status is ItemStatus.OPEN and i.required
-    ]
-    assert len(ticks) >= 10
+    episodes = [factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date()) for _ in range(3)]
     log_in(page, expect, surgeon)  # a surgeon may tick any clinical item
-    page.goto(f"/episodes/{episode.id}")
-    page.evaluate(TIMING)
-    page.evaluate("window.notReloaded = true")
-    for item_id in ticks:
-        row = page.locator(f"#item-{item_id}")
-        row.get_by_role("button", name="Mark done").click()
-        expect(row.locator("[data-state]")).to_have_attribute("data-state", "done")
-        expect(row.locator("[data-item-message]")).to_contain_text("Marked done at")
-    times = page.evaluate("window.tickTimes")
-    assert page.evaluate("window.notReloaded") is True
+    times, ticks = [], []
+    for episode in episodes:
+        mine = [
+            i.id
+            for i in episode.items
+            if i.step.kind is StepKind.CHECK and i.status is ItemStatus.OPEN and i.required
+        ]
+        assert len(mine) >= 10
+        page.goto(f"/episodes/{episode.id}")
+        page.evaluate(TIMING)
+        page.evaluate("window.notReloaded = true")
+        for item_id in mine:
+            row = page.locator(f"#item-{item_id}")
+            row.get_by_role("button", name="Mark done").click()
+            expect(row.locator("[data-state]")).to_have_attribute("data-state", "done")
+            expect(row.locator("[data-item-message]")).to_contain_text("Marked done at")
+        assert page.evaluate("window.notReloaded") is True
+        times += page.evaluate("window.tickTimes")
+        ticks += mine
     assert len(times) == len(ticks)
     db.session.remove()  # read what the server committed, not what this session loaded before
     saved = db.session.query(ChecklistItem).filter(ChecklistItem.id.in_(ticks)).all()
