@@ -36,6 +36,7 @@ from app.domain.vocab import (
     StepKind,
     TimePoint,
     ValueType,
+    VersionStatus,
 )
 
 NAMING = {
@@ -106,6 +107,8 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Granted by an admin to a surgeon: edits, publishes and retires protocol versions.
+    edits_protocols: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -188,6 +191,8 @@ class ProtocolTemplate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The procedure types the protocol is meant for: registering an episode of one proposes it.
+    procedure_types: Mapped[list | None] = mapped_column(JSON)
 
     versions: Mapped[list["ProtocolVersion"]] = relationship(
         back_populates="template", order_by="ProtocolVersion.number"
@@ -198,24 +203,52 @@ class ProtocolTemplate(Base):
 
 
 class ProtocolVersion(Base):
-    """A published, immutable version of a protocol."""
+    """A version of a protocol: a draft while a clinical lead edits it (no number yet), then
+    published (numbered, never changed again: episodes are held to it), then retired."""
 
     __tablename__ = "protocol_version"
     __table_args__ = (UniqueConstraint("template_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("protocol_template.id"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    content_sha256: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int | None] = mapped_column(Integer)  # None while a draft
+    content_sha256: Mapped[str] = mapped_column(String(64))  # "" while a draft
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[VersionStatus] = mapped_column(
+        str_enum(VersionStatus), default=VersionStatus.PUBLISHED, server_default=VersionStatus.PUBLISHED.value
+    )
+    # The version a draft started from (None: from blank or imported), kept once published.
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("protocol_version.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The e-signature of publication ("approved for clinical use") and the changes approved,
+    # against based_on (app/domain/protocol_diff.py), kept with the version.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    changes: Mapped[dict | None] = mapped_column(JSON)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A draft's edits are version-checked: two leads editing one draft never lose an update.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     template: Mapped[ProtocolTemplate] = relationship(back_populates="versions")
     steps: Mapped[list["ProtocolStep"]] = relationship(
         back_populates="version", order_by="ProtocolStep.position"
     )
+    based_on: Mapped["ProtocolVersion | None"] = relationship(remote_side=[id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    published_by: Mapped[User | None] = relationship(foreign_keys=[published_by_id])
+    retired_by: Mapped[User | None] = relationship(foreign_keys=[retired_by_id])
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status is VersionStatus.DRAFT
 
     @property
     def label(self) -> str:
+        if self.number is None:
+            return f"{self.template.name} (draft)"
         return f"{self.template.name} (version {self.number})"
 
     def __repr__(self) -> str:

@@ -11,7 +11,16 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from app.domain.step_options import ANSWERS, Alert, Raises, RequiredIf, RiskFactor, Variant, Variants
-from app.domain.vocab import Discipline, Phase, Procedure, Role, StepKind, TimePoint, ValueType
+from app.domain.vocab import (
+    CLINICAL_ROLES,
+    Discipline,
+    Phase,
+    Procedure,
+    Role,
+    StepKind,
+    TimePoint,
+    ValueType,
+)
 
 SIGNABLE = (Phase.BEFORE, Phase.DURING)
 
@@ -315,6 +324,9 @@ def _step(raw: dict[str, Any], position: int, line: int | None) -> StepSpec:
         raise ProtocolError(f"{where}: due must be a whole number and required true or false")
     if phase is Phase.BEFORE and raw["due"] > 0:
         raise ProtocolError(f"{where}: a Before-surgery step cannot be due after surgery (due {raw['due']})")
+    role = _enum(Role, raw["role"], where)
+    if role not in CLINICAL_ROLES:
+        raise ProtocolError(f"{where}: a step is done by a clinical role, not {role.value}")
     extra: dict[str, Any] = {}
     if kind is StepKind.VALUE:
         extra = _value_fields(raw, where)
@@ -328,7 +340,7 @@ def _step(raw: dict[str, Any], position: int, line: int | None) -> StepSpec:
         code=str(raw["code"]),
         title=str(raw["title"]),
         guidance=str(raw.get("guidance", "")),
-        role=_enum(Role, raw["role"], where),
+        role=role,
         required=raw["required"],
         due_offset_days=raw["due"],
         kind=kind,

@@ -37,6 +37,21 @@ class Procedure(StrEnum):
     DECOMPRESSION = "decompression"
     FUSION = "fusion"
     OTHER = "other"
+    # Anterior cervical discectomy and fusion: the cervical pathway's operation.
+    ACDF = "acdf"
+
+    @property
+    def label(self) -> str:
+        return "ACDF (cervical)" if self is Procedure.ACDF else self.value.capitalize()
+
+
+class VersionStatus(StrEnum):
+    """A protocol version's life: a draft is edited; a published version never changes and is
+    the one new episodes may use; a retired one is kept for the record only."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
 
     @property
     def label(self) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app import audit, clock
 from app.domain.flags import CONDITION_FLAGS, STEP_VALUE_FLAGS
 from app.domain.protocol_spec import ProtocolError, ProtocolSpec, parse_protocol
+from app.domain.vocab import VersionStatus
 from app.models import ProtocolStep, ProtocolTemplate, ProtocolVersion
 
 PROTOCOL_DIR = Path(__file__).resolve().parent.parent / "protocols"
@@ -56,21 +57,36 @@ def _step_lines(node) -> list[int]:
 
 
 def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool]:
-    """Publish the spec as a new version unless the latest version has the same content."""
+    """Publish the spec (a protocol file) as a new version unless a version of the protocol
+    already has the same content: the newest, or an older one (a file left as it was while a
+    clinical lead published later versions in the app does not undo their work)."""
     template = session.scalar(select(ProtocolTemplate).where(ProtocolTemplate.slug == spec.slug))
     if template is None:
         template = ProtocolTemplate(slug=spec.slug, name=spec.name)
         session.add(template)
         session.flush()
+    same = session.scalar(
+        select(ProtocolVersion)
+        .where(
+            ProtocolVersion.template_id == template.id,
+            ProtocolVersion.content_sha256 == spec.content_sha256,
+            ProtocolVersion.number.is_not(None),
+        )
+        .order_by(ProtocolVersion.number.desc())
+        .limit(1)
+    )
+    if same is not None:
+        return same, False
     latest = latest_version(session, spec.slug)
-    if latest is not None and latest.content_sha256 == spec.content_sha256:
-        return latest, False
     template.name = spec.name
+    now = clock.now()
     version = ProtocolVersion(
         template=template,
         number=(latest.number + 1) if latest else 1,
         content_sha256=spec.content_sha256,
-        created_at=clock.now(),
+        created_at=now,
+        status=VersionStatus.PUBLISHED,
+        published_at=now,
     )
     session.add(version)
     for step in spec.steps:
@@ -94,18 +110,23 @@ def load_all(session: Session, directory: Path = PROTOCOL_DIR) -> list[tuple[Pro
 
 
 def latest_version(session: Session, slug: str) -> ProtocolVersion | None:
+    """The protocol's newest numbered version (published or retired; drafts have no number)."""
     return session.scalar(
         select(ProtocolVersion)
         .join(ProtocolTemplate)
-        .where(ProtocolTemplate.slug == slug)
+        .where(ProtocolTemplate.slug == slug, ProtocolVersion.number.is_not(None))
         .order_by(ProtocolVersion.number.desc())
         .limit(1)
     )
 
 
 def current_versions(session: Session) -> list[ProtocolVersion]:
-    """The newest version of every protocol: the ones new episodes may use."""
-    versions = session.scalars(select(ProtocolVersion).order_by(ProtocolVersion.number.desc())).all()
+    """The newest published version of every protocol: the ones new episodes may use."""
+    versions = session.scalars(
+        select(ProtocolVersion)
+        .where(ProtocolVersion.status == VersionStatus.PUBLISHED)
+        .order_by(ProtocolVersion.number.desc())
+    ).all()
     newest: dict[int, ProtocolVersion] = {}
     for v in versions:
         newest.setdefault(v.template_id, v)
