@@ -23,6 +23,10 @@ class Action(StrEnum):
     EXPORT_OUTSTANDING = "export_outstanding"
     VIEW_COMPLIANCE = "view_compliance"
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
+    VIEW_PROTOCOLS = "view_protocols"
+    # Draft, publish and retire protocol versions: a surgeon an admin has made a clinical lead.
+    EDIT_PROTOCOLS = "edit_protocols"
+    MOVE_EPISODE = "move_episode"
 
 
 class Actor(Protocol):
@@ -51,6 +55,8 @@ _BY_ROLE: dict[Action, frozenset[Role]] = {
     # A bulk export of patient identifiers: the roles that run and audit the protocol.
     Action.EXPORT_OUTSTANDING: frozenset({Role.SURGEON, Role.COORDINATOR}),
     Action.VIEW_COMPLIANCE: CLINICAL_ROLES,
+    Action.VIEW_PROTOCOLS: CLINICAL_ROLES,
+    Action.MOVE_EPISODE: frozenset({Role.SURGEON, Role.COORDINATOR}),
 }
 
 
@@ -60,6 +66,8 @@ def can(user: Actor | None, action: Action, target: ItemOwner | None = None) -> 
         return False
     if action is Action.ACKNOWLEDGE_ALERT:  # the target: the alert, naming who acknowledges it
         return target is not None and user.role in CLINICAL_ROLES and user.role in target.acknowledged_by
+    if action is Action.EDIT_PROTOCOLS:
+        return user.role is Role.SURGEON and bool(getattr(user, "edits_protocols", False))
     if action is Action.WORK_ITEM:
         if target is None or user.role not in CLINICAL_ROLES:
             return False

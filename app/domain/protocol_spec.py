@@ -101,10 +101,13 @@ class ProtocolSpec:
     slug: str
     name: str
     steps: tuple[StepSpec, ...]
+    # The procedure types the protocol is meant for (registration proposes it for them). It is
+    # about the protocol, not a version's steps: kept on the template, out of the fingerprint.
+    procedures: tuple[Procedure, ...] = ()
 
     @property
     def content_sha256(self) -> str:
-        """A fingerprint of the content: a changed file gets a new version."""
+        """A fingerprint of the content (name and steps): a changed file gets a new version."""
         steps = [
             {k: v for k, v in asdict(s).items() if k not in _FORMAT_2 or v != _FORMAT_2[k]}
             for s in self.steps
@@ -371,6 +374,22 @@ def _required_if(raw: Any, where: str) -> RequiredIf | None:
     return RequiredIf(flags=tuple(flags))
 
 
+def parse_step(raw: Any, position: int) -> StepSpec:
+    """One step on its own (the step editor's form, in the file format): every rule of the
+    format that one step must keep; those between steps are `check_references`'s."""
+    return _step(raw, position, None)
+
+
+def check_references(
+    steps: tuple[StepSpec, ...],
+    lines: list[int | None],
+    flag_codes: frozenset[str],
+    step_flag_codes: frozenset[str],
+) -> None:
+    """The rules between steps (conditions and raised flags), as a whole file is checked."""
+    _check_references(steps, lines, flag_codes, step_flag_codes)
+
+
 def _check_references(
     steps: tuple[StepSpec, ...],
     lines: list[int | None],
@@ -443,4 +462,25 @@ def parse_protocol(
         if not any(s.phase is phase for s in steps):
             raise ProtocolError(f"the {phase.label} phase has no steps")
     _check_references(steps, step_lines, flag_codes, step_flag_codes)
-    return ProtocolSpec(slug=str(data["slug"]), name=str(data["name"]), steps=steps)
+    return ProtocolSpec(
+        slug=str(data["slug"]),
+        name=str(data["name"]),
+        steps=steps,
+        procedures=_procedures(data.get("procedures")),
+    )
+
+
+def _procedures(raw: Any) -> tuple[Procedure, ...]:
+    """The procedure types a protocol is meant for: a list of known types, each once."""
+    if raw is None:
+        return ()
+    values = tuple(p.value for p in Procedure)
+    if not isinstance(raw, list) or not raw:
+        raise ProtocolError(f"procedures must be a list of procedure types ({', '.join(values)})")
+    unknown = [repr(p) for p in raw if p not in values]
+    if unknown:
+        verb = "is not a procedure type" if len(unknown) == 1 else "are not procedure types"
+        raise ProtocolError(f"procedures: {', '.join(unknown)} {verb} (the types are {', '.join(values)})")
+    if len(set(raw)) != len(raw):
+        raise ProtocolError("procedures: a procedure type is listed twice")
+    return tuple(Procedure(p) for p in raw)
