@@ -6,6 +6,7 @@ from app.dashboard import bp
 from app.dashboard.forms import ComplianceFilterForm
 from app.domain.compliance import HIGH_COMPLIANCE_PERCENT, Month, percent_text
 from app.domain.policy import Action
+from app.queries.compliance import report_versions
 from app.queries.users import surgeons
 from app.reports import compliance as report_of
 from app.web import csv_download, require, site_day
@@ -16,13 +17,30 @@ def _report():
     require(Action.VIEW_COMPLIANCE)
     form = ComplianceFilterForm(formdata=request.args)
     form.set_surgeons(surgeons(db.session))
+    form.set_versions(report_versions(db.session))
     if not form.period_valid(Month.of(site_day().date)):
         return form, None
     first, last = form.period(Month.of(site_day().date))
     form.start.data, form.end.data = first, last  # show the period the report covers
     return form, report_of.build_report(
-        db.session, first, last, form.surgeon.data, form.surgeon_names, site_day().date
+        db.session,
+        first,
+        last,
+        form.surgeon.data,
+        form.surgeon_names,
+        site_day().date,
+        form.chosen_version(),
     )
+
+
+def _report_args(form) -> dict[str, str]:
+    """The filters of the report shown, for its links (the CSV): the protocol version as its id,
+    and left out when it was refused on its field, as it is from the report."""
+    args = {k: v for k, v in request.args.items() if k in ("start", "end", "surgeon") and v}
+    version = form.chosen_version()
+    if version is not None:
+        args["version"] = str(version.id)
+    return args
 
 
 def _page(form, report, args) -> str:
@@ -42,8 +60,7 @@ def _page(form, report, args) -> str:
 def compliance():
     """Compliance with the protocol per month of surgery, surgeon and phase; the items most late."""
     form, report = _report()
-    args = {k: v for k, v in request.args.items() if k in ("start", "end", "surgeon") and v}
-    return _page(form, report, args)
+    return _page(form, report, _report_args(form))
 
 
 @bp.route("/dashboard/compliance.csv")
@@ -51,8 +68,9 @@ def compliance():
 def compliance_csv():
     """The compliance report's figures (no patient data) as CSV."""
     form, report = _report()
-    if report is None:
-        return _page(form, None, {}), 400
+    if report is None or form.version.errors:  # never all versions' figures for a version asked for
+        return _page(form, report, _report_args(form)), 400
+    version = f"-{report.version.file_key}" if report.version else ""
     return csv_download(
-        report_of.compliance_csv(report), f"compliance-{report.first.key}-to-{report.last.key}.csv"
+        report_of.compliance_csv(report), f"compliance-{report.first.key}-to-{report.last.key}{version}.csv"
     )

@@ -4,7 +4,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from app.domain.compliance import Month, period_problem
+from app.domain.compliance import Month, ReportVersion, period_problem
 from app.domain.outstanding import MAX_SEARCH, OPEN_STATES, OutstandingFilters, date_range_problem
 from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
@@ -161,6 +161,22 @@ class MonthField(StringField):
 class ComplianceFilterForm(SurgeonFilter):
     start = MonthField("From month")
     end = MonthField("To month")
+    version = ListChoice(
+        "Protocol version",
+        coerce=int_or_typed,
+        validate_choice=False,
+    )
+
+    def set_versions(self, versions: list[ReportVersion]) -> None:
+        """Offer "All versions" and every numbered version, grouped by protocol, newest first."""
+        self.versions = {v.id: v for v in versions}
+        self.version.choices = [SelectChoice("", "All versions")] + [
+            SelectChoice(v.id, v.label, optgroup=v.protocol) for v in versions
+        ]
+
+    def chosen_version(self) -> ReportVersion | None:
+        """The protocol version the report is narrowed to (None: all; call after period_valid)."""
+        return None if self.version.errors else self.versions.get(self.version.data)
 
     def period(self, this_month: Month) -> tuple[Month, Month]:
         """The months asked for: by default the twelve months up to this one."""
@@ -168,8 +184,10 @@ class ComplianceFilterForm(SurgeonFilter):
         return self.start.data or last.minus(11), last
 
     def period_valid(self, this_month: Month) -> bool:
-        """validate(), then check the period; problems are put on the "to" field."""
-        if not self.validate():
+        """validate(), then check the period; problems are put on the "to" field. A protocol
+        version that cannot be used is named on its field but stops no report: it covers all
+        versions, and says so."""
+        if not self.validate() and any(f.errors for f in self if f is not self.version):
             return False
         problem = period_problem(*self.period(this_month))
         if problem:

@@ -20,6 +20,7 @@ from app.domain.vocab import ItemStatus
 HIGH_COMPLIANCE_PERCENT = 70
 MOST_LATE_LIMIT = 10
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+_NOT_IN_FILE_NAME = re.compile(r"[^a-z0-9]+", re.ASCII)
 
 
 class Outcome(StrEnum):
@@ -166,6 +167,27 @@ class Month:
 
     def __le__(self, other: "Month") -> bool:
         return (self.year, self.month) <= (other.year, other.month)
+
+
+@dataclass(frozen=True)
+class ReportVersion:
+    """A numbered protocol version the report can be narrowed to."""
+
+    id: int
+    protocol: str  # the protocol's name
+    number: int
+    slug: str
+
+    @property
+    def label(self) -> str:
+        """ "Lumbar spine surgery — FBSS prevention (version 2)", as ProtocolVersion.label says it."""
+        return f"{self.protocol} (version {self.number})"
+
+    @property
+    def file_key(self) -> str:
+        """ "lumbar-fbss-v2": the version in an export's file name (the slug kept to a-z, 0-9 and -)."""
+        slug = _NOT_IN_FILE_NAME.sub("-", self.slug.lower()).strip("-") or "protocol"
+        return f"{slug}-v{self.number}"
 
 
 T = TypeVar("T")

@@ -13,6 +13,7 @@ from app.domain.compliance import (
     MOST_LATE_LIMIT,
     Month,
     MonthSpan,
+    ReportVersion,
     Tally,
     fold_months,
     months_between,
@@ -95,6 +96,7 @@ class ComplianceReport:
     unscheduled: int
     detail: list[tuple[Month, str, Phase, Tally]]  # month x surgeon x phase, for the CSV
     chart: BarChart
+    version: ReportVersion | None = None  # the protocol version it is narrowed to, if any
 
     @property
     def month_lines(self) -> list[tuple[Month, ReportRow] | MonthSpan]:
@@ -109,13 +111,18 @@ def build_report(
     surgeon_id: int | None,
     surgeon_names: dict[int, str],
     today: date,
+    version: ReportVersion | None = None,
 ) -> ComplianceReport:
-    """The whole report for a period (and one surgeon, or all), in four queries."""
+    """The whole report for a period (and one surgeon, or all; one protocol version, or all), in
+    three queries."""
+    version_id = version.id if version is not None else None
     months = {m: ReportRow(m.label) for m in months_between(first, last)}
     surgeons: dict[int, ReportRow] = {}
     overall = ReportRow("All")
     detail: dict[tuple[Month, int, Phase], Tally] = defaultdict(Tally)
-    for month, surgeon, phase, outcome, n in outcome_counts(session, first, last, surgeon_id, today):
+    for month, surgeon, phase, outcome, n in outcome_counts(
+        session, first, last, surgeon_id, today, version_id
+    ):
         tally = Tally.of(outcome, n)
         months[month].add(phase, tally)
         if surgeon not in surgeons:
@@ -131,8 +138,8 @@ def build_report(
         months=month_rows,
         surgeons=sorted(surgeons.items(), key=lambda kv: kv[1].label),
         overall=overall,
-        most_late=most_often_late(session, first, last, surgeon_id, today),
-        unscheduled=unscheduled_episodes(session, surgeon_id),
+        most_late=most_often_late(session, first, last, surgeon_id, today, version_id=version_id),
+        unscheduled=unscheduled_episodes(session, surgeon_id, version_id),
         detail=[
             (month, surgeon_names.get(surgeon, f"Surgeon {surgeon}"), phase, tally)
             for (month, surgeon, phase), tally in sorted(
@@ -141,6 +148,7 @@ def build_report(
             )
         ],
         chart=bar_chart([(m.label, row.overall) for m, row in month_rows]),
+        version=version,
     )
 
 
@@ -151,10 +159,13 @@ def most_often_late(
     surgeon_id: int | None,
     today: date,
     limit: int = MOST_LATE_LIMIT,
+    version_id: int | None = None,
 ) -> list[LateStep]:
     """The protocol steps most often completed late or not at all, most late first."""
     by_step: dict[str, tuple[str, Phase, Tally]] = {}
-    for code, title, phase, outcome, n in outcome_counts_by_step(session, first, last, surgeon_id, today):
+    for code, title, phase, outcome, n in outcome_counts_by_step(
+        session, first, last, surgeon_id, today, version_id
+    ):
         _, _, tally = by_step.get(code, (title, phase, Tally()))
         by_step[code] = (title, phase, tally + Tally.of(outcome, n))
     steps = [LateStep(code, title, phase, tally) for code, (title, phase, tally) in by_step.items()]

@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 from app import audit, clock
 from app.domain.flags import CONDITION_FLAGS, STEP_VALUE_FLAGS
 from app.domain.protocol_spec import ProtocolError, ProtocolSpec, parse_protocol
-from app.domain.vocab import VersionStatus
+from app.domain.vocab import Procedure, VersionStatus
 from app.models import ProtocolStep, ProtocolTemplate, ProtocolVersion
+from app.services.errors import InvalidInput
 
 PROTOCOL_DIR = Path(__file__).resolve().parent.parent / "protocols"
 DEFAULT_SLUG = "lumbar-fbss"
+# The choice "the protocol for the procedure type" on the forms that open an episode.
+FOR_PROCEDURE = 0
 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -62,9 +65,11 @@ def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool
     clinical lead published later versions in the app does not undo their work)."""
     template = session.scalar(select(ProtocolTemplate).where(ProtocolTemplate.slug == spec.slug))
     if template is None:
-        template = ProtocolTemplate(slug=spec.slug, name=spec.name)
+        template = ProtocolTemplate(slug=spec.slug, name=spec.name, procedure_types=_types(spec))
         session.add(template)
         session.flush()
+    else:
+        _store_procedures(session, template, spec)
     same = session.scalar(
         select(ProtocolVersion)
         .where(
@@ -99,9 +104,39 @@ def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool
         f"Published {spec.name} version {version.number} ({len(spec.steps)} steps)",
         target_type="protocol_version",
         target_id=version.id,
-        after={"slug": spec.slug, "number": version.number, "sha256": spec.content_sha256},
+        after={
+            "slug": spec.slug,
+            "number": version.number,
+            "sha256": spec.content_sha256,
+            **({"procedures": template.procedure_types} if template.procedure_types else {}),
+        },
     )
     return version, True
+
+
+def _types(spec: ProtocolSpec) -> list[str] | None:
+    return [p.value for p in spec.procedures] or None
+
+
+def _store_procedures(session: Session, template: ProtocolTemplate, spec: ProtocolSpec) -> None:
+    """Keep the procedure types a file says its protocol is meant for on the template (a file
+    that says none leaves them as they are), audited when they change."""
+    types = _types(spec)
+    if types is None or types == template.procedure_types:
+        return
+    before = template.procedure_types
+    template.procedure_types = types
+    session.flush()
+    audit.record(
+        session,
+        None,
+        "protocol.procedures",
+        f"{template.name} is meant for {', '.join(p.label for p in spec.procedures)}",
+        target_type="protocol_template",
+        target_id=template.id,
+        before={"procedures": before},
+        after={"procedures": types},
+    )
 
 
 def load_all(session: Session, directory: Path = PROTOCOL_DIR) -> list[tuple[ProtocolVersion, bool]]:
@@ -131,3 +166,37 @@ def current_versions(session: Session) -> list[ProtocolVersion]:
     for v in versions:
         newest.setdefault(v.template_id, v)
     return sorted(newest.values(), key=lambda v: v.template.name)
+
+
+def protocol_for(session: Session, procedure: Procedure) -> ProtocolVersion | None:
+    """The protocol meant for a procedure type: the newest published version of the protocol that
+    names the type among its procedures (of several, the one named first alphabetically); None
+    when no protocol is meant for it."""
+    return protocols_for(session).get(procedure)
+
+
+def protocols_for(session: Session) -> dict[Procedure, ProtocolVersion]:
+    """`protocol_for` of every procedure type that has one."""
+    known = {p.value for p in Procedure}
+    chosen: dict[Procedure, ProtocolVersion] = {}
+    for version in current_versions(session):  # by name
+        for value in version.template.procedure_types or []:
+            if value in known:
+                chosen.setdefault(Procedure(value), version)
+    return chosen
+
+
+def chosen_protocol(session: Session, version_id: int, procedure: Procedure) -> ProtocolVersion:
+    """The protocol a new episode gets: the published version chosen (its id), or, for
+    `FOR_PROCEDURE`, the protocol meant for its procedure type. A refusal names the field."""
+    if version_id == FOR_PROCEDURE:
+        version = protocol_for(session, procedure)
+        if version is None:
+            raise InvalidInput(
+                {"protocol_version_id": f"No protocol is meant for {procedure.label}: choose one."}
+            )
+        return version
+    version = next((v for v in current_versions(session) if v.id == version_id), None)
+    if version is None:
+        raise InvalidInput({"protocol_version_id": "Choose a protocol from the list."})
+    return version

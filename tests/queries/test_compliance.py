@@ -8,12 +8,17 @@ from sqlalchemy import select
 
 from app import clock, db
 from app.domain.compliance import Month, item_outcome
-from app.domain.vocab import EpisodeStatus, Phase, Role, StepKind
+from app.domain.vocab import EpisodeStatus, Phase, Role, StepKind, VersionStatus
 from app.models import Episode, User
-from app.queries.compliance import outcome_counts, outcome_counts_by_step, unscheduled_episodes
+from app.queries.compliance import (
+    outcome_counts,
+    outcome_counts_by_step,
+    report_versions,
+    unscheduled_episodes,
+)
 from app.queries.episodes import episode_with_checklist
 from app.services import checklist, signoffs
-from tests import factories
+from tests import compliance_versions, factories
 from tests.conftest import NOW
 
 TODAY = date(2026, 6, 17)
@@ -67,11 +72,13 @@ def _varied_site(coordinator, surgeon, surgeon2, protocol) -> None:
             db.session.remove()
 
 
-def _oracle(first: Month, last: Month, surgeon_id=None) -> Counter:
+def _oracle(first: Month, last: Month, surgeon_id=None, version_id=None) -> Counter:
     counts: Counter = Counter()
     for episode_id in db.session.scalars(select(Episode.id)):
         episode = episode_with_checklist(db.session, episode_id)
         if episode.surgery_date is None or surgeon_id not in (None, episode.surgeon_id):
+            continue
+        if version_id not in (None, episode.protocol_version_id):
             continue
         month = Month.of(episode.surgery_date)
         if not first <= month <= last:
@@ -132,3 +139,97 @@ def test_unscheduled_open_episodes_are_counted_apart(app, coordinator, surgeon, 
     _varied_site(coordinator, surgeon, surgeon2, protocol)
     assert unscheduled_episodes(db.session, None) == 1
     assert unscheduled_episodes(db.session, surgeon2.id) == 0
+
+
+# --- one protocol version ------------------------------------------------------------------------
+
+
+def _on_version_2(coordinator, surgeon2) -> int:
+    """Version 2 of the protocol, with surgeon2's episode operated on 20 Jun (every pre-op item
+    done on 17 Jun, so on time) and one not yet scheduled; returns the version's id."""
+    version = compliance_versions.publish_version_2()
+    june = factories.episode(coordinator, surgeon2, version, surgery_date=date(2026, 6, 20), family_name="V2")
+    factories.complete_phase_by_id(june.id, Phase.BEFORE, surgeon2, coordinator)
+    factories.episode(coordinator, surgeon2, version, surgery_date=None, family_name="V2later")
+    return version.id
+
+
+def _counted(rows) -> Counter:
+    counts: Counter = Counter()
+    for month, surgeon_id, phase, outcome, n in rows:
+        counts[(month, surgeon_id, phase, outcome)] += n
+    return counts
+
+
+def test_a_protocol_version_narrows_the_counts_to_its_episodes(app, coordinator, surgeon, surgeon2, protocol):
+    _varied_site(coordinator, surgeon, surgeon2, protocol)
+    version_2 = _on_version_2(coordinator, surgeon2)
+    first, last = Month(2026, 4), Month(2026, 7)
+
+    on_1 = _counted(outcome_counts(db.session, first, last, None, TODAY, protocol.id))
+    on_2 = _counted(outcome_counts(db.session, first, last, None, TODAY, version_2))
+    every = _counted(outcome_counts(db.session, first, last, None, TODAY))
+    db.session.remove()
+
+    assert on_1 == _oracle(first, last, version_id=protocol.id)
+    assert on_2 == _oracle(first, last, version_id=version_2)
+    assert on_1 + on_2 == every
+    assert {(month, who) for month, who, _, _ in on_2} == {(Month(2026, 6), surgeon2.id)}
+    # Version 2's pre-op items were all done before surgery: none late, none missed.
+    before_2 = {outcome for (_, _, phase, outcome) in on_2 if phase is Phase.BEFORE}
+    assert before_2 == {"on_time"}
+    assert {outcome for (_, _, phase, outcome) in on_1 if phase is Phase.BEFORE} > {"on_time", "missed"}
+
+
+def test_a_protocol_version_narrows_the_counts_by_step_and_with_a_surgeon(
+    app, coordinator, surgeon, surgeon2, protocol
+):
+    _varied_site(coordinator, surgeon, surgeon2, protocol)
+    version_2 = _on_version_2(coordinator, surgeon2)
+    first, last = Month(2026, 4), Month(2026, 7)
+
+    for version_id in (protocol.id, version_2):
+        by_step = Counter()
+        for _code, _title, phase, outcome, n in outcome_counts_by_step(
+            db.session, first, last, None, TODAY, version_id
+        ):
+            by_step[(phase, outcome)] += n
+        by_month = Counter()
+        for _month, _surgeon, phase, outcome, n in outcome_counts(
+            db.session, first, last, None, TODAY, version_id
+        ):
+            by_month[(phase, outcome)] += n
+        assert by_step == by_month
+    both = _counted(outcome_counts(db.session, first, last, surgeon2.id, TODAY, protocol.id))
+    db.session.remove()
+    assert both == _oracle(first, last, surgeon2.id, protocol.id)
+    assert both and all(month < Month(2026, 6) or month == Month(2026, 6) for month, *_ in both)
+
+
+def test_unscheduled_episodes_are_counted_per_protocol_version(app, coordinator, surgeon, surgeon2, protocol):
+    _varied_site(coordinator, surgeon, surgeon2, protocol)
+    version_2 = _on_version_2(coordinator, surgeon2)
+
+    assert unscheduled_episodes(db.session, None) == 2
+    assert unscheduled_episodes(db.session, None, protocol.id) == 1
+    assert unscheduled_episodes(db.session, None, version_2) == 1
+    assert unscheduled_episodes(db.session, surgeon2.id, protocol.id) == 0
+    db.session.remove()
+
+
+def test_the_versions_offered_are_the_numbered_ones_newest_first_retired_too(app, protocol):
+    version_2 = compliance_versions.publish_version_2()
+    draft = compliance_versions.add_draft()
+    with db.write_unit():
+        db.session.get(type(protocol), protocol.id).status = VersionStatus.RETIRED
+        db.session.commit()
+
+    offered = report_versions(db.session)
+    db.session.remove()
+
+    assert [(v.id, v.label) for v in offered] == [
+        (version_2.id, "Lumbar spine surgery — FBSS prevention (version 2)"),
+        (protocol.id, "Lumbar spine surgery — FBSS prevention (version 1)"),
+    ]
+    assert draft.id not in {v.id for v in offered}
+    assert offered[0].file_key == "lumbar-fbss-v2"

@@ -3,7 +3,6 @@
 import pytest
 from sqlalchemy import select
 
-from app.domain.flags import CONDITION_FLAGS, STEP_VALUE_FLAGS
 from app.domain.protocol_format import step_data
 from app.domain.vocab import EpisodeStatus, VersionStatus
 from app.models import AuditEvent, ProtocolVersion, User
