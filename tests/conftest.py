@@ -324,6 +324,17 @@ def coordinator(app):
 
 
 @pytest.fixture
+def lead(app):
+    """A surgeon an admin has made a clinical lead: edits, publishes and retires protocols."""
+    user = _make_user(Role.SURGEON, "lead", "Dr Lena Lead")
+    with db.write_unit():
+        db.session.get(type(user), user.id).edits_protocols = True
+        db.session.commit()
+    user.edits_protocols = True
+    return user
+
+
+@pytest.fixture
 def admin(app):
     """Sees users; no patient data, no ticking."""
     return _make_user(Role.ADMIN, "admin", "Adam Admin")

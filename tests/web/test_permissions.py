@@ -19,7 +19,9 @@ from tests.conftest import login
 from tests.routes import route_values
 
 ANONYMOUS = "anonymous"
-WHO = [ANONYMOUS, *(role.value for role in Role)]
+# A surgeon an admin has made a clinical lead (edits protocols): answered as a surgeon unless said.
+LEAD = "lead"
+WHO = [ANONYMOUS, *(role.value for role in Role), LEAD]
 METHODS = ("GET", "POST")
 SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}
 # The words the item_action rule's <any(...):action> converter accepts.
@@ -58,9 +60,14 @@ EXPORTED = Answer(frozenset({200}), writes=True, writes_on=frozenset({200}))
 TO_DASHBOARD = Answer(frozenset({302}), "/dashboard")
 
 
-def _roles(allowed: Answer, denied: Answer = DENIED, only: frozenset[Role] | None = None) -> dict:
-    """Map every role to `allowed` (if in `only`, default all roles) or `denied`."""
-    return {role.value: allowed if only is None or role in only else denied for role in Role}
+def _roles(
+    allowed: Answer, denied: Answer = DENIED, only: frozenset[Role] | None = None, lead: Answer | None = None
+) -> dict:
+    """Map every role to `allowed` (if in `only`, default all roles) or `denied`; the clinical
+    lead as a surgeon, or to `lead`."""
+    answers = {role.value: allowed if only is None or role in only else denied for role in Role}
+    answers[LEAD] = lead if lead is not None else answers[Role.SURGEON.value]
+    return answers
 
 
 CLINICAL = CLINICAL_ROLES
@@ -275,11 +282,12 @@ def test_every_rule_has_an_entry_and_every_entry_a_rule(app):
 
 
 @pytest.mark.parametrize("who", WHO)
-def test_permission_matrix(app, client, users, episode, who):
+def test_permission_matrix(app, client, users, lead, episode, who):
     """For every rule and method: anonymous and each role get exactly the checked-in answer."""
-    role = None if who == ANONYMOUS else Role(who)
+    role = None if who == ANONYMOUS else Role.SURGEON if who == LEAD else Role(who)
+    user = lead if who == LEAD else users.get(role)
     if role is not None:
-        login(client, users[role])
+        login(client, user)
     item = factories.item(episode, RESPONSIBLE_ITEM[role or Role.SURGEON])
     urls = app.url_map.bind("localhost")
     problems = []
@@ -306,7 +314,7 @@ def test_permission_matrix(app, client, users, episode, who):
                 if problem:
                     problems.append(f"{who} {method} {url} ({rule.endpoint}): {problem}")
                 if rule.endpoint == "auth.logout" and method == "POST" and role is not None:
-                    login(client, users[role])  # carry on as the same user
+                    login(client, user)  # carry on as the same user
     assert not problems, "\n".join(problems)
 
 
