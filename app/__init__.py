@@ -132,12 +132,14 @@ def _register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.outcomes import bp as outcomes_bp
     from app.patients import bp as patients_bp
+    from app.protocol_admin import bp as protocols_bp
     from app.therapy import bp as therapy_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(patients_bp)
     app.register_blueprint(checklist_bp)
+    app.register_blueprint(protocols_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(outcomes_bp)

@@ -21,6 +21,8 @@ def route_values(episode, item) -> dict:
         "signoff_id": MISSING_SIGNOFF_ID,
         "action": "done",
         "session_id": MISSING_SESSION_ID,
+        "version_id": episode.protocol_version_id,  # a published version (not a draft)
+        "step_id": item.step_id,
     }
 
 

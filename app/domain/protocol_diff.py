@@ -124,8 +124,9 @@ class VersionDiff:
         )
 
 
-def _days(value: Any) -> str:
-    if not isinstance(value, int):
+def due_words(value: Any) -> str:
+    """A step's due day in words: "14 days before surgery", "on the day of surgery"."""
+    if not isinstance(value, int) or isinstance(value, bool):
         return _words(value)
     if value == 0:
         return "on the day of surgery"
@@ -176,7 +177,7 @@ def label(path: str) -> str:
 
 def _value_words(path: str, value: Any) -> str:
     if path == "due" or path.endswith(".due"):
-        return _days(value)
+        return due_words(value)
     if path == "alert.blocks":  # written only when true
         return "yes" if value else "no"
     return _words(value)

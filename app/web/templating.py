@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from app import db
 from app.domain.policy import Action, can
+from app.domain.protocol_diff import due_words
 from app.domain.schedule import day_text
-from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Role
+from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Procedure, Role
 from app.queries.flags import flagged_episode_count
 from app.web import site_day
 from app.web.forms import ButtonForm
@@ -54,6 +55,9 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_date, "date")
     app.add_template_filter(fmt_time, "time")
     app.add_template_filter(fmt_datetime, "datetime")
+    app.add_template_filter(lambda value: Procedure(value).label, "procedure_label")
+    app.add_template_filter(due_words, "due_words")
+    app.add_template_filter(lambda value: f"{value:g}" if isinstance(value, float) else str(value), "number")
 
     # Globals are visible in imported macros too (context-processor values are not).
     app.jinja_env.globals.update(

@@ -84,6 +84,39 @@ EXPORTERS = frozenset({Role.SURGEON, Role.COORDINATOR})
 EPISODE_UNCHANGED = Answer(frozenset({302}), "/episodes/{episode_id}")
 
 EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
+    # Protocols: every clinician reads them; a clinical lead drafts, publishes and retires. The
+    # version in the URL is published: the draft-only pages are "not found" for the lead.
+    "protocols.index": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
+    "protocols.version": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
+    "protocols.export": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(EXPORTED, only=CLINICAL)}},
+    "protocols.new_draft": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=INVALID_FORM)}},
+    "protocols.import_file": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=OK)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=INVALID_FORM)},
+    },
+    # An empty list of procedure types is a choice (none ticked): saved.
+    "protocols.procedures": {
+        "POST": {
+            ANONYMOUS: TO_LOGIN,
+            **_roles(DENIED, lead=Answer(frozenset({302}), "/protocols/versions/{version_id}", writes=True)),
+        }
+    },
+    "protocols.review": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)},
+    },
+    "protocols.retire": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=BROKEN_FORM)}},
+    "protocols.discard": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)}},
+    "protocols.new_step": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)},
+    },
+    "protocols.edit_step": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)},
+    },
+    "protocols.move_step": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)}},
+    "protocols.remove_step": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=NOT_FOUND)}},
     "auth.login": {
         "GET": {ANONYMOUS: OK, **_roles(TO_HOME)},
         "POST": {ANONYMOUS: OK, **_roles(TO_HOME)},  # anonymous: empty form re-rendered
