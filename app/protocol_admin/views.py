@@ -4,8 +4,8 @@ import and export, review and publish, retire, discard."""
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from app import audit, db
 from app.domain.policy import Action, can
