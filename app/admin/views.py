@@ -141,6 +141,27 @@ def change_role(user_id: int):
     return _saved(f"{user.full_name} ({user.username}) already is {role.label}.", "info")
 
 
+@bp.route("/users/<int:user_id>/protocol-lead", methods=["POST"])
+@login_required
+def protocol_lead(user_id: int):
+    """Make a surgeon a clinical lead (edits, publishes and retires protocols), or withdraw it."""
+    user, version = _load(user_id, AccountActionForm())
+    grant = request.form.get("grant") == "yes"
+    done = attempt(
+        lambda: service.set_protocol_lead(db.session, current_user, user, grant, version),
+        ACCOUNT,
+        review=REVIEW,
+    )
+    if not done.ok:
+        return users_page(done.status)
+    who = f"{user.full_name} ({user.username})"
+    if not done.result:
+        return _saved(f"{who} already {'is' if grant else 'is not'} a clinical lead.", "info")
+    if grant:
+        return _saved(f"{who} is now a clinical lead: they may edit, publish and retire protocols.")
+    return _saved(f"{who} is no longer a clinical lead.")
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 

@@ -173,6 +173,9 @@ def change_role(session: Session, actor: User, user: User, role: Role, expected_
     check_version(session, user, expected_version)
     before = user.role
     user.role = role
+    lead = user.edits_protocols and role is not Role.SURGEON
+    if lead:  # a clinical lead is a surgeon: another role ends it
+        user.edits_protocols = False
     flush_or_conflict(session, _what(user))
     audit.record(
         session,
@@ -181,8 +184,31 @@ def change_role(session: Session, actor: User, user: User, role: Role, expected_
         f"Changed the role of {user.username} from {before.label} to {role.label}",
         target_type="user",
         target_id=user.id,
-        before={"role": before.value},
-        after={"role": role.value},
+        before={"role": before.value, **({"edits_protocols": True} if lead else {})},
+        after={"role": role.value, **({"edits_protocols": False} if lead else {})},
+    )
+    return True
+
+
+def set_protocol_lead(session: Session, actor: User, user: User, grant: bool, expected_version: int) -> bool:
+    """Make a surgeon a clinical lead, who edits protocols, or withdraw it; False when unchanged."""
+    require_admin(actor)
+    if grant and user.role is not Role.SURGEON:
+        raise ServiceError("Only a surgeon can be made a clinical lead.")
+    if user.edits_protocols == grant:
+        return False
+    check_version(session, user, expected_version)
+    user.edits_protocols = grant
+    flush_or_conflict(session, _what(user))
+    audit.record(
+        session,
+        actor,
+        "user.protocol_lead",
+        f"{'Made' if grant else 'Withdrew'} {user.username} {'a' if grant else 'as'} clinical lead",
+        target_type="user",
+        target_id=user.id,
+        before={"edits_protocols": not grant},
+        after={"edits_protocols": grant},
     )
     return True
 

@@ -86,6 +86,9 @@ EPISODE_UNCHANGED = Answer(frozenset({302}), "/episodes/{episode_id}")
 EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     # Protocols: every clinician reads them; a clinical lead drafts, publishes and retires. The
     # version in the URL is published: the draft-only pages are "not found" for the lead.
+    "admin.protocol_lead": {
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, only=ADMINS)} | {"admin": BROKEN_FORM}
+    },
     "protocols.index": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "protocols.version": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "protocols.export": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(EXPORTED, only=CLINICAL)}},

@@ -532,3 +532,33 @@ def test_wrong_current_password_is_counted_as_a_failed_login(client, nurse):
 
 def test_change_password_needs_a_login(client):
     assert goes_to(client.get("/account/password"), "/login")
+
+
+# --- clinical leads ---------------------------------------------------------------------------
+
+
+def test_admin_makes_a_surgeon_clinical_lead_who_may_then_draft_protocols(
+    app, admin_client, surgeon, protocol
+):
+    browser = app.test_client()
+    login(browser, surgeon)
+    assert browser.form_post("/protocols/drafts", {"source": str(protocol.id)}).status_code == 403
+    response = post_action(admin_client, surgeon.id, "protocol-lead", grant="yes")
+    assert response.status_code == 302
+    assert account(surgeon.id).edits_protocols
+    [event] = audit_events("user.protocol_lead")
+    assert (event.before, event.after) == ({"edits_protocols": False}, {"edits_protocols": True})
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert "is now a clinical lead" in page and "Withdraw clinical lead" in page
+    assert browser.form_post("/protocols/drafts", {"source": str(protocol.id)}).status_code == 302
+    post_action(admin_client, surgeon.id, "protocol-lead", grant="")
+    assert not account(surgeon.id).edits_protocols
+
+
+def test_only_a_surgeon_can_be_made_clinical_lead_and_another_role_ends_it(admin_client, nurse, surgeon):
+    response = post_action(admin_client, nurse.id, "protocol-lead", grant="yes")
+    assert response.status_code == 422 and not account(nurse.id).edits_protocols
+    assert "Only a surgeon can be made a clinical lead." in response.get_data(as_text=True)
+    post_action(admin_client, surgeon.id, "protocol-lead", grant="yes")
+    post_action(admin_client, surgeon.id, "role", role="coordinator")
+    assert not account(surgeon.id).edits_protocols
