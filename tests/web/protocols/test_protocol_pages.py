@@ -9,6 +9,7 @@ from app.domain.vocab import VersionStatus
 from app.models import AuditEvent, ProtocolStep, ProtocolVersion
 from tests import factories
 from tests.conftest import PASSWORD, login
+from tests.querycount import counting_queries
 
 STEP = {
     "phase": "after",
@@ -162,3 +163,27 @@ def test_retire_is_refused_while_open_episodes_use_the_version(client, lead, coo
     assert "disabled" in page
     db.session.remove()
     assert db.session.get(ProtocolVersion, protocol.id).status is VersionStatus.PUBLISHED
+
+
+def test_protocol_pages_run_a_fixed_number_of_queries(app, client, lead, coordinator, protocol):
+    engine = app.extensions["periop_engine"]
+    login(client, lead)
+
+    def queries(url: str) -> int:
+        with counting_queries(engine) as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    draft = _draft_of(client, protocol)
+    pages = ["/protocols", f"/protocols/versions/{draft.id}", f"/protocols/versions/{draft.id}/review"]
+    pages.append(f"/protocols/versions/{protocol.id}")
+    few = [queries(url) for url in pages]
+    for n in range(6):  # more steps, more versions, more episodes
+        page = client.get(f"/protocols/versions/{draft.id}").get_data(as_text=True)
+        client.form_post(
+            f"/protocols/versions/{draft.id}/steps/new",
+            {**STEP, "code": f"post_more_{n}", "lock": _lock(page)},
+        )
+        _draft_of(client, protocol)
+        factories.episode(coordinator, lead, protocol)
+    assert [queries(url) for url in pages] == few
