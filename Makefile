@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := PERIOP_ENV=development $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format install install-test db clean bench
+.PHONY: run test lint format install install-test db clean bench profile
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ PATIENTS ?= 5000
 DB ?= sqlite
 bench: install
 	$(BIN)/python -m bench.run --patients $(PATIENTS) --database $(DB)
+
+# Where a request's time goes (cProfile, by area): make profile [PATIENTS=50000] [DB=postgresql].
+profile: install
+	$(BIN)/python -m bench.profile --patients $(PATIENTS) --database $(DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
