@@ -1097,6 +1097,7 @@ def generate(
             written += len(batch)
         log(f"  {written:>7} audit events  ({time.perf_counter() - started:.1f} s)")
         site.events.clear()
+        _advance_sequences(engine)
         # The bulk load bypassed the ORM: work out the stored flag dates and outstanding items.
         with db.write_unit(), db.make_session_factory(engine)() as s:
             flagged = stored_flags.refresh_all(s)
@@ -1121,13 +1122,10 @@ def generate(
         engine.dispose()
 
 
-def _finish_database(engine: Engine) -> None:
-    """Leave the database as a long-running site's would be. PostgreSQL: the id sequences past
-    the inserted ids, and vacuumed and analysed as autovacuum would have (index-only scans then
-    need no heap visits)."""
-    if engine.dialect.name == "sqlite":  # no ANALYZE: the app never runs one on SQLite
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+def _advance_sequences(engine: Engine) -> None:
+    """PostgreSQL: the id sequences past the ids the bulk load inserted, before anything else
+    inserts a row (working out the flags records the requirements it changes)."""
+    if engine.dialect.name == "sqlite":
         return
     with engine.begin() as conn:
         for name in TABLES:
@@ -1136,6 +1134,15 @@ def _finish_database(engine: Engine) -> None:
                 conn.execute(
                     text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"), {"t": name, "v": top}
                 )
+
+
+def _finish_database(engine: Engine) -> None:
+    """Leave the database as a long-running site's would be. PostgreSQL: vacuumed and analysed as
+    autovacuum would have (index-only scans then need no heap visits)."""
+    if engine.dialect.name == "sqlite":  # no ANALYZE: the app never runs one on SQLite
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
 
