@@ -76,8 +76,11 @@ def test_load_protocols_is_idempotent(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["load-protocols"])
     assert result.exit_code == 0
-    assert "version 1 (unchanged)" in result.output
-    assert _count(ProtocolVersion) == 1
+    assert result.output.splitlines() == [
+        "Cervical spine surgery (ACDF): version 1 (unchanged)",
+        "Lumbar spine surgery — FBSS prevention: version 1 (unchanged)",
+    ]
+    assert _count(ProtocolVersion) == 2
 
 
 def test_seed_demo_creates_one_user_per_role_and_patients_once(app):

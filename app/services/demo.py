@@ -1,6 +1,6 @@
 """Demo users and patients, for trying Periop out (demo mode only).
 
-A clinic of three surgeons and 40 patients spread over the whole pathway (app/services/
+A clinic of three surgeons and 42 patients spread over the whole pathway (app/services/
 demo_patients.py says who and where). Everything is made through the services, each change at
 the moment it would have happened (the app's clock set back), so the History pages, the audit
 trail, the stored flags and the worklists read as they would in a real clinic.
@@ -15,7 +15,7 @@ from app import clock
 from app.db import site_of
 from app.domain.requirement import is_waiting
 from app.domain.therapy import SessionInput
-from app.domain.vocab import ItemStatus, Phase, Role, StepKind, TimePoint, ValueType
+from app.domain.vocab import ItemStatus, Phase, Procedure, Role, StepKind, TimePoint, ValueType
 from app.models import ChecklistItem, Episode, User
 from app.services import checklist, outcomes, protocols, requirements, signoffs, therapy
 from app.services.demo_patients import DEMO_PATIENTS, DemoPatient, Scores, usual_sessions
@@ -53,6 +53,20 @@ DEMO_VALUES = {
     "post_pain_managed": "3",
     "pre_hba1c": "6.1",
     "post_opioid_90d": "0",
+    # Cervical (ACDF): neck disability and neck and arm pain, before and after; the cuff pressure.
+    "pre_ndi": "40",
+    "pre_nrs_neck": "5",
+    "pre_nrs_arm": "7",
+    "post_ndi_6w": "24",
+    "post_nrs_neck_6w": "3",
+    "post_nrs_arm_6w": "2",
+    "post_ndi_3m": "18",
+    "post_nrs_neck_3m": "2",
+    "post_nrs_arm_3m": "1",
+    "post_ndi_12m": "14",
+    "post_nrs_neck_12m": "2",
+    "post_nrs_arm_12m": "1",
+    "intra_cuff_pressure": "20",
 }
 
 # Outcome scores (ODI, NRS back, NRS leg) by time point, for a patient without scores of their own.
@@ -99,13 +113,19 @@ class _Clinic:
         self.today = today
         self.now = clock.now()
         self.zone = ZoneInfo(site_of(session).zone)
-        protocol = protocols.latest_version(session, protocols.DEFAULT_SLUG)
-        if protocol is None:
+        default = protocols.latest_version(session, protocols.DEFAULT_SLUG)
+        if default is None:
             raise RuntimeError("Load the protocols first (flask load-protocols).")
-        self.protocol = protocol
+        # Each patient gets the protocol meant for their procedure type, as registration proposes
+        # (the default one when none is meant for it).
+        meant = protocols.protocols_for(session)
+        self.protocols = {kind: meant.get(kind, default) for kind in Procedure}
         # The steps whose answer another step's `required_if` names (diabetes, anticoagulants).
         self.conditions = {
-            spec.step for s in protocol.steps if (spec := s.required_if_spec) is not None and spec.step
+            spec.step
+            for protocol in self.protocols.values()
+            for s in protocol.steps
+            if (spec := s.required_if_spec) is not None and spec.step
         }
 
     def at(self, day: date, hour: int = 10, minute: int = 0):
@@ -138,7 +158,7 @@ class _Clinic:
                     surgery,
                     operation.kind,
                 ),
-                self.protocol,
+                self.protocols[operation.kind],
                 registered,
             )
             self.session.flush()

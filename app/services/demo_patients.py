@@ -15,7 +15,11 @@ Together they show every item state and every flag (tests/services/test_demo.py 
 - Still on opioids at 3 months: Ferreira (fusion, day 100, not behind her later PT plan);
 - 12-month outcome: Fitzgerald (failure despite improvement; the review now required);
 - conditional steps made required: O'Sullivan (diabetic: HbA1c), Yilmaz (anticoagulant: the hold
-  plan acknowledged, the restart plan after surgery required).
+  plan acknowledged, the restart plan after surgery required), Lindgren (myelopathy: the mJOA).
+
+Two patients have an anterior cervical discectomy and fusion and follow the cervical protocol
+(app/protocols/cervical_acdf.yaml), the one meant for that procedure type: Lindgren before surgery,
+Oyelaran seven weeks after it.
 """
 
 from collections.abc import Mapping
@@ -34,11 +38,12 @@ Visit = tuple[int, str, str, int | None, int | None]
 # The three demo surgeons, by username (app/services/demo.py DEMO_USERS).
 OKAFOR, MENDES, ACHTERBERG = "surgeon", "surgeon2", "surgeon3"
 
-DISCECTOMY, DECOMPRESSION, FUSION, OTHER = (
+DISCECTOMY, DECOMPRESSION, FUSION, OTHER, ACDF = (
     Procedure.DISCECTOMY,
     Procedure.DECOMPRESSION,
     Procedure.FUSION,
     Procedure.OTHER,
+    Procedure.ACDF,
 )
 F, M = Sex.FEMALE, Sex.MALE
 
@@ -373,6 +378,21 @@ DEMO_PATIENTS: tuple[DemoPatient, ...] = (
         surgeon=ACHTERBERG,
         answers={"pre_opioid_review": "20"},
         baseline=(62, 6, 8),
+    ),
+    # --- the cervical protocol (ACDF) ------------------------------------------------------------
+    DemoPatient(
+        Person("H204041", "Lindgren", "Karin", date(1961, 2, 6), F),
+        Operation("C5-C6 anterior cervical discectomy and fusion", "C5-C6", ACDF, 12),
+        surgeon=ACHTERBERG,
+        # Myelopathy: the mJOA step became required, and was done (moderate).
+        answers={"pre_myelopathy": "yes", "pre_mjoa": "13"},
+        sessions=(),
+    ),
+    DemoPatient(
+        Person("H204042", "Oyelaran", "Tunde", date(1974, 9, 21), M),
+        Operation("C6-C7 anterior cervical discectomy and fusion", "C6-C7", ACDF, -48),
+        surgeon=MENDES,
+        sessions=((45, "PT", "attended", 4, 2),),  # the physiotherapy assessment at 6 weeks
     ),
     # --- closed --------------------------------------------------------------------------------
     DemoPatient(

@@ -108,7 +108,7 @@ def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool
             "slug": spec.slug,
             "number": version.number,
             "sha256": spec.content_sha256,
-            **({"procedures": template.procedure_types} if template.procedure_types else {}),
+            **({"procedures": _listed(template.procedure_types)} if template.procedure_types else {}),
         },
     )
     return version, True
@@ -116,6 +116,11 @@ def publish(session: Session, spec: ProtocolSpec) -> tuple[ProtocolVersion, bool
 
 def _types(spec: ProtocolSpec) -> list[str] | None:
     return [p.value for p in spec.procedures] or None
+
+
+def _listed(types: list[str] | None) -> str | None:
+    """Procedure types as the audit trail keeps them (text)."""
+    return ", ".join(types) if types else None
 
 
 def _store_procedures(session: Session, template: ProtocolTemplate, spec: ProtocolSpec) -> None:
@@ -134,8 +139,8 @@ def _store_procedures(session: Session, template: ProtocolTemplate, spec: Protoc
         f"{template.name} is meant for {', '.join(p.label for p in spec.procedures)}",
         target_type="protocol_template",
         target_id=template.id,
-        before={"procedures": before},
-        after={"procedures": types},
+        before={"procedures": _listed(before)},
+        after={"procedures": _listed(types)},
     )
 
 

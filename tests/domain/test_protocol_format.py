@@ -14,7 +14,7 @@ def _shipped():
 
 def test_every_shipped_protocol_reads_back_identical_from_its_data():
     for spec in _shipped():
-        again = parse_protocol(protocol_data(spec), None, CONDITION_FLAGS, STEP_VALUE_FLAGS)
+        again = parse_protocol(protocol_data(spec, spec.procedures), None, CONDITION_FLAGS, STEP_VALUE_FLAGS)
         assert again == spec
         assert again.content_sha256 == spec.content_sha256
 

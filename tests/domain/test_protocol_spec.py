@@ -10,7 +10,7 @@ import yaml
 from app.domain.protocol_spec import ProtocolError, parse_protocol
 from app.domain.step_options import Raises, RequiredIf, Variant
 from app.domain.vocab import Discipline, Phase, Procedure, Role, StepKind, ValueType
-from app.services.protocols import PROTOCOL_DIR, read_protocol_file
+from app.services.protocols import PROTOCOL_DIR, parse_protocol_text, read_protocol_file
 
 SHIPPED = PROTOCOL_DIR / "lumbar_fbss.yaml"
 
@@ -306,6 +306,57 @@ def test_content_sha256_changes_when_the_name_changes(shipped):
 def test_content_sha256_is_a_hex_sha256(shipped):
     assert len(shipped.content_sha256) == 64
     int(shipped.content_sha256, 16)
+
+
+# procedures: the procedure types a protocol is meant for
+
+
+def test_procedures_are_read_as_procedure_types_in_their_order():
+    data = {**protocol(), "procedures": ["fusion", "discectomy"]}
+    assert parse_protocol(data).procedures == (Procedure.FUSION, Procedure.DISCECTOMY)
+
+
+def test_a_protocol_without_procedures_is_meant_for_none():
+    assert parse_protocol(protocol()).procedures == ()
+
+
+def test_the_shipped_protocol_is_meant_for_the_lumbar_procedure_types(shipped):
+    lumbar = (Procedure.DISCECTOMY, Procedure.DECOMPRESSION, Procedure.FUSION, Procedure.OTHER)
+    assert shipped.procedures == lumbar
+
+
+@pytest.mark.parametrize(
+    ("procedures", "message"),
+    [
+        (
+            ["fusion", "laminectomy"],
+            "procedures: 'laminectomy' is not a procedure type "
+            "(the types are discectomy, decompression, fusion, other, acdf)",
+        ),
+        (["ACDF", "tlif"], "procedures: 'ACDF', 'tlif' are not procedure types"),
+        ([], "procedures must be a list of procedure types (discectomy, decompression, fusion, other, acdf)"),
+        ("fusion", "procedures must be a list of procedure types"),
+        ({"fusion": 1}, "procedures must be a list of procedure types"),
+        (["fusion", "fusion"], "procedures: a procedure type is listed twice"),
+    ],
+)
+def test_bad_procedures_are_refused_with_the_known_types(procedures, message):
+    assert message in error_of({**protocol(), "procedures": procedures})
+
+
+def test_the_procedures_line_leaves_the_shipped_files_fingerprint_as_it_was(shipped):
+    """Sites that loaded the file before it said its procedures get no new version from it."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    line = "procedures: [discectomy, decompression, fusion, other]\n"
+    assert line in text
+    assert parse_protocol_text(text.replace(line, "")).content_sha256 == shipped.content_sha256
+
+
+def test_procedures_are_not_part_of_the_fingerprint(shipped):
+    """They are kept on the protocol, not its versions: adding, changing or dropping them publishes
+    no new version."""
+    assert replace(shipped, procedures=()).content_sha256 == shipped.content_sha256
+    assert replace(shipped, procedures=(Procedure.ACDF,)).content_sha256 == shipped.content_sha256
 
 
 # version 2 of the shipped protocol (CLINICAL-RULES.md sections 2 to 6)

@@ -137,6 +137,17 @@ def test_the_demo_tells_its_stories_made_through_the_services_on_their_own_days(
     assert anticoagulated.phases[0].signoff is not None and not anticoagulated.flags
     assert _item(anticoagulated, "post_anticoag_restart").item.required
     assert _item(views["H204022"], "intra_dura_check").item.alert_acknowledged_at is not None
+    # Each patient follows the protocol meant for the procedure type: the two ACDFs the cervical one.
+    slugs = {mrn: v.episode.protocol_version.template.slug for mrn, v in views.items()}
+    assert {mrn for mrn, slug in slugs.items() if slug == "cervical-acdf"} == {"H204041", "H204042"}
+    assert {views[mrn].episode.procedure_type for mrn in ("H204041", "H204042")} == {Procedure.ACDF}
+    assert set(slugs.values()) == {"lumbar-fbss", "cervical-acdf"}
+    assert not texts["H204041"] and not texts["H204042"]
+    mjoa = _item(views["H204041"], "pre_mjoa")  # myelopathy: the mJOA made required, and done
+    assert mjoa.item.required and mjoa.state is ItemState.DONE and mjoa.item.value == "13"
+    assert _item(views["H204042"], "post_pt").state is ItemState.DONE  # a PT session on day 45
+    assert _item(views["H204042"], "post_ndi_6w").item.value == "24"
+    assert _item(views["H204042"], "post_ndi_3m").state is ItemState.PENDING
 
     # Through the services, audited, each change on the day it would have happened.
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.patient_id.is_not(None))).all()
