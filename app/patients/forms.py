@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from app.domain.patients import birth_date_problem, surgery_date_problem
 from app.domain.vocab import Procedure, Sex
 from app.services.patients import EpisodeDetails, PatientDetails
+from app.services.protocols import FOR_PROCEDURE
 from app.web import site_day
 from app.web.forms import DATE_MESSAGE, PAGE_MESSAGE, Form, IsoDateField, int_field, page_number
 
@@ -97,17 +98,47 @@ class EpisodeFields(Form):
         )
 
 
+def _protocol_choice(raw) -> int | None:
+    """A published version's id; blank is the first option, "the protocol for the procedure type"."""
+    return FOR_PROCEDURE if raw in (None, "") else int_field(raw)
+
+
+def protocol_field() -> SelectField:
+    """The protocol a new episode follows: by default the one meant for its procedure type, which
+    the server picks (`app.services.protocols.chosen_protocol`); or a published version chosen."""
+    return SelectField("Protocol", coerce=_protocol_choice, default=FOR_PROCEDURE)
+
+
+def set_protocol_choices(field: SelectField, versions, meant_for: dict) -> None:
+    """The published versions (`current_versions`) after "The protocol for the procedure type",
+    and a help text naming the protocol each procedure type gets (`protocols_for`)."""
+    field.choices = [SelectChoice(FOR_PROCEDURE, "The protocol for the procedure type")] + [
+        SelectChoice(v.id, v.label) for v in versions
+    ]
+    field.description = protocols_help(meant_for)
+
+
+def protocols_help(meant_for: dict) -> str:
+    """ "The protocol for the procedure type: Lumbar … for Discectomy, Fusion; Cervical … for ACDF."."""
+    by_name: dict[str, list[str]] = {}
+    for procedure in Procedure:
+        version = meant_for.get(procedure)
+        if version is not None:
+            by_name.setdefault(version.template.name, []).append(procedure.label)
+    parts = [f"{name} for {', '.join(labels)}" for name, labels in by_name.items()]
+    missing = [p.label for p in Procedure if p not in meant_for]
+    if missing:
+        parts.append(f"none for {', '.join(missing)} (choose one)")
+    return f"The protocol for the procedure type: {'; '.join(parts)}."
+
+
 class RegisterPatientForm(PatientFields, EpisodeFields):
-    protocol_version_id = SelectField(
-        "Protocol", coerce=int_field, validators=[DataRequired(message="Choose a protocol.")]
-    )
+    protocol_version_id = protocol_field()
     submit = SubmitField("Register patient")
 
 
 class NewEpisodeForm(EpisodeFields):
-    protocol_version_id = SelectField(
-        "Protocol", coerce=int_field, validators=[DataRequired(message="Choose a protocol.")]
-    )
+    protocol_version_id = protocol_field()
     submit = SubmitField("Open episode")
 
 

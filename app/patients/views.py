@@ -12,13 +12,13 @@ from app.patients.forms import (
     NewEpisodeForm,
     PatientSearchForm,
     RegisterPatientForm,
+    set_protocol_choices,
 )
 from app.queries.episodes import episode_summaries
 from app.queries.patients import latest_episodes, patient_episodes, patient_page
 from app.queries.users import surgeons
 from app.services import patients as service
-from app.services.errors import ServiceError
-from app.services.protocols import current_versions
+from app.services import protocols
 from app.web import get_or_404, require, site_day
 from app.web.forms import int_field
 from app.web.responses import attempt, saved
@@ -33,14 +33,16 @@ def _surgeon_choices(form) -> None:
 
 
 def _protocol_choices(form) -> None:
-    form.protocol_version_id.choices = [SelectChoice(v.id, v.label) for v in current_versions(db.session)]
+    set_protocol_choices(
+        form.protocol_version_id, protocols.current_versions(db.session), protocols.protocols_for(db.session)
+    )
 
 
 def _protocol(form) -> ProtocolVersion:
-    allowed = {v.id: v for v in current_versions(db.session)}
-    if form.protocol_version_id.data not in allowed:
-        raise ServiceError("Choose a protocol from the list.")
-    return allowed[form.protocol_version_id.data]
+    """The version chosen, or the one meant for the procedure type (refused next to the field)."""
+    return protocols.chosen_protocol(
+        db.session, form.protocol_version_id.data, form.episode_details().procedure_type
+    )
 
 
 @bp.route("/patients")
@@ -84,7 +86,8 @@ def register():
                 form.episode_details(),
                 _protocol(form),
                 site_day().date,
-            )
+            ),
+            form=form,  # no protocol meant for the procedure type: said next to the field
         )
         if done.ok:
             episode = done.result
@@ -145,7 +148,8 @@ def new_episode(patient_id: int):
         done = attempt(
             lambda: service.open_episode(
                 db.session, current_user, patient, form.episode_details(), _protocol(form)
-            )
+            ),
+            form=form,  # no protocol meant for the procedure type: said next to the field
         )
         if done.ok:
             episode = done.result

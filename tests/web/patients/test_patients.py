@@ -1,12 +1,15 @@
 """Registering, listing, searching and editing patients and episodes through the web."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app import db
-from app.models import AuditEvent, ChecklistItem, Episode, Patient
+from app.domain.vocab import Procedure
+from app.models import AuditEvent, ChecklistItem, Episode, Patient, ProtocolTemplate
+from app.services import protocols
 from tests import factories
 from tests.conftest import login
 from tests.querycount import counting_queries
@@ -110,6 +113,121 @@ def test_duplicate_mrn_is_refused_and_nothing_changes(client, coordinator, surge
     assert response.status_code == 422
     assert "A patient with MRN AB12345 is already registered." in response.get_data(as_text=True)
     assert _count(Patient) == 1 and _count(AuditEvent) == events
+
+
+# the protocol for the procedure type
+
+
+def _cervical():
+    return protocols.latest_version(db.session, "cervical-acdf")
+
+
+def _options(page: str) -> list[tuple[str, str, bool]]:
+    """The Protocol select's options: (value, label, selected)."""
+    select_ = page[page.index('name="protocol_version_id"') :].split("</select>")[0]
+    return [
+        (value, label, "selected" in attributes)
+        for attributes, value, label in re.findall(
+            r'<option([^>]*?)value="([^"]*)"[^>]*>([^<]*)</option>', select_
+        )
+    ]
+
+
+def test_the_protocol_select_proposes_the_protocol_for_the_procedure_type_and_says_which_that_is(
+    client, coordinator, protocol
+):
+    login(client, coordinator)
+    page = client.get("/patients/new").get_data(as_text=True)
+    cervical = _cervical()
+    assert _options(page) == [
+        ("0", "The protocol for the procedure type", True),
+        (str(cervical.id), "Cervical spine surgery (ACDF) (version 1)", False),
+        (str(protocol.id), "Lumbar spine surgery — FBSS prevention (version 1)", False),
+    ]
+    assert (
+        'id="protocol_version_id-help">The protocol for the procedure type: Lumbar spine surgery — FBSS '
+        "prevention for Discectomy, Decompression, Fusion, Other; Cervical spine surgery (ACDF) for "
+        "ACDF (cervical).<"
+    ) in page
+
+
+@pytest.mark.parametrize(
+    ("procedure_type", "slug", "items"),
+    [("acdf", "cervical-acdf", 49), ("fusion", "lumbar-fbss", 45), ("discectomy", "lumbar-fbss", 45)],
+)
+def test_a_registration_left_on_the_protocol_for_the_procedure_type_gets_the_one_meant_for_it(
+    client, coordinator, surgeon, protocol, procedure_type, slug, items
+):
+    login(client, coordinator)
+    data = _register_data(surgeon, protocol, procedure_type=procedure_type, protocol_version_id="0")
+    response = client.form_post("/patients/new", data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    episode = db.session.scalar(select(Episode))
+    assert episode.protocol_version.template.slug == slug
+    assert episode.protocol_version_id == protocols.latest_version(db.session, slug).id
+    assert _count(ChecklistItem) == items
+
+
+def test_a_blank_protocol_choice_is_the_protocol_for_the_procedure_type(
+    client, coordinator, surgeon, protocol
+):
+    login(client, coordinator)
+    data = _register_data(surgeon, protocol, procedure_type="acdf", protocol_version_id="")
+    assert client.form_post("/patients/new", data).status_code == 302
+    assert db.session.scalar(select(Episode)).protocol_version_id == _cervical().id
+
+
+def test_a_protocol_chosen_explicitly_wins_over_the_one_for_the_procedure_type(
+    client, coordinator, surgeon, protocol
+):
+    login(client, coordinator)
+    response = client.form_post("/patients/new", _register_data(surgeon, protocol, procedure_type="acdf"))
+    assert response.status_code == 302
+    episode = db.session.scalar(select(Episode))
+    assert episode.procedure_type is Procedure.ACDF and episode.protocol_version_id == protocol.id
+
+
+def test_no_protocol_meant_for_the_procedure_type_is_said_next_to_the_field_and_nothing_is_saved(
+    client, coordinator, surgeon, protocol
+):
+    with db.write_unit():
+        template = db.session.get(ProtocolTemplate, protocol.template_id)
+        template.procedure_types = ["discectomy", "decompression", "fusion"]
+        db.session.commit()
+    login(client, coordinator)
+    events = _count(AuditEvent)
+    data = _register_data(surgeon, protocol, procedure_type="other", protocol_version_id="0")
+    response = client.form_post("/patients/new", data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    field = page[page.index('name="protocol_version_id"') :].split('class="form-text"')[0]
+    assert "No protocol is meant for Other: choose one." in field
+    assert "none for Other (choose one)" in page  # the help says so before anyone tries
+    assert _count(Patient) == 0 and _count(AuditEvent) == events
+    assert "Kowalski" in page  # what the user typed is kept
+
+
+def test_a_new_episode_gets_the_protocol_for_its_procedure_type_unless_one_is_chosen(
+    client, surgeon, episode, protocol
+):
+    login(client, surgeon)
+    data = {
+        "procedure": "C5-C6 anterior cervical discectomy and fusion",
+        "levels": "C5-C6",
+        "procedure_type": "acdf",
+        "surgeon_id": str(surgeon.id),
+        "surgery_date": "",
+    }
+    page = client.get(f"/patients/{episode.patient_id}/episodes/new").get_data(as_text=True)
+    assert _options(page)[0] == ("0", "The protocol for the procedure type", True)
+    first = client.form_post(
+        f"/patients/{episode.patient_id}/episodes/new", {**data, "protocol_version_id": "0"}
+    )
+    chosen = {**data, "procedure": "C6-C7 ACDF", "protocol_version_id": str(protocol.id)}
+    second = client.form_post(f"/patients/{episode.patient_id}/episodes/new", chosen)
+    assert first.status_code == second.status_code == 302
+    new = db.session.scalars(select(Episode).where(Episode.id != episode.id).order_by(Episode.id)).all()
+    assert [e.protocol_version_id for e in new] == [_cervical().id, protocol.id]
 
 
 def test_patient_list_searches_by_name_and_mrn(client, coordinator, surgeon, protocol):
