@@ -129,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.checklist import bp as checklist_bp
     from app.dashboard import bp as dashboard_bp
+    from app.episode_moves import bp as episode_moves_bp
     from app.main import bp as main_bp
     from app.outcomes import bp as outcomes_bp
     from app.patients import bp as patients_bp
@@ -141,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checklist_bp)
     app.register_blueprint(protocols_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(episode_moves_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(outcomes_bp)
     app.register_blueprint(therapy_bp)

@@ -8,7 +8,7 @@ from app import clock, db
 from app.checklist import bp
 from app.checklist.forms import ItemForm
 from app.checklist.presenter import SHOWS, episode_view
-from app.domain.history import field_changes
+from app.domain.history import dropped_titles, field_changes
 from app.domain.policy import Action
 from app.domain.text import shortened
 from app.domain.vocab import StepKind
@@ -218,12 +218,17 @@ def history(episode_id: int):
     events = episode_history(db.session, episode, HISTORY_LIMIT)
     names = reference_names(db.session, events)
     titles = {i.id: i.step.title for i in episode.items}
+    # Items no longer on the checklist (dropped by a move to another protocol version): named
+    # by the title their "item.dropped" event kept, among the events already read.
+    dropped = dropped_titles(events, titles)
+    titles.update(dropped)
     return render_template(
         "checklist/history.html",
         episode=episode,
         events=events,
         changes={ev.id: field_changes(ev.before, ev.after, names) for ev in events},
         titles=titles,
+        dropped=dropped,
         limit=HISTORY_LIMIT,
         ChecklistItem=ChecklistItem,
     )

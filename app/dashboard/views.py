@@ -5,7 +5,8 @@ from app import db
 from app.dashboard import bp
 from app.dashboard.forms import OutstandingFilterForm
 from app.dashboard.presenter import outstanding_csv, outstanding_page
-from app.domain.policy import Action
+from app.domain.policy import Action, can
+from app.queries.episode_moves import move_targets
 from app.queries.users import surgeons
 from app.services.exports import record_export
 from app.web import csv_download, require, site_day
@@ -34,7 +35,15 @@ def index():
         listing = outstanding_page(
             db.session, form.filters(), form.page_number, form.by_episode, site_day(), nav_flag_count()
         )
-    return render_template("dashboard/index.html", form=form, listing=listing, kept=_kept(form, request.args))
+    # The protocols some open episode is behind: the link to move them (one query).
+    behind = move_targets(db.session) if can(current_user, Action.MOVE_EPISODE) else []
+    return render_template(
+        "dashboard/index.html",
+        form=form,
+        listing=listing,
+        kept=_kept(form, request.args),
+        move_targets=behind,
+    )
 
 
 @bp.route("/dashboard/export.csv", methods=["POST"])

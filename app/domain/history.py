@@ -114,3 +114,20 @@ def field_changes(
             continue
         changes.append(FieldChange(label(key), old, new))
     return changes
+
+
+# The action of the event that keeps what a dropped item recorded (app/services/episode_moves.py).
+ITEM_DROPPED = "item.dropped"
+
+
+def dropped_titles(events, known: Mapping[int, str]) -> dict[int, str]:
+    """The titles of items no longer on an episode's checklist (item id -> title), as the events
+    that dropped them kept them; items still on it (`known`) are left out."""
+    return {
+        ev.target_id: ev.before["title"]
+        for ev in events
+        if ev.action == ITEM_DROPPED
+        and ev.target_id not in known
+        and isinstance(ev.before, Mapping)
+        and isinstance(ev.before.get("title"), str)
+    }

@@ -135,7 +135,7 @@ def open_episode(
     # One multi-row INSERT for the items (the episode's page loads them afresh): one per step
     # of the pathway of this procedure type, with its variant's dates and sessions plan.
     steps = [step for step in protocol.steps if applies(step, details.procedure_type)]
-    session.execute(insert(ChecklistItem), [_new_item(episode, step) for step in steps])
+    session.execute(insert(ChecklistItem), [new_item(episode, step) for step in steps])
     audit.record(
         session,
         actor,
@@ -150,7 +150,7 @@ def open_episode(
     return episode
 
 
-def _new_item(episode: Episode, step) -> dict:
+def new_item(episode: Episode, step) -> dict:
     """The values of a new open item of an episode for a protocol step."""
     return {
         "episode_id": episode.id,
@@ -181,7 +181,7 @@ def _retime(episode: Episode, actor: User) -> list[ChecklistItem]:
                 dropped.append(item)
             continue
         if item is None:
-            values = _new_item(episode, step)
+            values = new_item(episode, step)
             item = ChecklistItem(**{k: v for k, v in values.items() if k != "episode_id"}, step=step)
             episode.items.append(item)
             continue

@@ -77,6 +77,7 @@ SIGNERS = frozenset({Role.SURGEON})
 OUTCOME_RECORDERS = frozenset({Role.SURGEON, Role.COORDINATOR, Role.THERAPIST})
 THERAPISTS = frozenset({Role.THERAPIST})
 EXPORTERS = frozenset({Role.SURGEON, Role.COORDINATOR})
+MOVERS = frozenset({Role.SURGEON, Role.COORDINATOR})  # move episodes to another protocol version
 
 # endpoint -> method -> who -> answer. Checked in: change it only with the policy.
 # An empty form to the episode editor keeps the stored values (WTForms falls back to the
@@ -185,6 +186,16 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     "outcomes.scores": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)},
         "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=OUTCOME_RECORDERS)},
+    },
+    # Moving episodes to another protocol version (the episode's own version here, the newest):
+    # the pages show what would change; an empty form is refused with a message, nothing moved.
+    "episode_moves.episode": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=MOVERS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=MOVERS)},
+    },
+    "episode_moves.bulk": {
+        "GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=MOVERS)},
+        "POST": {ANONYMOUS: TO_LOGIN, **_roles(INVALID_FORM, only=MOVERS)},
     },
     "dashboard.index": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "dashboard.export": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(EXPORTED, only=EXPORTERS)}},
