@@ -513,6 +513,25 @@ ROUTES = [
         lambda site, args: {},
         lambda form, args: ["export.print"],
     ),
+    # Moving to another protocol version (here only to the episode's own, or none: refused; the
+    # moves themselves are fuzzed with a newer version in tests/web/episode_moves/test_move_fuzz.py).
+    Route(
+        "episode_moves.episode",
+        Role.COORDINATOR,
+        lambda draw, site: own_and_foreign(draw, site, site.own),
+        lambda site, args: {
+            "to": mostly(str(site.protocol_id), rare=(str(MISSING_ID), "0")),
+            "version": st.just(version_of(Episode, "episode_id")),
+        },
+        lambda form, args: ["episode.protocol_move"],
+    ),
+    Route(
+        "episode_moves.bulk",
+        Role.SURGEON,
+        lambda draw, site: {"version_id": draw(mostly(site.protocol_id, rare=(MISSING_ID,)))},
+        lambda site, args: {"episode": st.just(f"{site.own.id}:1")},
+        lambda form, args: ["episode.protocol_move"],
+    ),
 ]
 
 
@@ -636,6 +655,7 @@ FILTERS = {
     "patients.index": (["q", "page"], lambda site: {}),
     "outcomes.scores": (["time_point"], lambda site: {"episode_id": site.own.id}),
     "checklist.episode": (["anything"], lambda site: {"episode_id": site.own.id}),
+    "episode_moves.episode": (["to"], lambda site: {"episode_id": site.own.id}),
 }
 
 
