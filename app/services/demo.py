@@ -26,6 +26,8 @@ from app.services.users import create_user
 DEMO_PASSWORD = "Spine-demo-2026"  # noqa: S105
 
 # (username, full name, role); the first user of a role works that role's items.
+# Demo surgeons an admin has made clinical leads (they edit, publish and retire protocols).
+DEMO_LEADS = ("surgeon",)
 DEMO_USERS = [
     ("surgeon", "Dr Amara Okafor", Role.SURGEON),
     ("surgeon2", "Dr Rafael Mendes", Role.SURGEON),
@@ -326,6 +328,8 @@ def seed(session: Session, today: date) -> None:
     users = {
         name: create_user(session, None, name, full, role, DEMO_PASSWORD) for name, full, role in DEMO_USERS
     }
+    for name in DEMO_LEADS:
+        users[name].edits_protocols = True
     clinic = _Clinic(session, users, today)
     for n, patient in enumerate(DEMO_PATIENTS):
         clinic.admit(patient, n)
@@ -333,5 +337,9 @@ def seed(session: Session, today: date) -> None:
 
 def logins_text() -> str:
     lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
-    lines += [f"  {name:<13} {role.label:<13} {full}" for name, full, role in DEMO_USERS]
+    lead = " (clinical lead: edits protocols)"
+    lines += [
+        f"  {name:<13} {role.label:<13} {full}{lead if name in DEMO_LEADS else ''}"
+        for name, full, role in DEMO_USERS
+    ]
     return "\n".join(lines)

@@ -165,3 +165,11 @@ def test_the_demo_tells_its_stories_made_through_the_services_on_their_own_days(
             for i in p.items:  # nothing before or during surgery is done after it
                 if i.item.status is not ItemStatus.OPEN and v.episode.surgery_date is not None:
                     assert i.item.completed_on <= v.episode.surgery_date, (mrn, i.item.step.code)
+
+
+def test_the_demo_surgeon_is_a_clinical_lead_and_the_logins_say_so(site):
+    output, _day, _views = site
+    assert "surgeon       Surgeon       Dr Amara Okafor (clinical lead: edits protocols)" in output
+    lead = db.session.scalar(select(User).where(User.username == "surgeon"))
+    assert lead.edits_protocols
+    assert not db.session.scalar(select(User).where(User.username == "surgeon2")).edits_protocols
