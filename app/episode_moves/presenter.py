@@ -42,7 +42,9 @@ class Preview:
 def _done_detail(item) -> str:
     parts = []
     if item.value:
-        parts.append(item.value)
+        step = item.step
+        unit = f" {step.unit}" if step.unit else ""
+        parts.append(f"{step.value_label or 'Value'}: {item.value}{unit}")
     if item.completed_by is not None and item.completed_at is not None:
         parts.append(
             f"by {item.completed_by.full_name} on {day_text(item.completed_on or item.completed_at.date())}"
