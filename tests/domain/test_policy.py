@@ -39,6 +39,10 @@ EXPECTED = {
     Action.LOG_SESSION: {THERAPIST},
     Action.EXPORT_OUTSTANDING: {SURGEON, COORDINATOR},
     Action.VIEW_COMPLIANCE: {SURGEON, ANAESTHETIST, NURSE, THERAPIST, COORDINATOR},
+    Action.VIEW_PROTOCOLS: {SURGEON, ANAESTHETIST, NURSE, THERAPIST, COORDINATOR},
+    Action.MOVE_EPISODE: {SURGEON, COORDINATOR},
+    # A clinical lead is a surgeon an admin granted it; these stand-ins hold no grant.
+    Action.EDIT_PROTOCOLS: set(),
 }
 
 # Who may work an item owned by each role.
@@ -132,6 +136,12 @@ def test_no_user_can_do_nothing(action):
 
 def test_object_without_is_active_is_treated_as_inactive():
     assert not can(SimpleNamespace(role=SURGEON), Action.VIEW_PATIENTS)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_only_a_surgeon_granted_it_edits_protocols(role):
+    granted = SimpleNamespace(role=role, is_active=True, edits_protocols=True)
+    assert can(granted, Action.EDIT_PROTOCOLS) is (role is SURGEON)
 
 
 def test_unknown_action_is_refused_to_everyone():
