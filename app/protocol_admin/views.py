@@ -143,10 +143,13 @@ def version(version_id: int):
     )
 
 
-@bp.route("/versions/<int:version_id>/export")
+@bp.route("/versions/<int:version_id>/export", methods=["POST"])
 @login_required
 def export(version_id: int):
+    """The version as a YAML file; a POST, as every export is (it is audited)."""
     v = load_version(version_id)
+    if not LockedForm().validate_on_submit():
+        abort(400)
     if v.is_draft and not can(current_user, Action.EDIT_PROTOCOLS):
         abort(404)
     text = service.export_yaml(v)

@@ -31,7 +31,14 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_.-]{16,64}", re.ASCII)
 # POST routes answered without a token: logging in and out (each starts or ends a session),
 # downloads and printed summaries (each export or print is its own, audited).
 WITHOUT_TOKEN = frozenset(
-    {"auth.login", "auth.login_code", "auth.logout", "dashboard.export", "checklist.summary"}
+    {
+        "auth.login",
+        "auth.login_code",
+        "auth.logout",
+        "dashboard.export",
+        "checklist.summary",
+        "protocols.export",
+    }
 )
 # Fields never kept, not even hashed in a fingerprint.
 SECRET_WORDS = ("password", "code")

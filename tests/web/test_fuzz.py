@@ -507,6 +507,13 @@ ROUTES = [
         lambda form, args: ["export.outstanding"],
     ),
     Route(
+        "protocols.export",
+        Role.NURSE,
+        lambda draw, site: {"version_id": draw(mostly(site.protocol_id, rare=(MISSING_ID,)))},
+        lambda site, args: {},
+        lambda form, args: ["protocol.export"],
+    ),
+    Route(
         "checklist.summary",
         Role.NURSE,
         lambda draw, site: own_and_foreign(draw, site, site.own),

@@ -92,7 +92,7 @@ EXPECTED: dict[str, dict[str, dict[str, Answer]]] = {
     },
     "protocols.index": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
     "protocols.version": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(OK, only=CLINICAL)}},
-    "protocols.export": {"GET": {ANONYMOUS: TO_LOGIN, **_roles(EXPORTED, only=CLINICAL)}},
+    "protocols.export": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(EXPORTED, only=CLINICAL)}},
     "protocols.new_draft": {"POST": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=INVALID_FORM)}},
     "protocols.import_file": {
         "GET": {ANONYMOUS: TO_LOGIN, **_roles(DENIED, lead=OK)},

@@ -123,7 +123,7 @@ def test_editing_a_step_shows_its_fields_and_saves_the_change(client, lead, prot
 
 def test_export_gives_the_yaml_file_and_is_audited(client, nurse, protocol):
     login(client, nurse)
-    response = client.get(f"/protocols/versions/{protocol.id}/export")
+    response = client.form_post(f"/protocols/versions/{protocol.id}/export")
     assert response.status_code == 200 and response.mimetype == "application/yaml"
     text = response.get_data(as_text=True)
     assert "slug: lumbar-fbss" in text and "code: pre_hba1c" in text
