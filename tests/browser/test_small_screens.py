@@ -86,6 +86,7 @@ def site(app):
         "session": session_id,
         "long": long.id,
         "long_patient": long.patient_id,
+        "version": protocol.id,
     }
     db.session.commit()
     return ids
@@ -101,6 +102,7 @@ def pages_of(role: Role, ids: dict) -> list[str]:
         "/dashboard?view=episodes",
         "/dashboard?q=Wolfe",
         "/dashboard/compliance",
+        f"/dashboard/compliance?version={ids['version']}",  # the protocol version's long name chosen
         "/patients",
         f"/patients/{ids['long_patient']}",
         f"/episodes/{ids['therapy']}",

@@ -17,7 +17,7 @@ from app.queries.compliance import (
     unscheduled_episodes,
 )
 from app.queries.episodes import episode_with_checklist
-from app.services import checklist, signoffs
+from app.services import checklist, protocols, signoffs
 from tests import compliance_versions, factories
 from tests.conftest import NOW
 
@@ -175,10 +175,9 @@ def test_a_protocol_version_narrows_the_counts_to_its_episodes(app, coordinator,
     assert on_2 == _oracle(first, last, version_id=version_2)
     assert on_1 + on_2 == every
     assert {(month, who) for month, who, _, _ in on_2} == {(Month(2026, 6), surgeon2.id)}
-    # Version 2's pre-op items were all done before surgery: none late, none missed.
-    before_2 = {outcome for (_, _, phase, outcome) in on_2 if phase is Phase.BEFORE}
-    assert before_2 == {"on_time"}
-    assert {outcome for (_, _, phase, outcome) in on_1 if phase is Phase.BEFORE} > {"on_time", "missed"}
+    # Version 2's pre-op items were all done (before surgery): none missed, unlike version 1's.
+    assert "missed" not in {outcome for (_, _, phase, outcome) in on_2 if phase is Phase.BEFORE}
+    assert "missed" in {outcome for (_, _, phase, outcome) in on_1 if phase is Phase.BEFORE}
 
 
 def test_a_protocol_version_narrows_the_counts_by_step_and_with_a_surgeon(
@@ -203,7 +202,7 @@ def test_a_protocol_version_narrows_the_counts_by_step_and_with_a_surgeon(
     both = _counted(outcome_counts(db.session, first, last, surgeon2.id, TODAY, protocol.id))
     db.session.remove()
     assert both == _oracle(first, last, surgeon2.id, protocol.id)
-    assert both and all(month < Month(2026, 6) or month == Month(2026, 6) for month, *_ in both)
+    assert {month for month, *_ in both} == {Month(2026, 4), Month(2026, 6)}  # 28 Apr and 1 Jun
 
 
 def test_unscheduled_episodes_are_counted_per_protocol_version(app, coordinator, surgeon, surgeon2, protocol):
@@ -227,9 +226,12 @@ def test_the_versions_offered_are_the_numbered_ones_newest_first_retired_too(app
     offered = report_versions(db.session)
     db.session.remove()
 
-    assert [(v.id, v.label) for v in offered] == [
+    lumbar = [v for v in offered if v.slug == protocols.DEFAULT_SLUG]
+    assert [(v.id, v.label) for v in lumbar] == [
         (version_2.id, "Lumbar spine surgery — FBSS prevention (version 2)"),
         (protocol.id, "Lumbar spine surgery — FBSS prevention (version 1)"),
     ]
     assert draft.id not in {v.id for v in offered}
-    assert offered[0].file_key == "lumbar-fbss-v2"
+    names = [v.protocol for v in offered]
+    assert names == sorted(names)  # any other protocol's versions come before or after, not between
+    assert lumbar[0].file_key == "lumbar-fbss-v2"

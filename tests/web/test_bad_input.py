@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app import db
 from app.domain.text import CONTROL_MESSAGE
 from app.models import AuditEvent, Patient
+from tests import compliance_versions
 from tests.conftest import login
 from tests.web.patients.test_patients import _register_data
 
@@ -86,6 +87,26 @@ def test_an_implausible_compliance_month_is_named_not_a_500(client, coordinator,
         assert response.status_code in (200, 400)
         page = response.get_data(as_text=True)
         assert "Enter a month" in page
+
+
+@pytest.mark.parametrize(
+    "version",
+    ["abc", "99999999999999999999", "2147483648", "-1", "1e3", "1%00", "%EF%BC%91%EF%BC%91", "draft"],
+)
+def test_a_protocol_version_the_compliance_report_cannot_use_is_named_not_a_500(
+    client, coordinator, episode, version
+):
+    if version == "draft":
+        version = str(compliance_versions.add_draft().id)
+    login(client, coordinator)
+    page = client.get(f"/dashboard/compliance?version={version}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Choose a protocol version from the list." in text
+    assert "· all protocol versions</h2>" in text  # the report, unfiltered
+    csv_response = client.get(f"/dashboard/compliance.csv?version={version}")
+    assert csv_response.status_code == 400
+    assert "Choose a protocol version from the list." in csv_response.get_data(as_text=True)
 
 
 def test_a_nul_in_the_patient_search_is_named_and_nothing_listed(client, coordinator, episode):

@@ -10,8 +10,10 @@ from app.domain.vocab import Phase, Role, TimePoint
 from app.models import User
 from app.queries.episodes import episode_with_checklist
 from app.services import outcomes, therapy
+from tests import compliance_versions
 from tests.conftest import login
 from tests.querycount import counting_queries
+from tests.world import World
 
 TODAY = date(2026, 6, 17)
 
@@ -97,6 +99,33 @@ def test_dashboard_pages_and_the_export_run_a_fixed_number_of_queries(app, clien
     grown = {url: _count(app, client, url) for url in PAGES}
     grown["export"] = _count(app, client, "/dashboard/export.csv", "POST")
     assert grown == baseline
+
+
+def test_the_compliance_report_of_one_protocol_version_runs_as_many_queries_as_the_whole(
+    app, client, world, users, surgeon2
+):
+    login(client, users[Role.COORDINATOR])
+    version_2 = compliance_versions.publish_version_2()
+    on_version_2 = World(version_2, users, surgeon2)
+    db.session.remove()
+    pages = [
+        f"/dashboard/compliance?version={version_2.id}",
+        f"/dashboard/compliance?version={world.protocol.id}&surgeon={surgeon2.id}",
+        f"/dashboard/compliance.csv?version={version_2.id}&start=2026-01",
+    ]
+
+    def populate(on_1: int, on_2: int) -> None:
+        for made_on, copies in ((world, on_1), (on_version_2, on_2)):
+            _populate(made_on, users, surgeon2, copies)
+            db.session.remove()  # each version's template is loaded once in a session
+
+    populate(1, 1)
+    baseline = {url: _count(app, client, url) for url in pages}
+    whole = {url: _count(app, client, url.split("?")[0]) for url in pages}
+    assert baseline == whole
+
+    populate(2, 3)  # four times the data on version 2, three times on version 1
+    assert {url: _count(app, client, url) for url in pages} == baseline
 
 
 def test_the_episode_page_runs_a_fixed_number_of_queries_whatever_the_sessions_and_patients(

@@ -14,7 +14,7 @@ from app.models import User
 from app.queries.episodes import episode_with_checklist
 from app.reports.csv_export import BOM, COMPLIANCE_HEADER
 from app.services import checklist, signoffs
-from tests import factories
+from tests import compliance_versions, factories
 from tests.conftest import NOW, login
 
 
@@ -288,3 +288,126 @@ def test_the_report_links_from_the_dashboard_and_every_clinical_role_opens_it(cl
         client.form_post("/logout")
     login(client, users[next(iter(users))])
     assert 'href="/dashboard/compliance"' in client.get("/dashboard").get_data(as_text=True)
+
+
+# --- by protocol version -------------------------------------------------------------------------
+
+VERSION_2 = "Lumbar spine surgery — FBSS prevention (version 2)"
+
+
+@pytest.fixture
+def two_versions(coordinator, surgeon2, protocol, report_site):
+    """The report site's episodes are on version 1; version 2 has surgeon2's, operated on 20 May
+    with three pre-op items done on time and nothing else."""
+    version_2 = compliance_versions.publish_version_2()
+    may = factories.episode(
+        coordinator, surgeon2, version_2, surgery_date=date(2026, 5, 20), family_name="Version"
+    )
+    for code, on in (
+        ("pre_conservative_care", date(2026, 5, 6)),
+        ("pre_education_consent", date(2026, 5, 1)),
+        ("pre_site_mark", date(2026, 5, 20)),
+    ):
+        work(may.id, surgeon2.id, code, on)
+    return {"v1": protocol.id, "v2": version_2.id, "may_v2": may, **report_site}
+
+
+def test_the_report_offers_all_versions_by_default_and_each_numbered_one_newest_first(
+    client, coordinator, two_versions
+):
+    compliance_versions.add_draft()
+    login(client, coordinator)
+    page = report(client)
+
+    select = page[page.index('id="version"') :].split("</select>")[0]
+    assert '<label class="form-label" for="version">Protocol version</label>' in page
+    assert re.search(r'name="version"><option selected value="">All versions</option><optgroup', select)
+    lumbar = '<optgroup label="Lumbar spine surgery — FBSS prevention">'
+    group = select.split(lumbar)[1].split("</optgroup>")[0]
+    assert re.findall(r'<option value="([^"]*)">([^<]*)</option>', group) == [
+        (str(two_versions["v2"]), VERSION_2),
+        (str(two_versions["v1"]), "Lumbar spine surgery — FBSS prevention (version 1)"),
+    ]  # no draft
+    assert "Jul 2025 – Jun 2026 · all surgeons · all protocol versions</h2>" in page
+    # Both versions' episodes: May is surgeon's 6 of 30 (4 on time) and surgeon2's 3 of 30 (3).
+    assert cell(page, "by-month", "2026-05", "overall") == ("15", "12", "9 of 60")
+
+
+def test_one_version_narrows_every_figure_and_the_heading_says_which(client, coordinator, two_versions):
+    login(client, coordinator)
+    page = report(client, version=two_versions["v2"])
+
+    assert f"Jul 2025 – Jun 2026 · all surgeons · {VERSION_2}</h2>" in page
+    assert re.search(rf'<option selected value="{two_versions["v2"]}">', page)
+    assert cell(page, "by-month", "2026-05", "before") == ("23", "23", "3 of 13")
+    assert cell(page, "by-month", "2026-05", "overall") == ("10", "10", "3 of 30")
+    assert 'data-row="2026-06"' not in page  # June's episode is on version 1
+    surgeons = re.findall(r'data-row="(\d+)"', page.split('id="by-surgeon"')[1].split("</table>")[0])
+    assert surgeons == [str(two_versions["may_v2"].surgeon_id)]
+    overall = page[page.index('id="overall"') : page.index('id="compliance-chart"')]
+    assert "3 of 30 completed, 3 on time" in overall
+    assert "<title>May 2026: 10% completed</title>" in page
+    most_late = page[page.index('id="most-late"') :].split("</table>")[0]
+    assert 'data-step="pre_conservative_care"' not in most_late  # on time on version 2
+    assert "not yet scheduled" not in page  # the unscheduled episode is on version 1
+    assert f"/dashboard/compliance.csv?version={two_versions['v2']}" in page
+
+
+def test_the_other_version_shows_its_own_figures(client, coordinator, two_versions):
+    login(client, coordinator)
+    page = report(client, version=two_versions["v1"])
+
+    assert "· all surgeons · Lumbar spine surgery — FBSS prevention (version 1)</h2>" in page
+    assert cell(page, "by-month", "2026-05", "overall") == ("20", "13", "6 of 30")
+    assert cell(page, "by-month", "2026-06", "overall") == ("0", "0", "0 of 29")
+    assert "1 open episode not yet scheduled is not counted" in page
+
+
+def test_a_version_and_a_surgeon_together(client, coordinator, surgeon, two_versions):
+    login(client, coordinator)
+    page = report(client, version=two_versions["v2"], surgeon=surgeon.id)
+
+    assert f"· Dr Sara Surgeon · {VERSION_2}</h2>" in page
+    assert 'data-empty="by-surgeon"' in page  # surgeon has no episode on version 2
+    assert "No items due in Jul 2025–Jun 2026" in page
+
+
+def test_the_version_goes_with_the_csv_and_names_its_file(client, coordinator, two_versions):
+    login(client, coordinator)
+    page = report(client, start="2026-05", end="2026-06", version=two_versions["v2"])
+    link = re.search(r'href="([^"]*)" id="compliance-csv"', page).group(1).replace("&amp;", "&")
+    assert f"version={two_versions['v2']}" in link and "start=2026-05" in link
+
+    response = client.get(link)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="compliance-2026-05-to-2026-06-lumbar-fbss-v2.csv"'
+    )
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True)[len(BOM) :])))
+    assert rows[1:] == [
+        ["2026-05", "Dr Tom Second", "Before surgery", "13", "3", "3", "23.1", "23.1", "0"],
+        ["2026-05", "Dr Tom Second", "During surgery", "9", "0", "0", "0.0", "0.0", "0"],
+        ["2026-05", "Dr Tom Second", "After surgery", "8", "0", "0", "0.0", "0.0", "7"],
+    ]
+
+
+@pytest.mark.parametrize("value", ["abc", "424242", "draft", "2.0", "-1"])
+def test_a_version_the_report_cannot_use_is_named_and_the_report_covers_all_versions(
+    client, coordinator, two_versions, value
+):
+    if value == "draft":
+        value = str(compliance_versions.add_draft().id)
+    login(client, coordinator)
+    page = report(client, version=value)
+
+    field = page[page.index('for="version"') :].split("</div>")[0]
+    assert 'class="form-select is-invalid" id="version"' in field
+    assert '<div class="invalid-feedback d-block">Choose a protocol version from the list.' in field
+    assert '<option value="">All versions' in field  # nothing chosen
+    assert "· all surgeons · all protocol versions</h2>" in page
+    assert 'id="version-refused"' in page
+    assert cell(page, "by-month", "2026-05", "overall") == ("15", "12", "9 of 60")  # both versions
+    assert "version=" not in re.search(r'href="([^"]*)" id="compliance-csv"', page).group(1)
+    csv_response = client.get(f"/dashboard/compliance.csv?version={value}")
+    assert csv_response.status_code == 400
+    assert "Choose a protocol version from the list." in csv_response.get_data(as_text=True)
