@@ -124,10 +124,11 @@ def _listed(types: list[str] | None) -> str | None:
 
 
 def _store_procedures(session: Session, template: ProtocolTemplate, spec: ProtocolSpec) -> None:
-    """Keep the procedure types a file says its protocol is meant for on the template (a file
-    that says none leaves them as they are), audited when they change."""
+    """Give the template the procedure types its file says it is meant for, when it has none
+    yet (audited). Once it has some, they are the clinical lead's to change on the Protocols
+    page: loading the shipped file again does not undo their choice."""
     types = _types(spec)
-    if types is None or types == template.procedure_types:
+    if types is None or template.procedure_types:
         return
     before = template.procedure_types
     template.procedure_types = types

@@ -227,10 +227,9 @@ def test_load_all_reads_only_the_top_level_files_not_the_archive(session, protoc
 # the procedure types a protocol is meant for
 
 
-def test_a_file_that_changes_only_its_procedures_changes_the_template_not_the_version(
-    session, tmp_path, protocol
-):
-    """The procedure types are about the protocol, not its steps: no new version, an audit event."""
+def test_loading_a_file_again_never_undoes_the_procedure_types_a_lead_chose(session, tmp_path, protocol):
+    """The procedure types are the protocol's, not a version's: a file changing only them makes no
+    new version, and once the protocol has types, they are the lead's (Protocols page) to change."""
     directory = write_changed_copy(
         tmp_path,
         "procedures: [discectomy, decompression, fusion, other]",
@@ -239,12 +238,20 @@ def test_a_file_that_changes_only_its_procedures_changes_the_template_not_the_ve
     ((version, created),) = protocols.load_all(session, directory)
     session.commit()
     assert not created and version.id == protocol.id
-    assert version.template.procedure_types == ["discectomy", "decompression"]
+    assert version.template.procedure_types == ["discectomy", "decompression", "fusion", "other"]
+    assert not db.session.scalars(select(AuditEvent).where(AuditEvent.action == "protocol.procedures")).all()
+
+
+def test_a_protocol_without_types_takes_those_of_its_file_once(session, tmp_path, protocol):
+    protocol.template.procedure_types = None
+    session.flush()
+    loaded = {version.template.slug: (version, created) for version, created in protocols.load_all(session)}
+    version, created = loaded[protocols.DEFAULT_SLUG]
+    assert not created
+    assert version.template.procedure_types == ["discectomy", "decompression", "fusion", "other"]
     (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "protocol.procedures"))
-    assert event.summary == "Lumbar spine surgery — FBSS prevention is meant for Discectomy, Decompression"
-    assert event.before == {"procedures": "discectomy, decompression, fusion, other"}
-    assert event.after == {"procedures": "discectomy, decompression"}
-    assert protocols.protocol_for(session, Procedure.FUSION) is None
+    assert event.after == {"procedures": "discectomy, decompression, fusion, other"}
+    assert protocols.protocol_for(session, Procedure.FUSION).id == protocol.id
 
 
 def test_a_file_without_procedures_leaves_the_protocols_types_as_they_are(session, tmp_path, protocol):
