@@ -96,7 +96,7 @@ def test_the_demo_shows_every_item_state_and_flag_among_three_surgeons_40_patien
 
 
 def test_the_demo_tells_its_stories_made_through_the_services_on_their_own_days(site):
-    _output, day, views = site
+    output, day, views = site
     texts = {mrn: [f.text for f in v.flags] for mrn, v in views.items()}
     by_code = {mrn: Counter(f.code for f in v.flags) for mrn, v in views.items()}
 
@@ -166,9 +166,7 @@ def test_the_demo_tells_its_stories_made_through_the_services_on_their_own_days(
                 if i.item.status is not ItemStatus.OPEN and v.episode.surgery_date is not None:
                     assert i.item.completed_on <= v.episode.surgery_date, (mrn, i.item.step.code)
 
-
-def test_the_demo_surgeon_is_a_clinical_lead_and_the_logins_say_so(site):
-    output, _day, _views = site
+    # The demo surgeon is a clinical lead (edits protocols), and the logins say so.
     assert "surgeon       Surgeon       Dr Amara Okafor (clinical lead: edits protocols)" in output
     lead = db.session.scalar(select(User).where(User.username == "surgeon"))
     assert lead.edits_protocols
