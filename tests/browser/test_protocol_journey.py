@@ -1,5 +1,6 @@
 """A clinical lead's journey in a real browser: add a step to a draft, review the changes, publish
-with the password; a new episode gets the step, an episode already open does not."""
+with the password; a new episode gets the step, an episode already open does not until it is
+moved, and the move shows what it would change first."""
 
 import pytest
 
@@ -62,3 +63,13 @@ def test_lead_adds_a_step_reviews_the_changes_and_publishes_it(page, expect, lea
     page.goto(f"/episodes/{old.id}")
     expect(page.get_by_text("Protocol: Lumbar spine surgery — FBSS prevention (version 1)")).to_be_visible()
     expect(page.locator('li[data-code="post_phone_call"]')).to_have_count(0)
+
+    # Move the open episode: the preview first, then the move.
+    page.get_by_role("link", name="Change protocol version").click()
+    expect(page.locator("#added-heading")).to_have_text("Added (1)")
+    expect(page.locator("#added")).to_contain_text(NEW_TITLE)
+    expect(page.locator("#dropped-heading")).to_have_text("Dropped (0)")
+    a11y.assert_accessible(page, "move preview")
+    page.get_by_role("button", name="Move to Lumbar spine surgery — FBSS prevention (version 2)").click()
+    expect(page.get_by_text("Protocol: Lumbar spine surgery — FBSS prevention (version 2)")).to_be_visible()
+    expect(page.locator('li[data-code="post_phone_call"]')).to_contain_text(NEW_TITLE)

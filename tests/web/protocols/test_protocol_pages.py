@@ -187,3 +187,12 @@ def test_protocol_pages_run_a_fixed_number_of_queries(app, client, lead, coordin
         _draft_of(client, protocol)
         factories.episode(coordinator, lead, protocol)
     assert [queries(url) for url in pages] == few
+
+
+def test_a_published_version_links_to_moving_open_episodes_to_it(client, coordinator, nurse, protocol):
+    login(client, coordinator)
+    page = client.get(f"/protocols/versions/{protocol.id}").get_data(as_text=True)
+    assert f'href="/protocols/versions/{protocol.id}/move-episodes"' in page
+    client.form_post("/logout")
+    login(client, nurse)  # a nurse does not move episodes
+    assert "move-episodes" not in client.get(f"/protocols/versions/{protocol.id}").get_data(as_text=True)
