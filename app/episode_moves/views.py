@@ -12,7 +12,7 @@ from app.episode_moves.presenter import preview_of, version_choices
 from app.queries.episode_moves import episodes_to_move, published_versions, version_with_steps
 from app.services import episode_moves as service
 from app.web import load_episode, require, site_day
-from app.web.forms import ButtonForm
+from app.web.forms import ButtonForm, page_number
 from app.web.responses import REFUSED, attempt, saved
 
 CHOOSE = "Choose a protocol version from the list."
@@ -74,11 +74,25 @@ def episode(episode_id: int):
     return _episode_page(load_episode(episode_id), str(target_id), status=done.status)
 
 
+# Episodes per page of the bulk move (each with its preview worked out).
+PER_PAGE = 50
+
+
 def _bulk_page(target, result=None, problem: str | None = None, status=200):
-    episodes = episodes_to_move(db.session, target) if target.status is VersionStatus.PUBLISHED else []
+    page = page_number(request.args.get("page", "1")) or 1
+    episodes, total = [], 0
+    if target.status is VersionStatus.PUBLISHED:
+        episodes, total = episodes_to_move(db.session, target, page, PER_PAGE)
     rows = [(e, service.preview(db.session, e, target)) for e in episodes]
     return render_template(
-        "episode_moves/bulk.html", target=target, rows=rows, result=result, problem=problem
+        "episode_moves/bulk.html",
+        target=target,
+        rows=rows,
+        result=result,
+        problem=problem,
+        page=page,
+        pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
+        total=total,
     ), status
 
 

@@ -31,20 +31,30 @@ def version_with_steps(session: Session, version_id: int) -> ProtocolVersion | N
     )
 
 
-def episodes_to_move(session: Session, target: ProtocolVersion) -> list[Episode]:
-    """The open episodes on other versions of the target's protocol, with their patients,
-    versions, sign-offs and items (with their steps and who completed them): by surgery date
-    (unscheduled last), then patient (four queries)."""
-    return list(
+def episodes_to_move(
+    session: Session, target: ProtocolVersion, page: int = 1, per_page: int = 50
+) -> tuple[list[Episode], int]:
+    """One page of the open episodes on other versions of the target's protocol, with their
+    patients, versions, sign-offs and items (with their steps and who completed them): by surgery
+    date (unscheduled last), then patient; and how many there are in all (five queries, whatever
+    the number of episodes: a site publishing a new version may have thousands to move)."""
+    where = (
+        ProtocolVersion.template_id == target.template_id,
+        ProtocolVersion.id != target.id,
+        Episode.status != EpisodeStatus.CLOSED,
+    )
+    total = session.scalar(
+        select(func.count())
+        .select_from(Episode)
+        .join(ProtocolVersion, ProtocolVersion.id == Episode.protocol_version_id)
+        .where(*where)
+    )
+    episodes = list(
         session.scalars(
             select(Episode)
             .join(ProtocolVersion, ProtocolVersion.id == Episode.protocol_version_id)
             .join(Patient, Patient.id == Episode.patient_id)
-            .where(
-                ProtocolVersion.template_id == target.template_id,
-                ProtocolVersion.id != target.id,
-                Episode.status != EpisodeStatus.CLOSED,
-            )
+            .where(*where)
             .options(
                 joinedload(Episode.patient),
                 joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
@@ -60,8 +70,11 @@ def episodes_to_move(session: Session, target: ProtocolVersion) -> list[Episode]
                 Patient.given_name,
                 Episode.id,
             )
+            .limit(per_page)
+            .offset((page - 1) * per_page)
         )
     )
+    return episodes, total or 0
 
 
 def move_targets(session: Session) -> list:

@@ -321,3 +321,30 @@ def test_the_move_pages_run_a_fixed_number_of_queries_whatever_the_episodes_and_
     world.episode(3, complete=(Phase.BEFORE,), sign=True)
 
     assert {url: _count(app, client, url) for url in pages} == baseline
+
+
+def test_the_bulk_page_shows_a_page_of_episodes_at_a_time(client, surgeon, world, monkeypatch):
+    """A site publishing a new version may have thousands of open episodes to move: a page at a time."""
+    from app.episode_moves import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    episodes = [world.episode(10 + n) for n in range(5)]
+    target = publish_next(add_call=True)
+    login(client, surgeon)
+    first = page_of(client.get(f"/protocols/versions/{target.id}/move-episodes"))
+    assert "5 open episodes on other versions · page 1 of 3, 2 shown" in first
+    assert first.count("data-episode=") == 2 and "Next</a>" in first
+    last = page_of(client.get(f"/protocols/versions/{target.id}/move-episodes?page=3"))
+    assert last.count("data-episode=") == 1 and "Previous</a>" in last
+    shown = set(re.findall(r'data-episode="(\d+)"', first + last))
+    shown |= set(
+        re.findall(
+            r'data-episode="(\d+)"',
+            page_of(client.get(f"/protocols/versions/{target.id}/move-episodes?page=2")),
+        )
+    )
+    assert shown == {str(e.id) for e in episodes}
+    assert (
+        page_of(client.get(f"/protocols/versions/{target.id}/move-episodes?page=x")).count("data-episode=")
+        == 2
+    )
