@@ -16,7 +16,7 @@ from app.domain.risk import RiskTier, risk_tier
 from app.domain.site import SiteDay
 from app.domain.step_options import RiskFactor
 from app.domain.vocab import ItemStatus, Phase
-from app.models import ChecklistItem, Episode, ItemNote, ProtocolVersion
+from app.models import ChecklistItem, Episode, ItemNote, ProtocolVersion, User
 from app.queries.flags import flag_facts, item_rows
 
 
@@ -93,12 +93,16 @@ def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:
                 joinedload(Episode.closed_by),
                 joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
                 joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
+                # The people an item names: their names only (not their accounts' other columns,
+                # password hashes among them), three joins of the 40-odd items.
                 selectinload(Episode.items).options(
                     joinedload(ChecklistItem.step),
-                    joinedload(ChecklistItem.completed_by),
-                    joinedload(ChecklistItem.updated_by),
-                    joinedload(ChecklistItem.alert_acknowledged_by),
-                    selectinload(ChecklistItem.notes).joinedload(ItemNote.author),
+                    joinedload(ChecklistItem.completed_by).load_only(User.id, User.full_name),
+                    joinedload(ChecklistItem.updated_by).load_only(User.id, User.full_name),
+                    joinedload(ChecklistItem.alert_acknowledged_by).load_only(User.id, User.full_name),
+                    selectinload(ChecklistItem.notes)
+                    .joinedload(ItemNote.author)
+                    .load_only(User.id, User.full_name),
                 ),
             )
         )
