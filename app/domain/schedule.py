@@ -1,5 +1,6 @@
 """Due dates and the state an item shows."""
 
+import functools
 from datetime import date, timedelta
 
 from app.domain.vocab import ItemState, ItemStatus
@@ -62,8 +63,10 @@ def relative_hint(due: date | None, today: date, state: ItemState, overdue_on: d
     return f"due in {days} day{'s' if days != 1 else ''}"
 
 
+@functools.lru_cache(maxsize=4096)
 def day_text(value: date) -> str:
-    """A date as the interface shows it: "24 Nov 2026"."""
+    """A date as the interface shows it: "24 Nov 2026" (kept for the dates a page repeats: an
+    episode page writes a hundred-odd)."""
     return f"{value.day} {value:%b %Y}"
 
 

@@ -67,3 +67,18 @@ def test_a_refused_date_is_shown_as_typed(app):
     form = sample(app, day="9999-12-31")
     assert form.day.data is None
     assert form.day._value() == "9999-12-31"
+
+
+def test_each_form_token_field_is_a_distinct_token_that_needs_no_escaping(app):
+    """The one-time token field is written without escaping: its token must be URL-safe only."""
+    import re as _re
+
+    from app.web import once
+
+    with app.test_request_context("/"):
+        fields = [str(once.form_token_field()) for _ in range(200)]
+    tokens = [
+        _re.fullmatch(r'<input type="hidden" name="form_token" value="([^"]*)">', f).group(1) for f in fields
+    ]
+    assert len(set(tokens)) == len(tokens)
+    assert all(once.TOKEN_RE.fullmatch(t) for t in tokens)
