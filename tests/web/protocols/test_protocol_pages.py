@@ -144,8 +144,10 @@ def test_import_of_a_bad_file_says_its_line_and_creates_nothing(client, lead):
 def test_drafts_are_the_leads_others_may_not_see_or_change_them(client, lead, surgeon, nurse, protocol):
     login(client, lead)
     draft = _draft_of(client, protocol)
+    assert f'data-version="{draft.id}"' in client.get("/protocols").get_data(as_text=True)
     client.form_post("/logout")
     login(client, surgeon)  # a surgeon who is not a clinical lead
+    assert f'data-version="{draft.id}"' not in client.get("/protocols").get_data(as_text=True)
     assert client.get(f"/protocols/versions/{draft.id}").status_code == 404
     assert client.get(f"/protocols/versions/{draft.id}/review").status_code == 403
     assert client.form_post("/protocols/drafts", {"source": str(protocol.id)}).status_code == 403
