@@ -3,13 +3,12 @@ protocol version filter."""
 
 from dataclasses import replace
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from app import clock, db
-from app.domain.vocab import VersionStatus
+from app import db
 from app.models import ProtocolVersion
 from app.services import protocols
+from tests.move_versions import add_draft, loaded
+
+__all__ = ["NAME", "add_draft", "publish_version_2"]
 
 NAME = "Lumbar spine surgery — FBSS prevention"
 
@@ -23,30 +22,4 @@ def publish_version_2() -> ProtocolVersion:
         version, created = protocols.publish(db.session, replace(spec, steps=(first, *spec.steps[1:])))
         db.session.commit()
     assert created and version.number == 2
-    return _loaded(version.id)
-
-
-def add_draft() -> ProtocolVersion:
-    """A draft of the default protocol (no number, no steps), committed."""
-    with db.write_unit():
-        template = protocols.latest_version(db.session, protocols.DEFAULT_SLUG).template
-        draft = ProtocolVersion(
-            template=template,
-            number=None,
-            content_sha256="",
-            created_at=clock.now(),
-            status=VersionStatus.DRAFT,
-        )
-        db.session.add(draft)
-        db.session.commit()
-    return _loaded(draft.id)
-
-
-def _loaded(version_id: int) -> ProtocolVersion:
-    version = db.session.scalar(
-        select(ProtocolVersion)
-        .where(ProtocolVersion.id == version_id)
-        .options(selectinload(ProtocolVersion.template), selectinload(ProtocolVersion.steps))
-    )
-    db.session.commit()  # end the read transaction; the objects stay loaded
-    return version
+    return loaded(version.id)
