@@ -7,7 +7,6 @@ A published version never changes: every change here is to a draft, version-chec
 """
 
 import re
-from datetime import timedelta
 
 import yaml
 from sqlalchemy import delete, func, select, update
@@ -31,7 +30,7 @@ from app.domain.vocab import EpisodeStatus, Phase, Procedure, VersionStatus
 from app.models import Episode, ProtocolStep, ProtocolTemplate, ProtocolVersion, User
 from app.services.errors import Conflict, NotPermitted, ServiceError
 from app.services.protocols import parse_protocol_text
-from app.services.signoffs import SignatureRefused
+from app.services.signoffs import SignatureRefused, count_signature_failure, refuse_if_signing_locked
 
 MEANING = "Approved for clinical use"
 MAX_NAME = 200
@@ -353,11 +352,7 @@ def publish(
     """Publish the draft as the protocol's next version: an e-signature (the lead's password;
     "approved for clinical use"), with the changes approved kept on the version."""
     _permit(actor)
-    now = clock.now()
-    if actor.signature_locked_until and actor.signature_locked_until > now:
-        raise SignatureRefused(
-            "Signing is locked after too many wrong passwords. Try again later or ask an admin."
-        )
+    refuse_if_signing_locked(actor)
     if draft.status is not VersionStatus.DRAFT:
         raise ServiceError("This version is already published.")
     if draft.lock_version != expected:
@@ -369,14 +364,8 @@ def publish(
     if draft.based_on is not None and diff.empty:
         raise ServiceError(f"Not published: the draft is the same as {draft.based_on.label}.")
     if not passwords.verify_password(actor.password_hash, password or "", site_of(session).password_cost):
-        actor.signature_failures += 1
-        summary = (
-            f"Wrong password when publishing {draft.template.name} ({actor.signature_failures} in a row)"
-        )
-        if actor.signature_failures >= max_failures:
-            actor.signature_locked_until = now + timedelta(minutes=lock_minutes)
-            actor.signature_failures = 0
-            summary += f"; signing locked for {lock_minutes} minutes"
+        what = f"publishing {draft.template.name}"
+        summary = count_signature_failure(actor, what, max_failures, lock_minutes)
         _audit(session, actor, draft, "protocol.publish_failed", summary)
         raise SignatureRefused("Wrong password: nothing was published.")
     actor.signature_failures = 0
@@ -391,7 +380,7 @@ def publish(
     draft.number = number
     draft.status = VersionStatus.PUBLISHED
     draft.content_sha256 = spec.content_sha256
-    draft.published_at, draft.published_by_id = now, actor.id
+    draft.published_at, draft.published_by_id = clock.now(), actor.id
     draft.changes = {"against": draft.based_on.label if draft.based_on else None, **diff.to_json()}
     session.flush()
     _audit(

@@ -67,11 +67,8 @@ def sign(
     """Sign a complete phase; the signer re-enters their password (an electronic signature)."""
     if not can(actor, Action.SIGN_OFF):
         raise NotPermitted("Only surgeons sign off a phase.")
+    refuse_if_signing_locked(actor)
     now = clock.now()
-    if actor.signature_locked_until and actor.signature_locked_until > now:
-        raise SignatureRefused(
-            "Signing is locked after too many wrong passwords. Try again later or ask an admin."
-        )
     signed, closed = lock_episode(session, episode.id)
     refresh_items(session, episode.id)  # decide on the items as they are now, under the lock
     blockers = signoff_blockers(phase, episode.items, signed, closed)
@@ -111,13 +108,35 @@ def sign(
 def _count_failure(
     session, actor: User, episode: Episode, phase: Phase, max_failures: int, lock_minutes: int
 ):
+    what = f"signing off {phase.label}"
+    _audit(
+        session,
+        actor,
+        episode,
+        "signoff.failed",
+        count_signature_failure(actor, what, max_failures, lock_minutes),
+    )
+
+
+def refuse_if_signing_locked(actor: User) -> None:
+    """Refuse an electronic signature (a sign-off, a protocol's publication) while the signer is
+    locked out after too many wrong passwords."""
+    if actor.signature_locked_until and actor.signature_locked_until > clock.now():
+        raise SignatureRefused(
+            "Signing is locked after too many wrong passwords. Try again later or ask an admin."
+        )
+
+
+def count_signature_failure(actor: User, what: str, max_failures: int, lock_minutes: int) -> str:
+    """Count a wrong password given to sign `what` (locking signing after `max_failures` in a
+    row); the audit summary of the failure."""
     actor.signature_failures += 1
-    summary = f"Wrong password when signing off {phase.label} ({actor.signature_failures} in a row)"
+    summary = f"Wrong password when {what} ({actor.signature_failures} in a row)"
     if actor.signature_failures >= max_failures:
         actor.signature_locked_until = clock.now() + timedelta(minutes=lock_minutes)
         actor.signature_failures = 0
         summary += f"; signing locked for {lock_minutes} minutes"
-    _audit(session, actor, episode, "signoff.failed", summary)
+    return summary
 
 
 def revoke(session: Session, actor: User, episode: Episode, signoff: Signoff, reason: str | None) -> None:
