@@ -44,6 +44,10 @@ def _digest(event: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# The chain's head: the last event's hash, read through the primary key's index (built once).
+_HEAD = select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1)
+
+
 def record(
     session: Session,
     actor: User | None,
@@ -62,7 +66,7 @@ def record(
     """Add an audit event to the current transaction (the caller commits)."""
     lock_chain(session)
     session.flush()
-    prev = session.scalar(select(AuditEvent.row_hash).order_by(AuditEvent.id.desc()).limit(1))
+    prev = session.scalar(_HEAD)
     event = AuditEvent(
         at=clock.now(),
         actor_id=actor.id if actor else None,

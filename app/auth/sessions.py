@@ -4,13 +4,17 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, request, session
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from app import clock, db
 from app.models import User, UserSession
 
 TOUCH_AFTER = timedelta(seconds=60)
+# Every request reads it: built once.
+_SESSION_WITH_USER = (
+    select(UserSession).options(joinedload(UserSession.user)).where(UserSession.id == bindparam("sid"))
+)
 
 
 def start(user: User) -> None:
@@ -52,9 +56,7 @@ def load_user(user_id: str) -> User | None:
     sid = session.get("sid")
     if not sid or not user_id.isdigit():
         return None
-    record = db.session.scalar(
-        select(UserSession).options(joinedload(UserSession.user)).where(UserSession.id == sid)
-    )
+    record = db.session.scalar(_SESSION_WITH_USER, {"sid": sid})
     if record is None or record.user_id != int(user_id) or _expired(record):
         session.clear()
         return None

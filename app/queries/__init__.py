@@ -2,14 +2,23 @@
 writes. Views, presenters, reports and the CLI read through here, so no SQL lives in them."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 
-from sqlalchemy import Select
+from sqlalchemy import BindParameter, Select, bindparam
 from sqlalchemy.orm import Session
 
 
-def rows_by_episode(session: Session, stmt: Select) -> dict[int, list]:
-    """The rows of a query that selects `episode_id`, grouped by episode (one query)."""
+def episode_ids_param() -> BindParameter:
+    """The list of episode ids a statement built once (at import) is run with, as
+    `{"episode_ids": [...]}`. Reads run on every request are built once: building a statement
+    and its cache key costs more Python than running it (a third of a tick, profiled)."""
+    return bindparam("episode_ids", expanding=True)
+
+
+def rows_by_episode(session: Session, stmt: Select, episode_ids: Iterable[int]) -> dict[int, list]:
+    """The rows of a query that selects `episode_id` and takes `episode_ids_param()`, grouped by
+    episode (one query)."""
     by_episode: dict[int, list] = defaultdict(list)
-    for row in session.execute(stmt):
+    for row in session.execute(stmt, {"episode_ids": list(episode_ids)}):
         by_episode[row.episode_id].append(row)
     return by_episode

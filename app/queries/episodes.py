@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import SimpleNamespace
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.flags import Flag, episode_flags, is_postop_overdue
@@ -146,18 +146,21 @@ def episodes_by_id(session: Session, episode_ids: list[int]) -> dict[int, Episod
     }
 
 
+_ITEM_OF_EPISODE = (  # built once: every item action reads it
+    select(ChecklistItem)
+    .options(
+        joinedload(ChecklistItem.episode),
+        joinedload(ChecklistItem.step),
+        joinedload(ChecklistItem.updated_by),
+    )
+    .where(ChecklistItem.id == bindparam("item_id"), ChecklistItem.episode_id == bindparam("episode_id"))
+)
+
+
 def item_of_episode(session: Session, episode_id: int, item_id: int) -> ChecklistItem | None:
     """One item of an episode with its episode, step and last editor: what an item action needs,
     without the whole checklist (an item of another episode is not found)."""
-    return session.scalar(
-        select(ChecklistItem)
-        .options(
-            joinedload(ChecklistItem.episode),
-            joinedload(ChecklistItem.step),
-            joinedload(ChecklistItem.updated_by),
-        )
-        .where(ChecklistItem.id == item_id, ChecklistItem.episode_id == episode_id)
-    )
+    return session.scalar(_ITEM_OF_EPISODE, {"item_id": item_id, "episode_id": episode_id})
 
 
 def item_snapshot_of(item) -> tuple:

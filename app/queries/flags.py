@@ -25,7 +25,7 @@ from app.models import (
     ProtocolStep,
     Signoff,
 )
-from app.queries import rows_by_episode
+from app.queries import episode_ids_param, rows_by_episode
 from app.queries.therapy import session_rows
 
 
@@ -77,80 +77,88 @@ def preop_signed():
     )
 
 
+_ITEM_ROWS = (
+    select(
+        ChecklistItem.id,
+        ChecklistItem.episode_id,
+        ChecklistItem.phase,
+        ChecklistItem.required,
+        ChecklistItem.status,
+        ChecklistItem.due_date,
+        ChecklistItem.overdue_from,
+        ProtocolStep.kind,
+        ProtocolStep.discipline,
+        ChecklistItem.session_count,
+        ChecklistItem.sessions_from_days,
+        ChecklistItem.sessions_until_days,
+        ProtocolStep.title,
+        ChecklistItem.value,
+        ProtocolStep.value_type,
+        ProtocolStep.alert,
+        ProtocolStep.risk,
+        ChecklistItem.alert_acknowledged_at,
+        ProtocolStep.unit,
+        ProtocolStep.raises,
+        ProtocolStep.outcome_time_point,
+        ProtocolStep.window_from_days,
+        ProtocolStep.window_until_days,
+        ProtocolStep.code,
+        ProtocolStep.required_if,
+        ProtocolStep.value_label,
+        ChecklistItem.required_since,
+    )
+    .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+    .where(ChecklistItem.episode_id.in_(episode_ids_param()))
+)
+
+
 def item_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     """The items of many episodes as plain rows, with what their step says of sessions and of the
     flag its value raises (one query)."""
-    return rows_by_episode(
-        session,
-        select(
-            ChecklistItem.id,
-            ChecklistItem.episode_id,
-            ChecklistItem.phase,
-            ChecklistItem.required,
-            ChecklistItem.status,
-            ChecklistItem.due_date,
-            ChecklistItem.overdue_from,
-            ProtocolStep.kind,
-            ProtocolStep.discipline,
-            ChecklistItem.session_count,
-            ChecklistItem.sessions_from_days,
-            ChecklistItem.sessions_until_days,
-            ProtocolStep.title,
-            ChecklistItem.value,
-            ProtocolStep.value_type,
-            ProtocolStep.alert,
-            ProtocolStep.risk,
-            ChecklistItem.alert_acknowledged_at,
-            ProtocolStep.unit,
-            ProtocolStep.raises,
-            ProtocolStep.outcome_time_point,
-            ProtocolStep.window_from_days,
-            ProtocolStep.window_until_days,
-            ProtocolStep.code,
-            ProtocolStep.required_if,
-            ProtocolStep.value_label,
-            ChecklistItem.required_since,
-        )
-        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-        .where(ChecklistItem.episode_id.in_(episode_ids)),
-    )
+    return rows_by_episode(session, _ITEM_ROWS, episode_ids)
 
 
 @dataclass(frozen=True)
 class EpisodeState:
-    """Whether an episode is closed, and which of its phases are signed off."""
+    """Whether an episode is closed, which of its phases are signed off, and its surgery date."""
 
     closed: bool
     signed: frozenset[Phase]
+    surgery_date: date | None = None
+
+
+_EPISODE_STATES = (
+    select(Episode.id, Episode.status, Episode.surgery_date, Signoff.phase)
+    .outerjoin(Signoff, and_(Signoff.episode_id == Episode.id, Signoff.revoked_at.is_(None)))
+    .where(Episode.id.in_(episode_ids_param()))
+)
 
 
 def episode_states(session: Session, episode_ids: list[int]) -> dict[int, EpisodeState]:
     """The state of some episodes (one query)."""
-    closed: dict[int, bool] = {}
+    episodes: dict[int, tuple] = {}
     signed: dict[int, set[Phase]] = defaultdict(set)
-    for episode_id, status, phase in session.execute(
-        select(Episode.id, Episode.status, Signoff.phase)
-        .outerjoin(Signoff, and_(Signoff.episode_id == Episode.id, Signoff.revoked_at.is_(None)))
-        .where(Episode.id.in_(episode_ids))
+    for episode_id, status, surgery_date, phase in session.execute(
+        _EPISODE_STATES, {"episode_ids": list(episode_ids)}
     ):
-        closed[episode_id] = status is EpisodeStatus.CLOSED
+        episodes[episode_id] = (status is EpisodeStatus.CLOSED, surgery_date)
         if phase is not None:
             signed[episode_id].add(phase)
-    return {e: EpisodeState(c, frozenset(signed[e])) for e, c in closed.items()}
+    return {e: EpisodeState(c, frozenset(signed[e]), d) for e, (c, d) in episodes.items()}
+
+
+_SCORE_ROWS = select(
+    OutcomeScore.episode_id,
+    OutcomeScore.time_point,
+    OutcomeScore.instrument,
+    OutcomeScore.value,
+    OutcomeScore.taken_on,
+).where(OutcomeScore.episode_id.in_(episode_ids_param()))
 
 
 def score_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     """The outcome scores of many episodes as plain rows, with the day each was taken (one query)."""
-    return rows_by_episode(
-        session,
-        select(
-            OutcomeScore.episode_id,
-            OutcomeScore.time_point,
-            OutcomeScore.instrument,
-            OutcomeScore.value,
-            OutcomeScore.taken_on,
-        ).where(OutcomeScore.episode_id.in_(episode_ids)),
-    )
+    return rows_by_episode(session, _SCORE_ROWS, episode_ids)
 
 
 def _open_plans(items: list) -> list[SessionsPlan]:
@@ -172,34 +180,37 @@ def _open_plans(items: list) -> list[SessionsPlan]:
 
 
 def flag_facts(
-    session: Session, episode_ids: list[int], items: dict[int, list] | None = None
+    session: Session,
+    episode_ids: list[int],
+    items: dict[int, list] | None = None,
+    states: dict[int, EpisodeState] | None = None,
 ) -> dict[int, EpisodeFacts]:
-    """What the flag rules read of many episodes, in four queries (three when the caller has
-    already read `item_rows`)."""
+    """What the flag rules read of many episodes, in four queries (two when the caller has
+    already read `item_rows` and `episode_states`)."""
     ids = sorted(set(episode_ids))
     if not ids:
         return {}
     items = item_rows(session, ids) if items is None else items
-    episodes = session.execute(
-        select(Episode.id, Episode.status, Episode.surgery_date, preop_signed()).where(Episode.id.in_(ids))
-    ).all()
+    states = episode_states(session, ids) if states is None else states
+    ids_set = set(ids)
     sessions = session_rows(session, ids)
     scores = score_rows(session, ids)
     return {
         episode_id: EpisodeFacts(
-            surgery_date=surgery_date,
-            preop_signed=bool(signed),
-            closed=status is EpisodeStatus.CLOSED,
+            surgery_date=state.surgery_date,
+            preop_signed=Phase.BEFORE in state.signed,
+            closed=state.closed,
             items=items[episode_id],
             plans=_open_plans(items[episode_id]),
             sessions=sessions[episode_id],
             scores=judged_scores(
-                scores[episode_id], surgery_date, window_for(TimePoint.BASELINE, items[episode_id])
+                scores[episode_id], state.surgery_date, window_for(TimePoint.BASELINE, items[episode_id])
             ),
             alerts=[alert.flag for _, alert in open_alerts(items[episode_id])],
             values=step_values(items[episode_id]),
         )
-        for episode_id, status, surgery_date, signed in episodes
+        for episode_id, state in states.items()
+        if episode_id in ids_set
     }
 
 
@@ -207,6 +218,8 @@ def open_alerts(items: list) -> list[tuple[int, Alert]]:
     """The items (rows of `item_rows`) whose safety alert waits for acknowledgement, with it."""
     found = []
     for r in items:
+        if not r.alert:  # most steps raise none
+            continue
         alert = open_alert(
             Alert.from_json(r.alert), r.value_type, r.status, r.value, r.alert_acknowledged_at is not None
         )

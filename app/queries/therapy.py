@@ -4,22 +4,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Episode, SessionAddendum, TherapySession
-from app.queries import rows_by_episode
+from app.queries import episode_ids_param, rows_by_episode
+
+_SESSION_ROWS = select(
+    TherapySession.episode_id,
+    TherapySession.id,
+    TherapySession.session_date,
+    TherapySession.discipline,
+    TherapySession.attendance,
+    TherapySession.prehabilitation,
+).where(TherapySession.episode_id.in_(episode_ids_param()))
 
 
 def session_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     """The sessions of many episodes (the facts the therapy rules read), in one query."""
-    return rows_by_episode(
-        session,
-        select(
-            TherapySession.episode_id,
-            TherapySession.id,
-            TherapySession.session_date,
-            TherapySession.discipline,
-            TherapySession.attendance,
-            TherapySession.prehabilitation,
-        ).where(TherapySession.episode_id.in_(episode_ids)),
-    )
+    return rows_by_episode(session, _SESSION_ROWS, episode_ids)
 
 
 def episode_sessions(session: Session, episode_id: int) -> list[TherapySession]:

@@ -53,8 +53,8 @@ def apply(
     items = item_rows(session, ids) if items is None else items
     if not any(r.required_if for rows in items.values() for r in rows):
         return []
-    facts = flag_facts(session, ids, items) if facts is None else facts
     states = episode_states(session, ids) if states is None else states
+    facts = flag_facts(session, ids, items, states) if facts is None else facts
     day = site_of(session).day(clock.now())
     changes = []
     for episode_id in ids:

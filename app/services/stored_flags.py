@@ -11,12 +11,12 @@ loads that bypass the ORM, and a change of the "Not improving" settings, call `r
 (`flask refresh-flags`). docs/flags.md tells the whole mechanism.
 """
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -62,68 +62,81 @@ def refresh(session: Session, episode_ids: Iterable[int]) -> None:
     """Store the requirement of conditional items, the flag dates, outstanding items and open
     safety alerts of some episodes afresh (in the caller's transaction)."""
     ids = sorted(set(episode_ids))
-    item = ChecklistItem.__table__
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
         items = item_rows(session, batch)
-        facts = flag_facts(session, batch, items)
         states = episode_states(session, batch)
+        facts = flag_facts(session, batch, items, states)
         if requirements.apply(session, batch, states, items, facts):
             items = item_rows(session, batch)  # the requirements changed what "overdue" counts
-            facts = flag_facts(session, batch, items)
+            facts = flag_facts(session, batch, items, states)
         worked_out = _worked_out(session, batch, items, facts)
-        dates, alerting = worked_out.dates, worked_out.alerting
-        session.execute(_mark_outstanding(batch, states, worked_out.waiting))
-        alert_open = item.c.id.in_(alerting)  # only the rows that change
-        session.execute(
-            update(item)
-            .where(item.c.episode_id.in_(batch), item.c.alert_open != alert_open)
-            .values(alert_open=alert_open)
-        )
+        dates = worked_out.dates
+        session.execute(_MARK_OUTSTANDING, _outstanding_params(batch, states, worked_out.waiting))
+        session.execute(_MARK_ALERT_OPEN, {"episode_ids": batch, "alerting": worked_out.alerting})
         if dates:
             rows = [{"episode_id": e, **columns} for e, columns in dates.items()]
-            session.execute(_upsert(session), rows)
+            session.execute(_UPSERT[session.get_bind().dialect.name], rows)
 
 
-def _mark_outstanding(episode_ids: list[int], states: Mapping[int, EpisodeState], waiting: list[int]):
-    """Mark the items of some episodes outstanding exactly when they are open, required now if
-    their step is conditional, their episode is open and their phase is not signed off (a Core
-    UPDATE: item versions do not change).
+# The statements of a refresh are built once (each tick runs them): lists go in as parameters.
+_item = ChecklistItem.__table__
 
-    Which episodes are open and which of their phases are signed (`episode_states`, read first)
-    go into the UPDATE as lists of ids: correlated subqueries there led PostgreSQL to hash every
-    open episode and sign-off of the site for each refresh."""
-    item = ChecklistItem.__table__
-    open_ids = sorted(e for e, state in states.items() if not state.closed)
-    signed: dict[Phase, list[int]] = defaultdict(list)
+
+def _in(name: str):
+    return bindparam(name, expanding=True)
+
+
+# Items are outstanding exactly when they are open, required now if their step is conditional,
+# their episode is open and their phase is not signed off (a Core UPDATE: item versions do not
+# change). Which episodes are open and which of their phases are signed (`episode_states`, read
+# first) go in as lists of ids: correlated subqueries there led PostgreSQL to hash every open
+# episode and sign-off of the site for each refresh.
+_OUTSTANDING = and_(
+    _item.c.status == ItemStatus.OPEN,
+    _item.c.episode_id.in_(_in("open_ids")),
+    _item.c.id.notin_(_in("waiting")),
+    *(~and_(_item.c.phase == phase, _item.c.episode_id.in_(_in(f"signed_{phase.value}"))) for phase in Phase),
+)
+# Only the rows that change: a tick rewrites one row, not the episode's forty.
+_MARK_OUTSTANDING = (
+    update(_item)
+    .where(_item.c.episode_id.in_(_in("episode_ids")), _item.c.outstanding != _OUTSTANDING)
+    .values(outstanding=_OUTSTANDING)
+)
+_ALERT_OPEN = _item.c.id.in_(_in("alerting"))
+_MARK_ALERT_OPEN = (
+    update(_item)
+    .where(_item.c.episode_id.in_(_in("episode_ids")), _item.c.alert_open != _ALERT_OPEN)
+    .values(alert_open=_ALERT_OPEN)
+)
+
+
+def _outstanding_params(
+    episode_ids: list[int], states: Mapping[int, EpisodeState], waiting: list[int]
+) -> dict:
+    signed: dict[Phase, list[int]] = {phase: [] for phase in Phase}
     for episode_id, state in states.items():
         for phase in state.signed:
             signed[phase].append(episode_id)
-    outstanding = and_(
-        item.c.status == ItemStatus.OPEN,
-        item.c.episode_id.in_(open_ids),
-        item.c.id.notin_(waiting),
-        *(~and_(item.c.phase == phase, item.c.episode_id.in_(ids)) for phase, ids in sorted(signed.items())),
-    )
-    # Only the rows that change: a tick rewrites one row, not the episode's forty.
-    return (
-        update(item)
-        .where(item.c.episode_id.in_(episode_ids), item.c.outstanding != outstanding)
-        .values(outstanding=outstanding)
-    )
+    return {
+        "episode_ids": episode_ids,
+        "open_ids": sorted(e for e, state in states.items() if not state.closed),
+        "waiting": waiting,
+        **{f"signed_{phase.value}": ids for phase, ids in signed.items()},
+    }
 
 
-def _upsert(session: Session):
-    """INSERT ... ON CONFLICT (episode_id) DO UPDATE, in the database's own words."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+def _upsert(insert):
+    """INSERT ... ON CONFLICT (episode_id) DO UPDATE, in a database's own words."""
     stmt = insert(EpisodeFlagDate)
     return stmt.on_conflict_do_update(
         index_elements=[EpisodeFlagDate.episode_id],
         set_={column: stmt.excluded[column] for column in STORED_COLUMNS},
     )
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
 def refresh_all(session: Session) -> int:

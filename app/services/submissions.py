@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from app.models import FormSubmission
@@ -11,9 +11,12 @@ from app.models import FormSubmission
 KEEP_FOR = timedelta(days=2)
 
 
+_FIND = select(FormSubmission).where(FormSubmission.token == bindparam("token"))  # every POST: built once
+
+
 def find(session: Session, token: str) -> FormSubmission | None:
     """The use of a one-time token, if it was used."""
-    return session.scalar(select(FormSubmission).where(FormSubmission.token == token))
+    return session.scalar(_FIND, {"token": token})
 
 
 def record(
