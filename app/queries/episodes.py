@@ -106,32 +106,29 @@ def episode_risks(session: Session, episode_ids: list[int]) -> dict[int, RiskTie
 
 def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:
     """An episode with everything its page shows, loaded in a fixed number of queries."""
-    return (
-        session.scalars(
-            select(Episode)
-            .where(Episode.id == episode_id)
-            .options(
-                joinedload(Episode.patient),
-                joinedload(Episode.surgeon),
-                joinedload(Episode.closed_by),
-                joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
-                joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
-                # The people an item names: their names only (not their accounts' other columns,
-                # password hashes among them), three joins of the 40-odd items.
-                selectinload(Episode.items).options(
-                    joinedload(ChecklistItem.step),
-                    joinedload(ChecklistItem.completed_by).load_only(User.id, User.full_name),
-                    joinedload(ChecklistItem.updated_by).load_only(User.id, User.full_name),
-                    joinedload(ChecklistItem.alert_acknowledged_by).load_only(User.id, User.full_name),
-                    selectinload(ChecklistItem.notes)
-                    .joinedload(ItemNote.author)
-                    .load_only(User.id, User.full_name),
-                ),
-            )
-        )
-        .unique()
-        .first()
+    return session.scalars(_WITH_CHECKLIST, {"episode_id": episode_id}).unique().first()
+
+
+_WITH_CHECKLIST = (  # built once: every episode page and item change reads it
+    select(Episode)
+    .where(Episode.id == bindparam("episode_id"))
+    .options(
+        joinedload(Episode.patient),
+        joinedload(Episode.surgeon),
+        joinedload(Episode.closed_by),
+        joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
+        joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
+        # The people an item names: their names only (not their accounts' other columns,
+        # password hashes among them), three joins of the 40-odd items.
+        selectinload(Episode.items).options(
+            joinedload(ChecklistItem.step),
+            joinedload(ChecklistItem.completed_by).load_only(User.id, User.full_name),
+            joinedload(ChecklistItem.updated_by).load_only(User.id, User.full_name),
+            joinedload(ChecklistItem.alert_acknowledged_by).load_only(User.id, User.full_name),
+            selectinload(ChecklistItem.notes).joinedload(ItemNote.author).load_only(User.id, User.full_name),
+        ),
     )
+)
 
 
 def episodes_by_id(session: Session, episode_ids: list[int]) -> dict[int, Episode]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Date, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.domain.alerts import open_alert
@@ -56,12 +56,20 @@ def alerting_episode_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(alerting_episodes().subquery())) or 0)
 
 
+_FLAGGED_COUNT = select(func.coalesce(func.sum(FlagDateTally.episodes), 0)).where(  # every page: built once
+    or_(
+        FlagDateTally.flagged_from <= bindparam("today", type_=Date),
+        FlagDateTally.unsigned_surgery_on <= bindparam("warn_until", type_=Date),
+    )
+)
+
+
 def flagged_episode_count(session: Session, day: SiteDay) -> int:
     """How many episodes `flagged_episodes` holds (the red count in the navigation bar), in one
-    query that sums the tally of flag dates: a few rows, whatever the number of episodes."""
-    total = func.coalesce(func.sum(FlagDateTally.episodes), 0)
-    flagged = _flagged_today(FlagDateTally, day.date, day.warning_days)
-    return int(session.scalar(select(total).where(flagged)) or 0)
+    query that sums the tally of flag dates: a few rows, whatever the number of episodes
+    (`_flagged_today` in bound parameters)."""
+    params = {"today": day.date, "warn_until": day.date + timedelta(days=day.warning_days)}
+    return int(session.scalar(_FLAGGED_COUNT, params) or 0)
 
 
 def preop_signed():

@@ -1,6 +1,6 @@
 """Reads of therapy sessions."""
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import Episode, SessionAddendum, TherapySession
@@ -21,19 +21,20 @@ def session_rows(session: Session, episode_ids: list[int]) -> dict[int, list]:
     return rows_by_episode(session, _SESSION_ROWS, episode_ids)
 
 
+_EPISODE_SESSIONS = (  # built once: every episode page reads it
+    select(TherapySession)
+    .options(
+        joinedload(TherapySession.therapist),
+        joinedload(TherapySession.addenda).joinedload(SessionAddendum.author),
+    )
+    .where(TherapySession.episode_id == bindparam("episode_id"))
+    .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
+)
+
+
 def episode_sessions(session: Session, episode_id: int) -> list[TherapySession]:
     """The episode's sessions, newest first, with therapists and addenda (one query)."""
-    return list(
-        session.scalars(
-            select(TherapySession)
-            .options(
-                joinedload(TherapySession.therapist),
-                joinedload(TherapySession.addenda).joinedload(SessionAddendum.author),
-            )
-            .where(TherapySession.episode_id == episode_id)
-            .order_by(TherapySession.session_date.desc(), TherapySession.id.desc())
-        ).unique()
-    )
+    return list(session.scalars(_EPISODE_SESSIONS, {"episode_id": episode_id}).unique())
 
 
 def episode_with_patient(session: Session, episode_id: int) -> Episode | None:
