@@ -80,6 +80,10 @@ def episodes_to_move(
 def move_targets(session: Session) -> list:
     """The newest published version of each protocol some open episode is behind (on another of
     its versions): rows of id, name and number, by name (one query)."""
+    return list(session.execute(_MOVE_TARGETS))
+
+
+def _move_targets():
     newest = (
         select(ProtocolVersion.template_id, func.max(ProtocolVersion.number).label("number"))
         .where(ProtocolVersion.status == VersionStatus.PUBLISHED)
@@ -97,12 +101,13 @@ def move_targets(session: Session) -> list:
         )
         .exists()
     )
-    return list(
-        session.execute(
-            select(target.id, ProtocolTemplate.name, target.number)
-            .join(newest, and_(newest.c.template_id == target.template_id, newest.c.number == target.number))
-            .join(ProtocolTemplate, ProtocolTemplate.id == target.template_id)
-            .where(behind)
-            .order_by(ProtocolTemplate.name)
-        )
+    return (
+        select(target.id, ProtocolTemplate.name, target.number)
+        .join(newest, and_(newest.c.template_id == target.template_id, newest.c.number == target.number))
+        .join(ProtocolTemplate, ProtocolTemplate.id == target.template_id)
+        .where(behind)
+        .order_by(ProtocolTemplate.name)
     )
+
+
+_MOVE_TARGETS = _move_targets()  # every dashboard of a surgeon or coordinator: built once

@@ -51,9 +51,14 @@ def alerting_episodes() -> Select:
     return select(ChecklistItem.episode_id).where(ChecklistItem.alert_open == true()).distinct()
 
 
+_ALERTING_COUNT = select(func.count()).select_from(
+    alerting_episodes().subquery()
+)  # every dashboard: built once
+
+
 def alerting_episode_count(session: Session) -> int:
     """How many episodes have a safety alert waiting for acknowledgement (one indexed query)."""
-    return int(session.scalar(select(func.count()).select_from(alerting_episodes().subquery())) or 0)
+    return int(session.scalar(_ALERTING_COUNT) or 0)
 
 
 _FLAGGED_COUNT = select(func.coalesce(func.sum(FlagDateTally.episodes), 0)).where(  # every page: built once

@@ -2,6 +2,10 @@
 report's queries. Each returns a Select (callers paginate, count or stream) or runs a fixed
 number of queries whatever the data size.
 
+The statements are built once for each filter and day (`_once`, a bounded cache): the same
+first page of the dashboard then reuses its statements and their cache keys, whose building cost
+more Python than running them.
+
 An item is outstanding while it is open, its episode is not closed and its phase is not
 signed off (a signed phase is locked: nobody can act on what is left open in it); the
 `outstanding` column, kept in step on every change (app/services/stored_flags.py), says so with an index.
@@ -10,8 +14,9 @@ signed off (a signed phase is locked: nobody can act on what is left open in it)
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, case, func, nulls_last, or_, select, true
+from sqlalchemy import Select, and_, bindparam, case, func, nulls_last, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
@@ -22,6 +27,9 @@ from app.queries.flags import alerting_episodes, flagged_episodes
 from app.queries.patients import patient_matches
 
 Surgeon = aliased(User, name="surgeon")
+# A statement built from hashable filters and the site's day, kept for the next request: what
+# it holds depends on nothing else. Statements are immutable and shared between threads safely.
+_once = lru_cache(maxsize=256)
 
 # What one row of the list, the export and the report shows.
 ROW_COLUMNS = (
@@ -97,6 +105,7 @@ def _joined(stmt: Select, filters: OutstandingFilters) -> Select:
     return stmt
 
 
+@_once
 def outstanding_items(filters: OutstandingFilters, day: SiteDay) -> Select:
     """The outstanding items that pass the filters, overdue first, then by due date
     (items with no due date last)."""
@@ -113,6 +122,7 @@ def outstanding_items(filters: OutstandingFilters, day: SiteDay) -> Select:
     )
 
 
+@_once
 def outstanding_items_to_export(filters: OutstandingFilters, day: SiteDay) -> Select:
     """`outstanding_items` with, for each row, how many safety alerts of its episode wait for
     acknowledgement (the export's last column)."""
@@ -133,9 +143,15 @@ def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) ->
     tally's rows, one per due date and kind of item, whatever the number of patients; the
     others count the items themselves, each state's due-date range read off the index.
     """
+    row = session.execute(_state_counts(filters.without_state(), day)).one()
+    return dict(zip(OPEN_STATES, row, strict=True))
+
+
+@_once
+def _state_counts(filters: OutstandingFilters, day: SiteDay) -> Select:
     if _on_tally(filters):
-        return _tally_counts(session, filters, day)
-    where = _conditions(filters.without_state(), day)
+        return _tally_counts(filters, day)
+    where = _conditions(filters, day)
 
     def count(state: ItemState):
         stmt = select(func.count()).select_from(ChecklistItem)
@@ -145,8 +161,7 @@ def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) ->
             .scalar_subquery()
         )
 
-    row = session.execute(select(*(count(state) for state in OPEN_STATES))).one()
-    return dict(zip(OPEN_STATES, row, strict=True))
+    return select(*(count(state) for state in OPEN_STATES))
 
 
 def _on_tally(filters: OutstandingFilters) -> bool:
@@ -176,19 +191,23 @@ def _tally_where(filters: OutstandingFilters) -> list:
     return where
 
 
-def _tally_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
+def _tally_counts(filters: OutstandingFilters, day: SiteDay) -> Select:
     tally = OutstandingTally
     sums = (
         func.coalesce(func.sum(case((_in_window(state, day.date, day.due_soon_days, tally), tally.items))), 0)
         for state in OPEN_STATES
     )
-    row = session.execute(select(*sums).where(*_tally_where(filters))).one()
-    return dict(zip(OPEN_STATES, row, strict=True))
+    return select(*sums).where(*_tally_where(filters))
 
 
 def tally_totals(session: Session, many: Sequence[OutstandingFilters], day: SiteDay) -> list[int]:
     """How many outstanding items pass each of several filters on the kind of item, its due date
     and its state (the dashboard's quick filters), in one query that sums the tally's rows."""
+    return [int(n) for n in session.execute(_tally_totals(tuple(many), day)).one()]
+
+
+@_once
+def _tally_totals(many: tuple[OutstandingFilters, ...], day: SiteDay) -> Select:
     tally = OutstandingTally
 
     def total(filters: OutstandingFilters):
@@ -199,7 +218,7 @@ def tally_totals(session: Session, many: Sequence[OutstandingFilters], day: Site
             where.append(_in_window(filters.state, day.date, day.due_soon_days, tally))
         return func.coalesce(func.sum(case((and_(true(), *where), tally.items))), 0)
 
-    return [int(n) for n in session.execute(select(*(total(f) for f in many))).one()]
+    return select(*(total(f) for f in many))
 
 
 @dataclass(frozen=True)
@@ -213,6 +232,7 @@ class EpisodeGroup:
     first_due: date | None
 
 
+@_once
 def episode_groups(filters: OutstandingFilters, day: SiteDay) -> Select:
     """One row per episode with outstanding items that pass the filters: the most overdue items
     first, then the earliest due."""
@@ -246,23 +266,36 @@ def group_rows(session: Session, stmt: Select, limit: int, offset: int) -> list[
     """A page of episode groups."""
     return [
         EpisodeGroup(r.episode_id, r.items, int(r.overdue or 0), int(r.due_soon or 0), r.first_due)
-        for r in session.execute(stmt.limit(limit).offset(offset))
+        for r in session.execute(_paged(stmt), {"limit": limit, "offset": offset})
     ]
+
+
+@_once
+def _paged(stmt: Select) -> Select:
+    """A statement's rows from `offset`, at most `limit` (bound parameters)."""
+    return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
 def count_rows(session: Session, stmt: Select) -> int:
     """How many rows a Select returns (for pagination)."""
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return session.scalar(_counted(stmt)) or 0
 
 
-def items_of_episodes(filters: OutstandingFilters, episode_ids: list[int], day: SiteDay) -> Select:
-    """The outstanding items (passing the filters) of some episodes, in the list's order."""
-    return outstanding_items(filters, day).where(ChecklistItem.episode_id.in_(episode_ids))
+@_once
+def _counted(stmt: Select) -> Select:
+    return select(func.count()).select_from(stmt.order_by(None).subquery())
+
+
+@_once
+def _of_episodes(filters: OutstandingFilters, day: SiteDay) -> Select:
+    return outstanding_items(filters, day).where(
+        ChecklistItem.episode_id.in_(bindparam("episode_ids", expanding=True))
+    )
 
 
 def item_page(session: Session, filters: OutstandingFilters, day: SiteDay, limit: int, offset: int) -> list:
     """A page of the outstanding items that pass the filters, in the list's order."""
-    return list(session.execute(outstanding_items(filters, day).limit(limit).offset(offset)))
+    return list(session.execute(_paged(outstanding_items(filters, day)), {"limit": limit, "offset": offset}))
 
 
 def items_by_episode(
@@ -270,6 +303,6 @@ def items_by_episode(
 ) -> dict:
     """The outstanding items (passing the filters) of some episodes, by episode, in the list's order."""
     items: dict[int, list] = {i: [] for i in episode_ids}
-    for row in session.execute(items_of_episodes(filters, episode_ids, day)):
+    for row in session.execute(_of_episodes(filters, day), {"episode_ids": list(episode_ids)}):
         items[row.episode_id].append(row)
     return items
