@@ -25,6 +25,7 @@ from app.web.panels.outcomes import outcome_panel
 from app.web.panels.therapy import therapy_panel
 from app.web.responses import REFUSED, attempt, beside, saved, saved_beside
 from app.web.templating import fmt_time
+from app.web.urls import url_maker
 from app.web.worklist import work_item
 
 HISTORY_LIMIT = 500
@@ -52,6 +53,16 @@ def _parts(episode):
     return view, therapy, scores, day
 
 
+def _item_urls(episode_id: int) -> dict:
+    """Each item form's address maker, by action (templates/checklist/_item.html)."""
+    urls = {
+        action: url_maker("checklist.item_action", "item_id", episode_id=episode_id, action=action)
+        for action in ACTIONS
+    }
+    urls["acknowledge"] = url_maker("checklist.acknowledge", "item_id", episode_id=episode_id)
+    return urls
+
+
 def episode_page(episode, answer: ItemAnswer | None = None, status=200):
     view, therapy, scores, day = _parts(episode)
     answer = answer or _kept_answer()
@@ -62,6 +73,7 @@ def episode_page(episode, answer: ItemAnswer | None = None, status=200):
         outcomes=outcome_panel(episode, scores, day),
         answer=answer,
         item_form=ItemForm(formdata=None),
+        item_urls=_item_urls(episode.id),
         guidance=request.args.get("guidance") == "1",
         shows=SHOWS,
         today=day.date,
@@ -88,6 +100,7 @@ def item_fragment(episode, answer: ItemAnswer, before: dict, status=200):
         changed=changed,
         answer=answer,
         item_form=ItemForm(formdata=None),
+        item_urls=_item_urls(view.episode.id),
         guidance="guidance=1" in urlsplit(request.headers.get("HX-Current-URL", "")).query,
     ), status
 

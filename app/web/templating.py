@@ -24,7 +24,7 @@ def fmt_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = _local(value)
+        value = _local(value).date()  # the day, as day_text keeps it (not each moment)
     return day_text(value)
 
 
@@ -35,7 +35,11 @@ def fmt_time(value: datetime | None) -> str:
 
 
 def fmt_datetime(value: datetime | None) -> str:
-    return "" if value is None else f"{fmt_date(value)} {fmt_time(value)}"
+    """ "24 Nov 2026 22:40 GMT" (the moment made local once)."""
+    if value is None:
+        return ""
+    local = _local(value)
+    return f"{day_text(local.date())} {local:%H:%M %Z}"
 
 
 def conflict_message(exc, verb: str = "was", review: str = "review and try again") -> str:
