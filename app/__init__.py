@@ -26,6 +26,7 @@ login_manager = LoginManager()
 bootstrap = Bootstrap5()
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READING_ENGINE = "periop_reading_engine"
 
 
 def create_app(test_config: dict | None = None, engine: Engine | None = None) -> Flask:
@@ -56,6 +57,7 @@ def create_app(test_config: dict | None = None, engine: Engine | None = None) ->
     if engine is None:
         engine = db.make_engine(app.config["DATABASE_URL"], app.config["SQLITE_CHECKPOINT_EVERY"])
     app.extensions["periop_engine"] = engine
+    app.extensions[READING_ENGINE] = db.reading_engine(engine)
     app.extensions[db.SESSIONS] = scoped_session(
         db.make_session_factory(engine, Site.from_config(app.config))
     )
@@ -95,6 +97,9 @@ def _init_requests(app: Flask) -> None:
     def _start_unit():
         if request.method in WRITE_METHODS:
             g.writing_token = db.writing.set(True)
+        elif app.extensions[READING_ENGINE] is not None and not db.session().in_transaction():
+            # A GET only reads (tests/web/test_security.py): no transaction on PostgreSQL.
+            db.session().bind = app.extensions[READING_ENGINE]
         db.session().info["site"] = site()  # the request's settings, for the services and stored flags
 
     @app.teardown_request

@@ -54,3 +54,25 @@ def test_two_apps_keep_their_own_database_zone_thresholds_and_password_cost(sqli
     finally:
         second.extensions[db.SESSIONS].remove()
         second_engine.dispose()
+
+
+def test_a_get_reads_without_a_transaction_on_postgresql_and_a_post_writes_in_one(app):
+    """On PostgreSQL a GET's statements run without BEGIN and ROLLBACK (two round trips fewer,
+    nothing lost under READ COMMITTED); a POST still writes in one transaction. On SQLite both
+    run in transactions (a read keeps its page on one snapshot)."""
+    postgresql = app.extensions["periop_engine"].dialect.name == "postgresql"
+    db.session.remove()  # each request starts with a session of its own
+    with app.test_request_context("/dashboard", method="GET"):
+        app.preprocess_request()
+        connection = db.session.connection()
+        assert (connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT") is postgresql
+        if postgresql:
+            assert connection.connection.dbapi_connection.autocommit
+    db.session.remove()
+    with app.test_request_context("/dashboard", method="POST"):
+        app.preprocess_request()
+        connection = db.session.connection()
+        assert "isolation_level" not in connection.get_execution_options()
+        if postgresql:
+            assert not connection.connection.dbapi_connection.autocommit
+        assert db.writing.get()
