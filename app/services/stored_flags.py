@@ -72,8 +72,8 @@ def refresh(session: Session, episode_ids: Iterable[int]) -> None:
             facts = flag_facts(session, batch, items, states)
         worked_out = _worked_out(session, batch, items, facts)
         dates = worked_out.dates
-        session.execute(_MARK_OUTSTANDING, _outstanding_params(batch, states, worked_out.waiting))
-        session.execute(_MARK_ALERT_OPEN, {"episode_ids": batch, "alerting": worked_out.alerting})
+        params = _outstanding_params(batch, states, worked_out.waiting)
+        session.execute(_MARK_ITEMS, {**params, "alerting": worked_out.alerting})
         if dates:
             rows = [{"episode_id": e, **columns} for e, columns in dates.items()]
             session.execute(_UPSERT[session.get_bind().dialect.name], rows)
@@ -98,17 +98,16 @@ _OUTSTANDING = and_(
     _item.c.id.notin_(_in("waiting")),
     *(~and_(_item.c.phase == phase, _item.c.episode_id.in_(_in(f"signed_{phase.value}"))) for phase in Phase),
 )
-# Only the rows that change: a tick rewrites one row, not the episode's forty.
-_MARK_OUTSTANDING = (
+_ALERT_OPEN = _item.c.id.in_(_in("alerting"))  # the items whose safety alert waits
+# Both marks in one statement (one round trip), and only the rows that change: a tick rewrites
+# one row, not the episode's forty. The tallies' triggers compare old and new values.
+_MARK_ITEMS = (
     update(_item)
-    .where(_item.c.episode_id.in_(_in("episode_ids")), _item.c.outstanding != _OUTSTANDING)
-    .values(outstanding=_OUTSTANDING)
-)
-_ALERT_OPEN = _item.c.id.in_(_in("alerting"))
-_MARK_ALERT_OPEN = (
-    update(_item)
-    .where(_item.c.episode_id.in_(_in("episode_ids")), _item.c.alert_open != _ALERT_OPEN)
-    .values(alert_open=_ALERT_OPEN)
+    .where(
+        _item.c.episode_id.in_(_in("episode_ids")),
+        or_(_item.c.outstanding != _OUTSTANDING, _item.c.alert_open != _ALERT_OPEN),
+    )
+    .values(outstanding=_OUTSTANDING, alert_open=_ALERT_OPEN)
 )
 
 
