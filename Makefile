@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := PERIOP_ENV=development $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format install install-test db clean bench profile
+.PHONY: run test lint format install install-test db clean bench profile bench-browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: install
 # Where a request's time goes (cProfile, by area): make profile [PATIENTS=50000] [DB=postgresql].
 profile: install
 	$(BIN)/python -m bench.profile --patients $(PATIENTS) --database $(DB)
+
+# A tick in Chromium, click to updated item, on the synthetic site: make bench-browser [DB=postgresql].
+bench-browser: install-test
+	$(BIN)/python -m bench.browser_ticks --patients $(PATIENTS) --database $(DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
