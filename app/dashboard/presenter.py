@@ -12,16 +12,15 @@ from app.domain.site import SiteDay
 from app.domain.vocab import ItemState, Phase
 from app.models import Episode
 from app.queries.episodes import EpisodeSummary, episode_summaries, episodes_by_id
-from app.queries.flags import alerting_episode_count
 from app.queries.outstanding import (
+    DashboardCounts,
     EpisodeGroup,
     count_rows,
+    dashboard_counts,
     episode_groups,
     group_rows,
     item_page,
     items_by_episode,
-    state_counts,
-    tally_totals,
 )
 from app.reports import outstanding
 
@@ -98,6 +97,7 @@ class OutstandingPage:
     page: int
     by_episode: bool
     quick: list[QuickLink] = field(default_factory=list)
+    flagged: int = 0  # episodes flagged today (the navigation bar's count)
     rows: list[ItemRow] = field(default_factory=list)
     groups: list[GroupView] = field(default_factory=list)
 
@@ -128,15 +128,14 @@ def item_row(row, day: SiteDay) -> ItemRow:
     )
 
 
-def quick_links(
-    session: Session, filters: OutstandingFilters, day: SiteDay, alerts: int, flagged: int
-) -> list[QuickLink]:
-    """The quick filters, each with its count and whether it is the filter in force: items summed
-    from the tally in one query; episodes with safety alerts or flags as counted for the page and
-    the navigation bar."""
-    tallied = [q for q in QUICK_FILTERS if q.counted == "items"]
-    totals = iter(tally_totals(session, [q.filters for q in tallied], day))
-    episodes = {"safety": alerts, "flagged": flagged}
+TALLIED = [q for q in QUICK_FILTERS if q.counted == "items"]  # their items summed from the tally
+
+
+def quick_links(filters: OutstandingFilters, counts: DashboardCounts) -> list[QuickLink]:
+    """The quick filters, each with its count and whether it is the filter in force: items from the
+    tally; episodes with safety alerts or flags as counted for the page and the navigation bar."""
+    totals = iter(counts.quick)
+    episodes = {"safety": counts.alerting, "flagged": counts.flagged}
     return [
         QuickLink(q, next(totals) if q.counted == "items" else episodes[q.counted], filters == q.filters)
         for q in QUICK_FILTERS
@@ -149,24 +148,22 @@ def outstanding_page(
     page: int,
     by_episode: bool,
     day: SiteDay,
-    flagged: int,
 ) -> OutstandingPage:
     """One page of outstanding items (or of episodes with their items), the counts per state and
-    the quick filters (`flagged`: the episodes flagged, as the navigation bar counts them)."""
-    counts = state_counts(session, filters, day)
-    alerts = alerting_episode_count(session)
-    quick = quick_links(session, filters, day, alerts, flagged)
+    the quick filters, with the episodes flagged today as the navigation bar counts them (all
+    the figures in one query)."""
+    figures = dashboard_counts(session, filters, [q.filters for q in TALLIED], day)
+    counts, alerts, quick = figures.states, figures.alerting, quick_links(filters, figures)
+    flagged = figures.flagged
     offset = (page - 1) * PAGE_SIZE
     if not by_episode:
         total = counts[filters.state] if filters.state else sum(counts.values())
-        result = OutstandingPage(counts, alerts, total, page, by_episode=False, quick=quick)
+        result = OutstandingPage(counts, alerts, total, page, False, quick, flagged)
         if not result.past_end and total:
             result.rows = [item_row(r, day) for r in item_page(session, filters, day, PAGE_SIZE, offset)]
         return result
     groups_stmt = episode_groups(filters, day)
-    result = OutstandingPage(
-        counts, alerts, count_rows(session, groups_stmt), page, by_episode=True, quick=quick
-    )
+    result = OutstandingPage(counts, alerts, count_rows(session, groups_stmt), page, True, quick, flagged)
     if result.past_end or not result.total:
         return result
     groups = group_rows(session, groups_stmt, PAGE_SIZE, offset)

@@ -10,7 +10,7 @@ from app.queries.episode_moves import move_targets
 from app.queries.users import surgeons
 from app.services.exports import record_export
 from app.web import csv_download, require, site_day
-from app.web.templating import nav_flag_count
+from app.web.templating import keep_nav_flag_count
 
 
 def _filter_form(data) -> OutstandingFilterForm:
@@ -32,9 +32,8 @@ def index():
     form = _filter_form(request.args)
     listing = None
     if form.validate():
-        listing = outstanding_page(
-            db.session, form.filters(), form.page_number, form.by_episode, site_day(), nav_flag_count()
-        )
+        listing = outstanding_page(db.session, form.filters(), form.page_number, form.by_episode, site_day())
+        keep_nav_flag_count(listing.flagged)  # counted with the page's figures: no query of its own
     # The protocols some open episode is behind: the link to move them (one query).
     behind = move_targets(db.session) if can(current_user, Action.MOVE_EPISODE) else []
     return render_template(

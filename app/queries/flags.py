@@ -51,14 +51,24 @@ def alerting_episodes() -> Select:
     return select(ChecklistItem.episode_id).where(ChecklistItem.alert_open == true()).distinct()
 
 
-_ALERTING_COUNT = select(func.count()).select_from(
-    alerting_episodes().subquery()
-)  # every dashboard: built once
+def alerting_count() -> Select:
+    """How many episodes have a safety alert waiting for acknowledgement (an indexed count)."""
+    return select(func.count()).select_from(alerting_episodes().subquery())
+
+
+_ALERTING_COUNT = alerting_count()  # built once
 
 
 def alerting_episode_count(session: Session) -> int:
-    """How many episodes have a safety alert waiting for acknowledgement (one indexed query)."""
+    """`alerting_count`, run (one query)."""
     return int(session.scalar(_ALERTING_COUNT) or 0)
+
+
+def flagged_count(day: SiteDay) -> Select:
+    """How many episodes `flagged_episodes` holds, summed from the tally of flag dates (a few
+    rows, whatever the number of episodes); the day's dates in the statement."""
+    total = func.coalesce(func.sum(FlagDateTally.episodes), 0)
+    return select(total).where(_flagged_today(FlagDateTally, day.date, day.warning_days))
 
 
 _FLAGGED_COUNT = select(func.coalesce(func.sum(FlagDateTally.episodes), 0)).where(  # every page: built once

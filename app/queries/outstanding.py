@@ -23,7 +23,7 @@ from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
 from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
 from app.models import ChecklistItem, Episode, OutstandingTally, Patient, ProtocolStep, User
-from app.queries.flags import alerting_episodes, flagged_episodes
+from app.queries.flags import alerting_count, alerting_episodes, flagged_count, flagged_episodes
 from app.queries.patients import patient_matches
 
 Surgeon = aliased(User, name="surgeon")
@@ -136,15 +136,48 @@ def outstanding_items_to_export(filters: OutstandingFilters, day: SiteDay) -> Se
     return outstanding_items(filters, day).add_columns(waiting.label("safety_alerts"))
 
 
-def state_counts(session: Session, filters: OutstandingFilters, day: SiteDay) -> dict[ItemState, int]:
-    """How many outstanding items are in each state, with every filter but the state (one query).
+@dataclass(frozen=True)
+class DashboardCounts:
+    """The figures at the top of the dashboard."""
+
+    states: dict[ItemState, int]  # outstanding items in each state, every filter but the state
+    quick: list[int]  # the items each quick filter shows
+    alerting: int  # episodes with a safety alert waiting for acknowledgement
+    flagged: int  # episodes flagged today (the navigation bar's count)
+
+
+def dashboard_counts(
+    session: Session, filters: OutstandingFilters, quick: Sequence[OutstandingFilters], day: SiteDay
+) -> DashboardCounts:
+    """How many outstanding items are in each state, with every filter but the state; the
+    `tally_totals` of the quick filters; `alerting_episode_count` and `flagged_episode_count`:
+    in one query, one round trip to the database instead of four.
 
     Filters on the kind of item and its due date only (the first page, most views) sum the
     tally's rows, one per due date and kind of item, whatever the number of patients; the
     others count the items themselves, each state's due-date range read off the index.
     """
-    row = session.execute(_state_counts(filters.without_state(), day)).one()
-    return dict(zip(OPEN_STATES, row, strict=True))
+    row = session.execute(_dashboard_counts(filters.without_state(), tuple(quick), day)).one()
+    states, rest = row[: len(OPEN_STATES)], row[len(OPEN_STATES) :]
+    return DashboardCounts(
+        states=dict(zip(OPEN_STATES, states, strict=True)),
+        quick=[int(n) for n in rest[: len(quick)]],
+        alerting=int(rest[len(quick)] or 0),
+        flagged=int(rest[len(quick) + 1] or 0),
+    )
+
+
+@_once
+def _dashboard_counts(
+    filters: OutstandingFilters, quick: tuple[OutstandingFilters, ...], day: SiteDay
+) -> Select:
+    states, totals = _state_counts(filters, day).subquery(), _tally_totals(quick, day).subquery()
+    return select(
+        *states.c,
+        *totals.c,
+        alerting_count().scalar_subquery(),
+        flagged_count(day).scalar_subquery(),
+    ).select_from(states.join(totals, true()))
 
 
 @_once

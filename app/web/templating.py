@@ -55,6 +55,11 @@ def nav_flag_count() -> int:
     return g.nav_flag_count
 
 
+def keep_nav_flag_count(count: int) -> None:
+    """The flagged episodes, counted already by this request's page (the dashboard's figures)."""
+    g.nav_flag_count = count
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(fmt_date, "date")
     app.add_template_filter(fmt_time, "time")
