@@ -12,7 +12,7 @@ signed off (a signed phase is locked: nobody can act on what is left open in it)
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 
@@ -171,19 +171,16 @@ def dashboard_counts(
 def _dashboard_counts(
     filters: OutstandingFilters, quick: tuple[OutstandingFilters, ...], day: SiteDay
 ) -> Select:
-    states, totals = _state_counts(filters, day).subquery(), _tally_totals(quick, day).subquery()
-    return select(
-        *states.c,
-        *totals.c,
-        alerting_count().scalar_subquery(),
-        flagged_count(day).scalar_subquery(),
-    ).select_from(states.join(totals, true()))
+    episodes = (alerting_count().scalar_subquery(), flagged_count(day).scalar_subquery())
+    if _on_tally(filters):  # every sum in one pass over the tally's rows
+        per_state = tuple(replace(filters, state=state) for state in OPEN_STATES)
+        return _tally_totals(per_state + quick, day).add_columns(*episodes)
+    states, totals = _item_state_counts(filters, day).subquery(), _tally_totals(quick, day).subquery()
+    return select(*states.c, *totals.c, *episodes).select_from(states.join(totals, true()))
 
 
-@_once
-def _state_counts(filters: OutstandingFilters, day: SiteDay) -> Select:
-    if _on_tally(filters):
-        return _tally_counts(filters, day)
+def _item_state_counts(filters: OutstandingFilters, day: SiteDay) -> Select:
+    """Outstanding items in each state, counted on the items (filters the tally does not keep)."""
     where = _conditions(filters, day)
 
     def count(state: ItemState):
@@ -222,15 +219,6 @@ def _tally_where(filters: OutstandingFilters) -> list:
     if filters.due_to is not None:
         where.append(tally.due_date <= filters.due_to)
     return where
-
-
-def _tally_counts(filters: OutstandingFilters, day: SiteDay) -> Select:
-    tally = OutstandingTally
-    sums = (
-        func.coalesce(func.sum(case((_in_window(state, day.date, day.due_soon_days, tally), tally.items))), 0)
-        for state in OPEN_STATES
-    )
-    return select(*sums).where(*_tally_where(filters))
 
 
 def tally_totals(session: Session, many: Sequence[OutstandingFilters], day: SiteDay) -> list[int]:
