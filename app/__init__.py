@@ -97,9 +97,8 @@ def _init_requests(app: Flask) -> None:
     def _start_unit():
         if request.method in WRITE_METHODS:
             g.writing_token = db.writing.set(True)
-        elif app.extensions[READING_ENGINE] is not None and not db.session().in_transaction():
-            # A GET only reads (tests/web/test_security.py): no transaction on PostgreSQL.
-            db.session().bind = app.extensions[READING_ENGINE]
+        else:  # a GET only reads (tests/web/test_security.py): no transaction on PostgreSQL
+            db.only_reads(db.session(), app.extensions[READING_ENGINE])
         db.session().info["site"] = site()  # the request's settings, for the services and stored flags
 
     @app.teardown_request

@@ -36,6 +36,8 @@ def make_session_factory(engine: Engine, site: Site | None = None) -> sessionmak
 
     factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info={"site": site or Site()})
     stored_flags_hook.install(factory)
+    event.listen(factory, "before_flush", _refuse_flush)
+    event.listen(factory, "do_orm_execute", _refuse_dml)
     return factory
 
 
@@ -168,6 +170,32 @@ def make_engine(url: str, checkpoint_every: int = 200) -> Engine:
             _release(conn, committed=False)
 
     return engine
+
+
+READ_ONLY = "periop_read_only"  # session.info: the session of a request that only reads
+
+
+class WriteInRead(RuntimeError):
+    """A request that only reads (a GET) tried to write through its session."""
+
+
+def only_reads(session: Session, engine: Engine | None) -> None:
+    """Mark the session of a request that only reads (a GET): any write through it is refused
+    (`WriteInRead`), and on PostgreSQL it reads through `engine` (`reading_engine`), where a
+    write would not be undone at the end of the request nor ordered by the locks."""
+    session.info[READ_ONLY] = True
+    if engine is not None and not session.in_transaction():
+        session.bind = engine
+
+
+def _refuse_flush(session: Session, _context, _instances) -> None:
+    if session.info.get(READ_ONLY):
+        raise WriteInRead("a request that only reads (GET) tried to save a change")
+
+
+def _refuse_dml(state) -> None:
+    if state.session.info.get(READ_ONLY) and (state.is_insert or state.is_update or state.is_delete):
+        raise WriteInRead("a request that only reads (GET) tried to change the database")
 
 
 def reading_engine(engine: Engine) -> Engine | None:

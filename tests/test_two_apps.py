@@ -4,7 +4,8 @@ cost travel with each app)."""
 
 from datetime import date
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from app import create_app, db
 from app.domain.vocab import Role
@@ -76,3 +77,21 @@ def test_a_get_reads_without_a_transaction_on_postgresql_and_a_post_writes_in_on
         if postgresql:
             assert not connection.connection.dbapi_connection.autocommit
         assert db.writing.get()
+
+
+def test_a_get_that_tried_to_write_would_be_refused_and_nothing_saved(app, users):
+    """A GET only reads: its session refuses a change (on PostgreSQL it has no transaction that
+    could undo one), by the ORM or by a statement."""
+    db.session.remove()
+    with app.test_request_context("/dashboard", method="GET"):
+        app.preprocess_request()
+        nurse = db.session.scalars(select(User).where(User.role == Role.NURSE)).first()
+        nurse.full_name = "Changed by a GET"
+        with pytest.raises(db.WriteInRead):
+            db.session.flush()
+        db.session.rollback()
+        with pytest.raises(db.WriteInRead):
+            db.session.execute(update(User).where(User.id == nurse.id).values(full_name="Changed"))
+    db.session.remove()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(User.full_name.like("Changed%"))) == 0

@@ -15,10 +15,9 @@ from app.queries.episodes import EpisodeSummary, episode_summaries, episodes_by_
 from app.queries.outstanding import (
     DashboardCounts,
     EpisodeGroup,
-    count_rows,
     dashboard_counts,
-    episode_groups,
-    group_rows,
+    group_count,
+    group_page,
     item_page,
     items_by_episode,
 )
@@ -162,11 +161,10 @@ def outstanding_page(
         if not result.past_end and total:
             result.rows = [item_row(r, day) for r in item_page(session, filters, day, PAGE_SIZE, offset)]
         return result
-    groups_stmt = episode_groups(filters, day)
-    result = OutstandingPage(counts, alerts, count_rows(session, groups_stmt), page, True, quick, flagged)
+    result = OutstandingPage(counts, alerts, group_count(session, filters, day), page, True, quick, flagged)
     if result.past_end or not result.total:
         return result
-    groups = group_rows(session, groups_stmt, PAGE_SIZE, offset)
+    groups = group_page(session, filters, day, PAGE_SIZE, offset)
     ids = [g.episode_id for g in groups]
     episodes = episodes_by_id(session, ids)
     summaries = episode_summaries(session, ids, day)

@@ -14,7 +14,7 @@ signed off (a signed phase is locked: nobody can act on what is left open in it)
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 from sqlalchemy import Select, and_, bindparam, case, func, nulls_last, or_, select, true
 from sqlalchemy.orm import Session, aliased
@@ -27,9 +27,22 @@ from app.queries.flags import alerting_count, alerting_episodes, flagged_count, 
 from app.queries.patients import patient_matches
 
 Surgeon = aliased(User, name="surgeon")
-# A statement built from hashable filters and the site's day, kept for the next request: what
-# it holds depends on nothing else. Statements are immutable and shared between threads safely.
-_once = lru_cache(maxsize=256)
+
+
+def _once(build):
+    """A statement built from hashable filters and the site's day, kept for the next request:
+    what it holds depends on nothing else (statements are immutable, shared between threads
+    safely). A search for a patient is built afresh each time: no name or MRN stays in memory."""
+    kept = lru_cache(maxsize=256)(build)
+
+    @wraps(build)
+    def built(*args):
+        if any(isinstance(a, OutstandingFilters) and a.patient.strip() for a in args):
+            return build(*args)
+        return kept(*args)
+
+    return built
+
 
 # What one row of the list, the export and the report shows.
 ROW_COLUMNS = (
@@ -283,28 +296,43 @@ def episode_groups(filters: OutstandingFilters, day: SiteDay) -> Select:
     )
 
 
-def group_rows(session: Session, stmt: Select, limit: int, offset: int) -> list[EpisodeGroup]:
-    """A page of episode groups."""
+def group_page(
+    session: Session, filters: OutstandingFilters, day: SiteDay, limit: int, offset: int
+) -> list[EpisodeGroup]:
+    """A page of `episode_groups`."""
     return [
         EpisodeGroup(r.episode_id, r.items, int(r.overdue or 0), int(r.due_soon or 0), r.first_due)
-        for r in session.execute(_paged(stmt), {"limit": limit, "offset": offset})
+        for r in session.execute(_group_page(filters, day), {"limit": limit, "offset": offset})
     ]
 
 
 @_once
+def _group_page(filters: OutstandingFilters, day: SiteDay) -> Select:
+    return _paged(episode_groups(filters, day))
+
+
+def group_count(session: Session, filters: OutstandingFilters, day: SiteDay) -> int:
+    """How many `episode_groups` there are (for pagination)."""
+    return session.scalar(_group_count(filters, day)) or 0
+
+
+@_once
+def _group_count(filters: OutstandingFilters, day: SiteDay) -> Select:
+    return _counted(episode_groups(filters, day))
+
+
 def _paged(stmt: Select) -> Select:
     """A statement's rows from `offset`, at most `limit` (bound parameters)."""
     return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
-def count_rows(session: Session, stmt: Select) -> int:
-    """How many rows a Select returns (for pagination)."""
-    return session.scalar(_counted(stmt)) or 0
-
-
-@_once
 def _counted(stmt: Select) -> Select:
     return select(func.count()).select_from(stmt.order_by(None).subquery())
+
+
+def count_rows(session: Session, stmt: Select) -> int:
+    """How many rows a Select returns."""
+    return session.scalar(_counted(stmt)) or 0
 
 
 @_once
@@ -316,7 +344,12 @@ def _of_episodes(filters: OutstandingFilters, day: SiteDay) -> Select:
 
 def item_page(session: Session, filters: OutstandingFilters, day: SiteDay, limit: int, offset: int) -> list:
     """A page of the outstanding items that pass the filters, in the list's order."""
-    return list(session.execute(_paged(outstanding_items(filters, day)), {"limit": limit, "offset": offset}))
+    return list(session.execute(_item_page(filters, day), {"limit": limit, "offset": offset}))
+
+
+@_once
+def _item_page(filters: OutstandingFilters, day: SiteDay) -> Select:
+    return _paged(outstanding_items(filters, day))
 
 
 def items_by_episode(
