@@ -2,8 +2,11 @@
 episodes a version could take, and whether any open episode is behind its protocol's newest
 version. A fixed number of queries whatever the number of episodes and items."""
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from functools import lru_cache
+from typing import NamedTuple
+
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.vocab import EpisodeStatus, VersionStatus
 from app.models import ChecklistItem, Episode, Patient, ProtocolTemplate, ProtocolVersion
@@ -77,37 +80,57 @@ def episodes_to_move(
     return episodes, total or 0
 
 
-def move_targets(session: Session) -> list:
+class MoveTarget(NamedTuple):
+    id: int
+    name: str
+    number: int
+
+
+# Every version with its protocol's name: a few rows (protocols have a handful of versions).
+_VERSIONS = select(
+    ProtocolVersion.id,
+    ProtocolVersion.template_id,
+    ProtocolVersion.number,
+    ProtocolVersion.status,
+    ProtocolTemplate.name,
+).join(ProtocolTemplate, ProtocolTemplate.id == ProtocolVersion.template_id)
+
+
+def move_targets(session: Session) -> list[MoveTarget]:
     """The newest published version of each protocol some open episode is behind (on another of
-    its versions): rows of id, name and number, by name (one query)."""
-    return list(session.execute(_MOVE_TARGETS))
-
-
-def _move_targets():
-    newest = (
-        select(ProtocolVersion.template_id, func.max(ProtocolVersion.number).label("number"))
-        .where(ProtocolVersion.status == VersionStatus.PUBLISHED)
-        .group_by(ProtocolVersion.template_id)
-        .subquery()
+    its versions), by name: one query of the versions, then, only if a protocol has other
+    versions, one that asks of each whether an open episode holds it (an indexed look-up per
+    version, not a read of every open episode: as a join, PostgreSQL hashed them all, 30 ms at
+    50,000 patients)."""
+    versions = session.execute(_VERSIONS).all()
+    newest: dict[int, tuple] = {}
+    for v in versions:
+        if v.status is VersionStatus.PUBLISHED and (
+            v.template_id not in newest or v.number > newest[v.template_id].number
+        ):
+            newest[v.template_id] = v
+    others = {
+        v.id: v.template_id for v in versions if v.template_id in newest and v.id != newest[v.template_id].id
+    }
+    if not others:
+        return []
+    behind = {others[version_id] for version_id in session.scalars(_held(tuple(sorted(others))))}
+    return sorted(
+        (MoveTarget(v.id, v.name, v.number) for template_id, v in newest.items() if template_id in behind),
+        key=lambda t: t.name,
     )
-    target, held = aliased(ProtocolVersion), aliased(ProtocolVersion)
-    behind = (
-        select(Episode.id)
-        .join(held, held.id == Episode.protocol_version_id)
-        .where(
-            held.template_id == target.template_id,
-            held.id != target.id,
-            Episode.status != EpisodeStatus.CLOSED,
+
+
+@lru_cache(maxsize=64)
+def _held(version_ids: tuple[int, ...]):
+    """Which of these versions an open episode holds: each asked on its own, so that the index of
+    episodes by version answers with the first open one it finds."""
+    asked = [
+        select(literal(version_id)).where(
+            select(Episode.id)
+            .where(Episode.protocol_version_id == version_id, Episode.status != EpisodeStatus.CLOSED)
+            .exists()
         )
-        .exists()
-    )
-    return (
-        select(target.id, ProtocolTemplate.name, target.number)
-        .join(newest, and_(newest.c.template_id == target.template_id, newest.c.number == target.number))
-        .join(ProtocolTemplate, ProtocolTemplate.id == target.template_id)
-        .where(behind)
-        .order_by(ProtocolTemplate.name)
-    )
-
-
-_MOVE_TARGETS = _move_targets()  # every dashboard of a surgeon or coordinator: built once
+        for version_id in version_ids
+    ]
+    return union_all(*asked) if len(asked) > 1 else asked[0]

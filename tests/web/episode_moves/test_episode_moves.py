@@ -4,11 +4,12 @@ and the links to them: what they show, what a move does, what is refused, who ma
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import db
-from app.domain.vocab import Phase, Role
+from app.domain.vocab import EpisodeStatus, Phase, Role
 from app.models import ChecklistItem, Episode, ProtocolStep
+from app.queries.episode_moves import move_targets
 from app.services import checklist
 from tests import factories
 from tests.conftest import login
@@ -348,3 +349,17 @@ def test_the_bulk_page_shows_a_page_of_episodes_at_a_time(client, surgeon, world
         page_of(client.get(f"/protocols/versions/{target.id}/move-episodes?page=x")).count("data-episode=")
         == 2
     )
+
+
+def test_move_targets_name_the_newest_version_while_an_open_episode_holds_an_older_one(
+    app, coordinator, episode, newer
+):
+    with db.read_unit():
+        assert move_targets(db.session) == [(newer.id, newer.template.name, newer.number)]
+    with db.write_unit():
+        db.session.execute(
+            update(Episode).where(Episode.id == episode.id).values(status=EpisodeStatus.CLOSED)
+        )
+        db.session.commit()
+    with db.read_unit():
+        assert move_targets(db.session) == []  # a closed episode on the old version is not behind
