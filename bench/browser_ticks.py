@@ -9,6 +9,7 @@ item once, until `--ticks` ticks. The time of a tick is measured in the page its
 click to htmx's swap of the item (the same script as tests/browser/test_tick_latency.py). Prints
 median, p95 and maximum, writes them to bench/results/browser-<database>-<patients>.json, and
 asserts nothing about timings; it stops with an error if a tick is not saved in place.
+tests/browser/test_tick_latency.py ticks the same way (`tick_all`) on the test app.
 
 Needs Playwright (`make install-test`) and Chromium (`apt-get install chromium`, or PERIOP_CHROMIUM).
 """
@@ -94,7 +95,9 @@ def tick_all(page, expect, base: str, plan: list[tuple[int, list[int]]]) -> list
             expect(row.locator("[data-state]")).to_have_attribute("data-state", "done")
             expect(row.locator("[data-item-message]")).to_contain_text("Marked done at")
         if page.evaluate("window.notReloaded") is not True:
-            raise SystemExit(f"episode {episode_id}: a tick reloaded the page instead of updating the item")
+            raise AssertionError(
+                f"episode {episode_id}: a tick reloaded the page instead of updating the item"
+            )
         times += page.evaluate("window.tickTimes")
     return times
 

@@ -4,6 +4,7 @@ from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app import db
+from app.domain.outstanding import page_count
 from app.domain.policy import Action
 from app.domain.vocab import VersionStatus
 from app.episode_moves import bp
@@ -91,7 +92,7 @@ def _bulk_page(target, result=None, problem: str | None = None, status=200):
         result=result,
         problem=problem,
         page=page,
-        pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
+        pages=page_count(total, PER_PAGE),
         total=total,
     ), status
 

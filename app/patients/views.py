@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from app import db
+from app.domain.outstanding import page_count
 from app.domain.policy import Action
 from app.models import Episode, Patient, ProtocolVersion
 from app.patients import bp
@@ -64,7 +65,7 @@ def index():
         summaries=summaries,
         q=q,
         page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        pages=page_count(total, PAGE_SIZE),
         total=total,
     )
 

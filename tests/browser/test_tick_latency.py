@@ -14,22 +14,12 @@ import pytest
 from app import db
 from app.domain.vocab import ItemStatus, StepKind
 from app.models import ChecklistItem
+from bench.browser_ticks import tick_all
 from tests import factories
 from tests.browser.test_tick_journey import log_in
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.browser
-
-TIMING = """
-window.tickTimes = [];
-document.addEventListener("click", function () { window.tickStart = performance.now(); }, true);
-document.addEventListener("htmx:afterSwap", function () {
-  if (window.tickStart !== null) {  // the first swap after the click: the item (then the rest)
-    window.tickTimes.push(performance.now() - window.tickStart);
-    window.tickStart = null;
-  }
-});
-"""
 
 
 def test_ticks_update_the_item_in_place_and_report_their_latency(
@@ -39,25 +29,20 @@ def test_ticks_update_the_item_in_place_and_report_their_latency(
         factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date(), family_name=f"Other{n}")
     episodes = [factories.episode(coordinator, surgeon, protocol, surgery_date=NOW.date()) for _ in range(3)]
     log_in(page, expect, surgeon)  # a surgeon may tick any clinical item
-    times, ticks = [], []
-    for episode in episodes:
-        mine = [
-            i.id
-            for i in episode.items
-            if i.step.kind is StepKind.CHECK and i.status is ItemStatus.OPEN and i.required
-        ]
-        assert len(mine) >= 10
-        page.goto(f"/episodes/{episode.id}")
-        page.evaluate(TIMING)
-        page.evaluate("window.notReloaded = true")
-        for item_id in mine:
-            row = page.locator(f"#item-{item_id}")
-            row.get_by_role("button", name="Mark done").click()
-            expect(row.locator("[data-state]")).to_have_attribute("data-state", "done")
-            expect(row.locator("[data-item-message]")).to_contain_text("Marked done at")
-        assert page.evaluate("window.notReloaded") is True
-        times += page.evaluate("window.tickTimes")
-        ticks += mine
+    plan = [
+        (
+            episode.id,
+            [
+                i.id
+                for i in episode.items
+                if i.step.kind is StepKind.CHECK and i.status is ItemStatus.OPEN and i.required
+            ],
+        )
+        for episode in episodes
+    ]
+    assert all(len(mine) >= 10 for _, mine in plan)
+    times = tick_all(page, expect, "", plan)  # each done in place, the page never reloaded
+    ticks = [item_id for _, mine in plan for item_id in mine]
     assert len(times) == len(ticks)
     db.session.remove()  # read what the server committed, not what this session loaded before
     saved = db.session.query(ChecklistItem).filter(ChecklistItem.id.in_(ticks)).all()
