@@ -5,8 +5,9 @@ fixed number of queries, and the episodes flagged today from their stored first 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Date, Select, and_, bindparam, func, or_, select, true
+from sqlalchemy import Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.domain.alerts import open_alert
@@ -64,27 +65,17 @@ def alerting_episode_count(session: Session) -> int:
     return int(session.scalar(_ALERTING_COUNT) or 0)
 
 
+@lru_cache(maxsize=16)
 def flagged_count(day: SiteDay) -> Select:
     """How many episodes `flagged_episodes` holds, summed from the tally of flag dates (a few
-    rows, whatever the number of episodes); the day's dates in the statement."""
+    rows, whatever the number of episodes); the day's dates in the statement, built once a day."""
     total = func.coalesce(func.sum(FlagDateTally.episodes), 0)
     return select(total).where(_flagged_today(FlagDateTally, day.date, day.warning_days))
 
 
-_FLAGGED_COUNT = select(func.coalesce(func.sum(FlagDateTally.episodes), 0)).where(  # every page: built once
-    or_(
-        FlagDateTally.flagged_from <= bindparam("today", type_=Date),
-        FlagDateTally.unsigned_surgery_on <= bindparam("warn_until", type_=Date),
-    )
-)
-
-
 def flagged_episode_count(session: Session, day: SiteDay) -> int:
-    """How many episodes `flagged_episodes` holds (the red count in the navigation bar), in one
-    query that sums the tally of flag dates: a few rows, whatever the number of episodes
-    (`_flagged_today` in bound parameters)."""
-    params = {"today": day.date, "warn_until": day.date + timedelta(days=day.warning_days)}
-    return int(session.scalar(_FLAGGED_COUNT, params) or 0)
+    """`flagged_count`, run: the red count in the navigation bar (one query)."""
+    return int(session.scalar(flagged_count(day)) or 0)
 
 
 def preop_signed():
