@@ -15,10 +15,12 @@ def episode_ids_param() -> BindParameter:
     return bindparam("episode_ids", expanding=True)
 
 
-def rows_by_episode(session: Session, stmt: Select, episode_ids: Iterable[int]) -> dict[int, list]:
-    """The rows of a query that selects `episode_id` and takes `episode_ids_param()`, grouped by
-    episode (one query)."""
+def rows_by_episode(
+    session: Session, stmt: Select, episode_ids: Iterable[int], params: dict | None = None
+) -> dict[int, list]:
+    """The rows of a query that selects `episode_id` and takes `episode_ids_param()` (and any other
+    `params`), grouped by episode (one query)."""
     by_episode: dict[int, list] = defaultdict(list)
-    for row in session.execute(stmt, {"episode_ids": list(episode_ids)}):
+    for row in session.execute(stmt, {**(params or {}), "episode_ids": list(episode_ids)}):
         by_episode[row.episode_id].append(row)
     return by_episode

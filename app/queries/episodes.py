@@ -17,6 +17,7 @@ from app.domain.site import SiteDay
 from app.domain.step_options import RiskFactor
 from app.domain.vocab import ItemStatus, Phase
 from app.models import ChecklistItem, Episode, ItemNote, ProtocolStep, ProtocolVersion, User
+from app.queries import episode_ids_param, rows_by_episode
 from app.queries.flags import flag_facts, item_rows
 
 
@@ -85,23 +86,26 @@ def episode_risks(session: Session, episode_ids: list[int]) -> dict[int, RiskTie
     ]
     if not declaring or not episode_ids:
         return {}
-    rows = session.execute(
-        select(
-            ChecklistItem.episode_id,
-            ChecklistItem.status,
-            ChecklistItem.value,
-            ChecklistItem.required,
-            ProtocolStep.value_type,
-            ProtocolStep.risk,
-            ProtocolStep.required_if,
-        )
-        .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
-        .where(ChecklistItem.episode_id.in_(episode_ids), ChecklistItem.step_id.in_(declaring))
-    )
-    by_episode: dict[int, list] = {}
-    for row in rows:
-        by_episode.setdefault(row.episode_id, []).append(row)
+    by_episode = rows_by_episode(session, _RISK_ROWS, episode_ids, {"step_ids": declaring})
     return {episode_id: _risk(items) for episode_id, items in by_episode.items()}
+
+
+_RISK_ROWS = (
+    select(
+        ChecklistItem.episode_id,
+        ChecklistItem.status,
+        ChecklistItem.value,
+        ChecklistItem.required,
+        ProtocolStep.value_type,
+        ProtocolStep.risk,
+        ProtocolStep.required_if,
+    )
+    .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
+    .where(
+        ChecklistItem.episode_id.in_(episode_ids_param()),
+        ChecklistItem.step_id.in_(bindparam("step_ids", expanding=True)),
+    )
+)
 
 
 def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:
