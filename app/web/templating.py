@@ -13,6 +13,7 @@ from app.domain.schedule import day_text
 from app.domain.vocab import CLINICAL_ROLES, ItemState, Phase, Procedure, Role
 from app.queries.flags import flagged_episode_count
 from app.web import site_day
+from app.web.badges import state_badge
 from app.web.forms import ButtonForm
 
 
@@ -74,6 +75,7 @@ def init_app(app: Flask) -> None:
         Action=Action,
         Phase=Phase,
         ItemState=ItemState,
+        state_badge=state_badge,
         Role=Role,
     )
 
