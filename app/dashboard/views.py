@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 
 from app import db
 from app.dashboard import bp
+from app.dashboard.filters_box import filters_box
 from app.dashboard.forms import OutstandingFilterForm
 from app.dashboard.presenter import outstanding_csv, outstanding_page
 from app.domain.policy import Action, can
@@ -11,6 +12,7 @@ from app.queries.users import surgeons
 from app.services.exports import record_export
 from app.web import csv_download, require, site_day
 from app.web.templating import keep_nav_flag_count
+from app.web.urls import url_maker
 
 
 def _filter_form(data) -> OutstandingFilterForm:
@@ -41,7 +43,9 @@ def index():
         form=form,
         listing=listing,
         kept=_kept(form, request.args),
+        filters_box=filters_box(form, request.args),
         move_targets=behind,
+        episode_url=url_maker("checklist.episode", "episode_id"),  # a link per row: the route once
     )
 
 
@@ -54,7 +58,10 @@ def export():
     if not form.validate():
         flash("Nothing was exported: correct the filters first.", "danger")
         kept = _kept(form, request.form)
-        return render_template("dashboard/index.html", form=form, listing=None, kept=kept), 422
+        box = filters_box(form, request.form)
+        return render_template(
+            "dashboard/index.html", form=form, listing=None, kept=kept, filters_box=box
+        ), 422
     filters = form.filters()
     record_export(
         db.session,
