@@ -123,11 +123,11 @@ _WITH_CHECKLIST = (  # built once: every episode page and item change reads it
         joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
         joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
         # The people an item names: their names only (not their accounts' other columns,
-        # password hashes among them), three joins of the 40-odd items.
+        # password hashes among them), two joins of the 40-odd items. Its last editor is not
+        # shown: read only by a conflict's message, when it names them.
         selectinload(Episode.items).options(
             joinedload(ChecklistItem.step),
             joinedload(ChecklistItem.completed_by).load_only(User.id, User.full_name),
-            joinedload(ChecklistItem.updated_by).load_only(User.id, User.full_name),
             joinedload(ChecklistItem.alert_acknowledged_by).load_only(User.id, User.full_name),
             selectinload(ChecklistItem.notes).joinedload(ItemNote.author).load_only(User.id, User.full_name),
         ),
