@@ -255,7 +255,32 @@ class ProtocolVersion(Base):
         return f"<ProtocolVersion {self.template_id} v{self.number}>"
 
 
-class ProtocolStep(Base):
+class StepSpecs:
+    """A step's options as the domain's types, read from its JSON columns: of a ProtocolStep, and
+    of a step read as a row (app/queries/checklist_page.py)."""
+
+    @property
+    def alert_spec(self) -> Alert | None:
+        return Alert.from_json(self.alert)
+
+    @property
+    def required_if_spec(self) -> RequiredIf | None:
+        return RequiredIf.from_json(self.required_if)
+
+    @property
+    def raises_spec(self) -> Raises | None:
+        return Raises.from_json(self.raises)
+
+    @property
+    def risk_spec(self) -> RiskFactor | None:
+        return RiskFactor.from_json(self.risk)
+
+    @property
+    def variants_spec(self) -> Variants:
+        return Variants.from_json(self.variants, self.only_for)
+
+
+class ProtocolStep(StepSpecs, Base):
     __tablename__ = "protocol_step"
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 
@@ -292,26 +317,6 @@ class ProtocolStep(Base):
     risk: Mapped[dict | None] = mapped_column(JSON)  # ... RiskFactor: the risk factor its answer shows
 
     version: Mapped[ProtocolVersion] = relationship(back_populates="steps")
-
-    @property
-    def alert_spec(self) -> Alert | None:
-        return Alert.from_json(self.alert)
-
-    @property
-    def required_if_spec(self) -> RequiredIf | None:
-        return RequiredIf.from_json(self.required_if)
-
-    @property
-    def raises_spec(self) -> Raises | None:
-        return Raises.from_json(self.raises)
-
-    @property
-    def risk_spec(self) -> RiskFactor | None:
-        return RiskFactor.from_json(self.risk)
-
-    @property
-    def variants_spec(self) -> Variants:
-        return Variants.from_json(self.variants, self.only_for)
 
     def __repr__(self) -> str:
         return f"<ProtocolStep {self.code}>"

@@ -12,7 +12,7 @@ from app.domain.risk import risk_of_items
 from app.domain.signoff import MEANINGS, SIGNABLE_PHASES, active_signoffs, close_blockers, signoff_blockers
 from app.domain.vocab import EpisodeStatus, Phase
 from app.services import signoffs as service
-from app.web import load_episode, require
+from app.web import load_checklist, load_episode, require
 from app.web.forms import int_field
 from app.web.responses import attempt, saved
 
@@ -94,7 +94,7 @@ def revoke(episode_id: int, signoff_id: int):
     done = attempt(lambda: service.revoke(db.session, current_user, episode, signoff, form.reason.data))
     if done.ok:
         return saved(f"Revoked the sign-off of {signoff.phase.label}: its items can change again.", back)
-    return episode_page(load_episode(episode_id), status=done.status)
+    return episode_page(load_checklist(episode_id), status=done.status)
 
 
 @bp.route("/episodes/<int:episode_id>/close", methods=["GET", "POST"])

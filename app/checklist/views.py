@@ -18,7 +18,7 @@ from app.queries.history import episode_history, reference_names
 from app.queries.outcomes import episode_scores
 from app.services import checklist as service
 from app.services.errors import ServiceError
-from app.web import load_episode, load_item, require, site_day
+from app.web import load_checklist, load_item, require, site_day
 from app.web.forms import int_field
 from app.web.htmx import is_htmx
 from app.web.panels.outcomes import outcome_panel
@@ -108,7 +108,7 @@ def item_fragment(episode, answer: ItemAnswer, before: dict, status=200):
 @bp.route("/episodes/<int:episode_id>")
 @login_required
 def episode(episode_id: int):
-    return episode_page(load_episode(episode_id))
+    return episode_page(load_checklist(episode_id))
 
 
 def _kept_answer() -> ItemAnswer | None:
@@ -191,8 +191,8 @@ def _change(item, action: str, verb: str, call):
         else:  # changed meanwhile: the item shown as it is now
             refused = ItemAnswer(item_id, text, "warning")
         if is_htmx():
-            return item_fragment(load_episode(episode_id), refused, before, status=done.status)
-        return episode_page(load_episode(episode_id), refused, status=done.status)
+            return item_fragment(load_checklist(episode_id), refused, before, status=done.status)
+        return episode_page(load_checklist(episode_id), refused, status=done.status)
     at = fmt_time(clock.now())
     beside_item = f"{verb} at {at}."  # shown by the item
     on_top = f"{verb}: {item.step.title} — {at}"  # shown where the item is not (a list, a repeat)
@@ -217,7 +217,7 @@ def _work_item_after(item_id: int, answer: ItemAnswer):
 
 def _fragment_after(episode_id: int, answer: ItemAnswer, before: dict):
     db.session.expire_all()  # what the commit stored, the requirements it changed included
-    return item_fragment(load_episode(episode_id), answer, before)
+    return item_fragment(load_checklist(episode_id), answer, before)
 
 
 def _item_url(episode_id: int, item_id: int) -> str:
@@ -227,7 +227,7 @@ def _item_url(episode_id: int, item_id: int) -> str:
 @bp.route("/episodes/<int:episode_id>/history")
 @login_required
 def history(episode_id: int):
-    episode = load_episode(episode_id)
+    episode = load_checklist(episode_id)
     events = episode_history(db.session, episode, HISTORY_LIMIT)
     names = reference_names(db.session, events)
     titles = {i.id: i.step.title for i in episode.items}

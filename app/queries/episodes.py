@@ -109,7 +109,8 @@ _RISK_ROWS = (
 
 
 def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:
-    """An episode with everything its page shows, loaded in a fixed number of queries."""
+    """An episode with its checklist as ORM objects, for a change to it, loaded in a fixed number
+    of queries (the episode page, which only reads it, reads records: app/queries/checklist_page.py)."""
     return session.scalars(_WITH_CHECKLIST, {"episode_id": episode_id}).unique().first()
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 from app import clock, db
 from app.domain.policy import Action, can
 from app.domain.site import Site, SiteDay
+from app.queries.checklist_page import checklist_episode
 from app.queries.episodes import episode_with_checklist, item_of_episode
 
 
@@ -49,6 +50,16 @@ def load_episode(episode_id: int):
     """The episode with its checklist, for a user who may see patients (else 403/404)."""
     require(Action.VIEW_PATIENTS)
     episode = episode_with_checklist(db.session, episode_id)
+    if episode is None:
+        abort(404)
+    return episode
+
+
+def load_checklist(episode_id: int):
+    """The episode with its checklist read as records, for a page that only shows it (else
+    403/404): app/queries/checklist_page.py."""
+    require(Action.VIEW_PATIENTS)
+    episode = checklist_episode(db.session, episode_id)
     if episode is None:
         abort(404)
     return episode
