@@ -9,16 +9,17 @@ presenter and the domain's rules take either. Changes load the ORM objects
 (app/queries/episodes.py `episode_with_checklist`).
 
 Three queries whatever the size of the checklist: the episode (with its patient, surgeon,
-protocol version and sign-offs, as ORM objects: one row each), the items with their steps, and
-the items' notes.
+protocol version and sign-offs, as ORM objects: a row per sign-off), the items with their steps,
+and the items' notes.
 """
 
 from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased
 
-from app.models import ChecklistItem, Episode, ItemNote, ProtocolStep, ProtocolVersion, StepSpecs, User
+from app.models import ChecklistItem, Episode, ItemNote, ProtocolStep, StepSpecs, User
+from app.queries.episodes import EPISODE_HEAD
 
 
 class StepRecord(StepSpecs, SimpleNamespace):
@@ -42,6 +43,8 @@ class ChecklistEpisode:
         self.items = items
 
     def __getattr__(self, name: str):
+        if name == "episode":  # not set yet (a copy being made): not the episode's own attribute
+            raise AttributeError(name)
         return getattr(self.episode, name)  # everything else, as the episode has it
 
 
@@ -54,21 +57,12 @@ _PEOPLE = {  # an item's attribute: (its label in the query, the user alias)
 }
 
 # Built once: every episode page and every change made in place reads them.
-_EPISODE = (
-    select(Episode)
-    .where(Episode.id == bindparam("episode_id"))
-    .options(
-        joinedload(Episode.patient),
-        joinedload(Episode.surgeon),
-        joinedload(Episode.closed_by),
-        joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
-        joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
-    )
-)
+_EPISODE = select(Episode).where(Episode.id == bindparam("episode_id")).options(*EPISODE_HEAD)
+STEP = "step__"  # the prefix of a step's columns in the items' rows (no item column has it)
 _ITEMS = (
     select(
         *_ITEM_COLUMNS,
-        *(c.label(f"step_{c.key}") for c in _STEP_COLUMNS),
+        *(c.label(f"{STEP}{c.key}") for c in _STEP_COLUMNS),
         *(alias.full_name.label(label) for label, alias in _PEOPLE.values()),
     )
     .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
@@ -111,7 +105,7 @@ def checklist_episode(session: Session, episode_id: int) -> ChecklistEpisode | N
         )
     page = ChecklistEpisode(episode, [])
     item_keys = [c.key for c in _ITEM_COLUMNS]
-    step_keys = [(c.key, f"step_{c.key}") for c in _STEP_COLUMNS]
+    step_keys = [(c.key, f"{STEP}{c.key}") for c in _STEP_COLUMNS]
     for row in session.execute(_ITEMS, params).mappings():
         item = ItemRecord(**{key: row[key] for key in item_keys})
         item.step = StepRecord(**{key: row[label] for key, label in step_keys})

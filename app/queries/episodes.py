@@ -109,20 +109,26 @@ _RISK_ROWS = (
 
 
 def episode_with_checklist(session: Session, episode_id: int) -> Episode | None:
-    """An episode with its checklist as ORM objects, for a change to it, loaded in a fixed number
-    of queries (the episode page, which only reads it, reads records: app/queries/checklist_page.py)."""
+    """An episode with its checklist as ORM objects, loaded in a fixed number of queries: for a
+    change to it and the pages around one (signing, closing, outcomes, moving, printing). The
+    episode page and its in-place answers read records instead (app/queries/checklist_page.py)."""
     return session.scalars(_WITH_CHECKLIST, {"episode_id": episode_id}).unique().first()
 
 
-_WITH_CHECKLIST = (  # built once: every episode page and item change reads it
+# What a page says of an episode beyond its checklist: joined (the sign-offs are a few rows).
+EPISODE_HEAD = (
+    joinedload(Episode.patient),
+    joinedload(Episode.surgeon),
+    joinedload(Episode.closed_by),
+    joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
+    joinedload(Episode.signoffs),
+)
+
+_WITH_CHECKLIST = (  # built once: the changes to an episode and the pages around them read it
     select(Episode)
     .where(Episode.id == bindparam("episode_id"))
     .options(
-        joinedload(Episode.patient),
-        joinedload(Episode.surgeon),
-        joinedload(Episode.closed_by),
-        joinedload(Episode.protocol_version).joinedload(ProtocolVersion.template),
-        joinedload(Episode.signoffs),  # a few rows: joined rather than a query of their own
+        *EPISODE_HEAD,
         # The people an item names: their names only (not their accounts' other columns,
         # password hashes among them), two joins of the 40-odd items. Its last editor is not
         # shown: read only by a conflict's message, when it names them.

@@ -22,6 +22,16 @@ def test_every_state_has_a_badge_with_its_colour_symbol_and_label(state):
     assert (match["style"], match["symbol"]) == STATE_STYLE[state]
 
 
+def test_overdue_and_pending_badges_as_written():
+    assert str(state_badge(ItemState.OVERDUE)) == (
+        '<span class="badge bg-danger" data-state="overdue"><span aria-hidden="true">!</span> Overdue</span>'
+    )
+    assert str(state_badge(ItemState.PENDING)) == (
+        '<span class="badge bg-light text-dark border" data-state="pending">'
+        '<span aria-hidden="true">○</span> Pending</span>'
+    )
+
+
 def test_a_badge_is_markup_and_the_same_for_the_state_or_its_stored_word():
     assert state_badge(ItemState.OVERDUE).__html__() == str(state_badge("overdue"))
     assert 'class="badge bg-danger"' in state_badge(ItemState.OVERDUE)

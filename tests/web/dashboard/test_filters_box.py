@@ -31,9 +31,9 @@ FILTERS = st.fixed_dictionaries({}, optional=FIELD_VALUES).map(
 )
 
 
-def shown(app, args: MultiDict) -> tuple[str, str]:
+def shown(app, args: MultiDict, root: str = "") -> tuple[str, str]:
     """The box a request with `args` is shown, and the box rendered afresh for it."""
-    with app.test_request_context("/dashboard", query_string=args):
+    with app.test_request_context("/dashboard", query_string=args, base_url=f"http://localhost{root}/"):
         form = _filter_form(args)
         form.validate()
         given_box = str(filters_box(form, args))
@@ -73,10 +73,39 @@ def test_a_new_surgeon_is_offered_at_once(app, surgeon):
     assert "Dr Nina Newcomer" not in before and "Dr Nina Newcomer" in after
 
 
-def test_a_patient_search_is_never_kept(app, surgeon):
-    box, _ = shown(app, MultiDict({"q": "Smith-0042"}))
-    assert 'value="Smith-0042"' in box
-    assert "Smith-0042" not in repr(kept(app))
+@pytest.mark.parametrize(
+    "args",
+    [
+        [("q", "Smith-0042")],
+        [("q", ""), ("q", "Smith-0042")],  # a search as a second value
+        [("required", "SMITH, John 0042")],  # typed into a box's value
+        [("flagged", "y"), ("flagged", "Smith-0042")],
+        [("due_from", "2026-6-1 Smith-0042")],
+        [("phase", "after"), ("phase", "Smith-0042")],
+    ],
+)
+def test_text_typed_into_the_address_is_never_kept(app, surgeon, args):
+    app.extensions.pop(box_module._KEY, None)
+    given_box, fresh = shown(app, MultiDict(args))
+    assert given_box == fresh
+    assert kept(app) == {}
+    assert "Smith" not in repr(kept(app)) and "SMITH" not in repr(kept(app))
+
+
+@pytest.mark.parametrize(
+    "args", [{}, {"safety": "1"}, {"flagged": "y", "view": "episodes"}, {"due_to": "2026-06-30"}]
+)
+def test_the_boxes_the_app_links_to_are_kept(app, surgeon, args):
+    app.extensions.pop(box_module._KEY, None)
+    shown(app, MultiDict(args))
+    assert len(kept(app)) == 1
+
+
+def test_the_box_of_an_app_served_under_a_prefix_posts_there(app, surgeon):
+    plain, _ = shown(app, MultiDict())
+    prefixed, fresh = shown(app, MultiDict(), root="/periop")
+    assert 'action="/dashboard"' in plain
+    assert 'action="/periop/dashboard"' in prefixed and prefixed == fresh
 
 
 def test_a_box_with_a_refusal_is_not_kept_and_shows_it(app, surgeon):
