@@ -42,6 +42,7 @@ class PhaseView:
     progress: Progress
     items: list[ItemView]  # every item of the phase
     shown: list[ItemView] = field(default_factory=list)  # those the chosen view shows
+    todo: int = 0  # items open and asked for (`_to_do`)
     # Folded (its summary shown, its items one click away): signed off, or nothing left to do.
     collapsed: bool = False
     signable: bool = False
@@ -167,7 +168,8 @@ def episode_view(
             locked=locked,
         )
         view.shown = _shown(view.items, show, user)
-        view.collapsed = (phase in signed or not any(_to_do(iv) for iv in view.items)) and not any(
+        view.todo = sum(_to_do(iv) for iv in view.items)
+        view.collapsed = (phase in signed or not view.todo) and not any(
             iv.item.id == unfold for iv in view.items
         )
         if phase in SIGNABLE_PHASES:

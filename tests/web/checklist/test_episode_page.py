@@ -239,7 +239,13 @@ def test_signed_off_and_finished_phases_are_folded_with_their_summary(client, wo
     before = _phase(page, "before")
     assert '<details class="phase-items"  data-phase-items="before">' in before  # folded
     assert "required done" in before and "· signed off</summary>" in before
-    assert '<details class="phase-items" open data-phase-items="after">' in _phase(page, "after")
+    after = _phase(page, "after")
+    assert '<details class="phase-items" open data-phase-items="after">' in after
+    # Its summary counts the items open and asked for (not those waiting for their condition).
+    states = re.findall(r'class="item-row state-(\w+)', after)
+    to_do = [s for s in states if s not in ("done", "not_applicable", "not_required")]
+    assert 0 < len(to_do) < len(states)
+    assert f"{len(states)} items: " in after and f", {len(to_do)} open</summary>" in after
     item = next(i for i in episode.items if i.phase is Phase.BEFORE)
     linked = client.get(f"/episodes/{episode.id}?item={item.id}").get_data(as_text=True)
     assert 'open data-phase-items="before"' in linked  # the item a link points at is shown
