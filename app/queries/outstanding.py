@@ -170,14 +170,31 @@ def dashboard_counts(
     tally's rows, one per due date and kind of item, whatever the number of patients; the
     others count the items themselves, each state's due-date range read off the index.
     """
-    row = session.execute(_dashboard_counts(filters.without_state(), tuple(quick), day)).one()
-    states, rest = row[: len(OPEN_STATES)], row[len(OPEN_STATES) :]
+    filters, quick = filters.without_state(), tuple(quick)
+    row = session.execute(_dashboard_counts(filters, quick, day)).one()
+    wanted = len(OPEN_STATES) + len(quick)
+    if _on_tally(filters):
+        summed, places = _tally_sums(filters, quick)
+        figures, rest = [row[place] for place in places], row[len(summed) :]
+    else:
+        figures, rest = row[:wanted], row[wanted:]
     return DashboardCounts(
-        states=dict(zip(OPEN_STATES, states, strict=True)),
-        quick=[int(n) for n in rest[: len(quick)]],
-        alerting=int(rest[len(quick)] or 0),
-        flagged=int(rest[len(quick) + 1] or 0),
+        states=dict(zip(OPEN_STATES, figures[: len(OPEN_STATES)], strict=True)),
+        quick=[int(n) for n in figures[len(OPEN_STATES) :]],
+        alerting=int(rest[0] or 0),
+        flagged=int(rest[1] or 0),
     )
+
+
+def _tally_sums(
+    filters: OutstandingFilters, quick: tuple[OutstandingFilters, ...]
+) -> tuple[tuple[OutstandingFilters, ...], list[int]]:
+    """The filters summed on the tally for the items per state (with `filters`) and for the quick
+    filters, each once (on the first page, the states "Overdue" and "Due today" are quick filters
+    too), and the place of each figure (the states, then the quick filters) among them."""
+    wanted = tuple(replace(filters, state=state) for state in OPEN_STATES) + quick
+    summed = tuple(dict.fromkeys(wanted))
+    return summed, [summed.index(f) for f in wanted]
 
 
 @_once
@@ -186,8 +203,7 @@ def _dashboard_counts(
 ) -> Select:
     episodes = (alerting_count().scalar_subquery(), flagged_count(day).scalar_subquery())
     if _on_tally(filters):  # every sum in one pass over the tally's rows
-        per_state = tuple(replace(filters, state=state) for state in OPEN_STATES)
-        return _tally_totals(per_state + quick, day).add_columns(*episodes)
+        return _tally_totals(_tally_sums(filters, quick)[0], day).add_columns(*episodes)
     states, totals = _item_state_counts(filters, day).subquery(), _tally_totals(quick, day).subquery()
     return select(*states.c, *totals.c, *episodes).select_from(states.join(totals, true()))
 
