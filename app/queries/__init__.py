@@ -8,11 +8,16 @@ from sqlalchemy import BindParameter, Select, bindparam
 from sqlalchemy.orm import Session
 
 
+def list_param(name: str) -> BindParameter:
+    """A list of values a statement built once (at import) is run with, as `{name: [...]}`.
+    Statements run on every request or change are built once: building a statement and its
+    cache key costs more Python than running it (a third of a tick, profiled)."""
+    return bindparam(name, expanding=True)
+
+
 def episode_ids_param() -> BindParameter:
-    """The list of episode ids a statement built once (at import) is run with, as
-    `{"episode_ids": [...]}`. Reads run on every request are built once: building a statement
-    and its cache key costs more Python than running it (a third of a tick, profiled)."""
-    return bindparam("episode_ids", expanding=True)
+    """The list of episode ids (`{"episode_ids": [...]}`) a statement built once is run with."""
+    return list_param("episode_ids")
 
 
 def rows_by_episode(

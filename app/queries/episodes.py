@@ -17,7 +17,7 @@ from app.domain.site import SiteDay
 from app.domain.step_options import RiskFactor
 from app.domain.vocab import ItemStatus, Phase
 from app.models import ChecklistItem, Episode, ItemNote, ProtocolStep, ProtocolVersion, User
-from app.queries import episode_ids_param, rows_by_episode
+from app.queries import episode_ids_param, list_param, rows_by_episode
 from app.queries.flags import flag_facts, item_rows
 
 
@@ -103,7 +103,7 @@ _RISK_ROWS = (
     .join(ProtocolStep, ProtocolStep.id == ChecklistItem.step_id)
     .where(
         ChecklistItem.episode_id.in_(episode_ids_param()),
-        ChecklistItem.step_id.in_(bindparam("step_ids", expanding=True)),
+        ChecklistItem.step_id.in_(list_param("step_ids")),
     )
 )
 

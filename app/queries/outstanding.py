@@ -23,6 +23,7 @@ from app.domain.outstanding import OPEN_STATES, OutstandingFilters, state_window
 from app.domain.site import SiteDay
 from app.domain.vocab import ItemState
 from app.models import ChecklistItem, Episode, OutstandingTally, Patient, ProtocolStep, User
+from app.queries import episode_ids_param
 from app.queries.flags import alerting_count, alerting_episodes, flagged_count, flagged_episodes
 from app.queries.patients import patient_matches
 
@@ -353,9 +354,7 @@ def count_rows(session: Session, stmt: Select) -> int:
 
 @_once
 def _of_episodes(filters: OutstandingFilters, day: SiteDay) -> Select:
-    return outstanding_items(filters, day).where(
-        ChecklistItem.episode_id.in_(bindparam("episode_ids", expanding=True))
-    )
+    return outstanding_items(filters, day).where(ChecklistItem.episode_id.in_(episode_ids_param()))
 
 
 def item_page(session: Session, filters: OutstandingFilters, day: SiteDay, limit: int, offset: int) -> list:

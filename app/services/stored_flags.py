@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from app.domain.flags import RULES, stored_dates
 from app.domain.requirement import is_waiting
 from app.domain.vocab import ItemStatus, Phase
 from app.models import ChecklistItem, Episode, EpisodeFlagDate, FlagDateTally, OutstandingTally
+from app.queries import list_param
 from app.queries.flags import EpisodeState, episode_states, flag_facts, item_rows, open_alerts
 from app.services import requirements
 
@@ -83,10 +84,6 @@ def refresh(session: Session, episode_ids: Iterable[int]) -> None:
 _item = ChecklistItem.__table__
 
 
-def _in(name: str):
-    return bindparam(name, expanding=True)
-
-
 # Items are outstanding exactly when they are open, required now if their step is conditional,
 # their episode is open and their phase is not signed off (a Core UPDATE: item versions do not
 # change). Which episodes are open and which of their phases are signed (`episode_states`, read
@@ -94,17 +91,20 @@ def _in(name: str):
 # episode and sign-off of the site for each refresh.
 _OUTSTANDING = and_(
     _item.c.status == ItemStatus.OPEN,
-    _item.c.episode_id.in_(_in("open_ids")),
-    _item.c.id.notin_(_in("waiting")),
-    *(~and_(_item.c.phase == phase, _item.c.episode_id.in_(_in(f"signed_{phase.value}"))) for phase in Phase),
+    _item.c.episode_id.in_(list_param("open_ids")),
+    _item.c.id.notin_(list_param("waiting")),
+    *(
+        ~and_(_item.c.phase == phase, _item.c.episode_id.in_(list_param(f"signed_{phase.value}")))
+        for phase in Phase
+    ),
 )
-_ALERT_OPEN = _item.c.id.in_(_in("alerting"))  # the items whose safety alert waits
+_ALERT_OPEN = _item.c.id.in_(list_param("alerting"))  # the items whose safety alert waits
 # Both marks in one statement (one round trip), and only the rows that change: a tick rewrites
 # one row, not the episode's forty. The tallies' triggers compare old and new values.
 _MARK_ITEMS = (
     update(_item)
     .where(
-        _item.c.episode_id.in_(_in("episode_ids")),
+        _item.c.episode_id.in_(list_param("episode_ids")),
         or_(_item.c.outstanding != _OUTSTANDING, _item.c.alert_open != _ALERT_OPEN),
     )
     .values(outstanding=_OUTSTANDING, alert_open=_ALERT_OPEN)

@@ -16,6 +16,8 @@ from app.web import site_day
 from app.web.badges import state_badge
 from app.web.forms import ButtonForm
 
+CLOCK = "%H:%M %Z"  # a moment's time at the site, with its zone: "22:40 GMT"
+
 
 def _local(moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
@@ -32,7 +34,7 @@ def fmt_date(value: date | datetime | None) -> str:
 def fmt_time(value: datetime | None) -> str:
     """ "22:40 GMT": the site's local time, with its zone (a clinician reading a record made on
     another site, or across a clock change, knows which hour it was)."""
-    return "" if value is None else f"{_local(value):%H:%M %Z}"
+    return "" if value is None else format(_local(value), CLOCK)
 
 
 def fmt_datetime(value: datetime | None) -> str:
@@ -40,7 +42,7 @@ def fmt_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     local = _local(value)
-    return f"{day_text(local.date())} {local:%H:%M %Z}"
+    return f"{day_text(local.date())} {local:{CLOCK}}"
 
 
 def conflict_message(exc, verb: str = "was", review: str = "review and try again") -> str:
